@@ -1,0 +1,63 @@
+using NasSharp.Spaces;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NasSharp.Networks;
+
+/// <summary>
+/// The network of an <see cref="MlpGenotype"/>: x_0 = flatten(input); for each hidden layer
+/// x_l = σ_l(W_l x_{l−1} + b_l) + Σ_{j∈S_l} x_j (deep layer skips, seed 000); output f = W_{L+1} x_L + b_{L+1}.
+/// </summary>
+public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
+{
+    private readonly ModuleList<ScaledLinear> hidden;
+    private readonly ScaledLinear readout;
+
+    public MlpNetwork(MlpGenotype genotype, int inputDimension, int outputs, NetworkOptions? options = null, Device? device = null)
+        : base(nameof(MlpNetwork))
+    {
+        ArgumentNullException.ThrowIfNull(genotype);
+        if (inputDimension < 1) throw new ArgumentOutOfRangeException(nameof(inputDimension), inputDimension, "Input dimension must be positive.");
+        if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Number of outputs must be positive.");
+        options ??= new NetworkOptions();
+        Genotype = genotype;
+        InputDimension = inputDimension;
+        Outputs = outputs;
+        Options = options;
+        hidden = new ModuleList<ScaledLinear>();
+        long fanIn = inputDimension;
+        foreach (var _ in genotype.Layers)
+        {
+            hidden.Add(new ScaledLinear(fanIn, genotype.Width, options, device));
+            fanIn = genotype.Width;
+        }
+        readout = new ScaledLinear(fanIn, outputs, options, device);
+        RegisterComponents();
+    }
+
+    public MlpGenotype Genotype { get; }
+    public int InputDimension { get; }
+    public int Outputs { get; }
+    public NetworkOptions Options { get; }
+
+    /// <summary>The dense layers in call order (hidden layers, then the readout).</summary>
+    public IReadOnlyList<ScaledLinear> DenseLayers => [.. hidden, readout];
+
+    public override Tensor forward(Tensor input)
+    {
+        if (input.dim() < 2 || input.shape.Skip(1).Aggregate(1L, (a, b) => a * b) != InputDimension)
+            throw new ArgumentException($"MlpNetwork expects inputs of {InputDimension} features per sample, got shape [{string.Join(",", input.shape)}].");
+        using var scope = torch.NewDisposeScope();
+        var outputs = new Tensor[Genotype.Depth + 1];
+        outputs[0] = input.reshape(input.shape[0], InputDimension);
+        for (int l = 1; l <= Genotype.Depth; l++)
+        {
+            var layer = Genotype.Layers[l - 1];
+            var x = layer.Activation.Apply(hidden[l - 1].forward(outputs[l - 1]));
+            foreach (var j in layer.Skips) x = x + outputs[j];
+            outputs[l] = x;
+        }
+        return readout.forward(outputs[Genotype.Depth]).MoveToOuterDisposeScope();
+    }
+}

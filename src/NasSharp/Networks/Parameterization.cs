@@ -1,0 +1,24 @@
+namespace NasSharp.Networks;
+
+/// <summary>How a network's weights are initialised and scaled.</summary>
+public enum Parameterization
+{
+    /// <summary>PyTorch's default: weights U(−1/√fan_in, 1/√fan_in) stored directly (Kaiming-uniform, a=√5).</summary>
+    Standard,
+    /// <summary>Jacot et al. 2018: W, b ~ N(0,1); each layer computes (σ_w/√fan_in) W x + σ_b b.</summary>
+    Ntk,
+}
+
+/// <summary>Options shared by every network builder.</summary>
+public sealed record NetworkOptions
+{
+    public Parameterization Parameterization { get; init; } = Parameterization.Standard;
+    /// <summary>σ_w of the NTK parameterisation (ignored in standard).</summary>
+    public double SigmaW { get; init; } = 1.0;
+    /// <summary>σ_b of the NTK parameterisation (ignored in standard).</summary>
+    public double SigmaB { get; init; } = 0.1;
+    public TorchSharp.torch.ScalarType DType { get; init; } = TorchSharp.torch.ScalarType.Float32;
+
+    public static NetworkOptions Ntk(double sigmaW = 1.0, double sigmaB = 0.1) =>
+        new() { Parameterization = Parameterization.Ntk, SigmaW = sigmaW, SigmaB = sigmaB };
+}

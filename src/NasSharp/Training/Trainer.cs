@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using NasSharp.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NasSharp.Training;
+
+/// <summary>Minibatch SGD settings. Defaults suit MLPs on MNIST-like data.</summary>
+public sealed record TrainingOptions
+{
+    public int Epochs { get; init; } = 5;
+    public int BatchSize { get; init; } = 128;
+    public double LearningRate { get; init; } = 0.05;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 5e-4;
+    /// <summary>Seeds the minibatch order. The network's initial weights are seeded by its builder.</summary>
+    public long Seed { get; init; }
+    public int EvalBatchSize { get; init; } = 2000;
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Need at least one epoch.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Batch size must be positive.");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Learning rate must be a positive number.");
+        if (Momentum is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay must be non-negative.");
+    }
+}
+
+public sealed record EpochReport(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationAccuracy, double Seconds);
+
+/// <summary>Training outcome. Accuracies are fractions in [0, 1]; null when that split was not given.</summary>
+public sealed record TrainingResult(
+    IReadOnlyList<EpochReport> Epochs,
+    double? ValidationAccuracy,
+    double? TestAccuracy,
+    bool Diverged,
+    double Seconds);
+
+/// <summary>Progress of a training run: steps done of total, and the latest loss.</summary>
+public readonly record struct TrainingProgress(int Step, int TotalSteps, int Epoch, double Loss);
+
+/// <summary>
+/// Minibatch SGD with momentum and weight decay, cosine learning-rate schedule over all steps,
+/// cross-entropy loss. Deterministic on CPU for a fixed seed and thread count.
+/// </summary>
+public static class Trainer
+{
+    public static TrainingResult Fit(
+        nn.Module<Tensor, Tensor> model,
+        LabeledDataset train,
+        LabeledDataset? validation,
+        LabeledDataset? test,
+        TrainingOptions options,
+        Device? device = null,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (train.Count == 0) throw new ArgumentException("The training split is empty.", nameof(train));
+        device ??= CPU;
+        var clock = Stopwatch.StartNew();
+        var dtype = model.parameters().First().dtype;
+
+        var (xAll, yAll) = train.ToTensors(device);
+        using var x = xAll.to(dtype);
+        using var y = yAll;
+        xAll.Dispose();
+
+        int n = train.Count;
+        int stepsPerEpoch = (n + options.BatchSize - 1) / options.BatchSize;
+        int totalSteps = stepsPerEpoch * options.Epochs;
+        using var optimizer = optim.SGD(model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay);
+        var rng = new Random(unchecked((int)options.Seed));
+        var epochs = new List<EpochReport>();
+        bool diverged = false;
+        int step = 0;
+        for (int epoch = 1; epoch <= options.Epochs && !diverged; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            model.train();
+            var order = Enumerable.Range(0, n).ToArray();
+            rng.Shuffle(order);
+            double lossSum = 0; long correct = 0;
+            for (int start = 0; start < n; start += options.BatchSize)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                // Cosine schedule (Loshchilov & Hutter 2017) per step, decaying to zero at the last step.
+                var lr = 0.5 * options.LearningRate * (1 + Math.Cos(Math.PI * step / totalSteps));
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                int count = Math.Min(options.BatchSize, n - start);
+                var idx = torch.tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray(), device: device);
+                var xb = x.index_select(0, idx);
+                var yb = y.index_select(0, idx);
+                optimizer.zero_grad();
+                var logits = model.forward(xb);
+                var loss = nn.functional.cross_entropy(logits, yb);
+                var lossValue = loss.item<float>() is var lv ? (double)lv : double.NaN;
+                if (!double.IsFinite(lossValue)) { diverged = true; break; }
+                loss.backward();
+                optimizer.step();
+                lossSum += lossValue * count;
+                correct += logits.argmax(1).eq(yb).sum().item<long>();
+                step++;
+                progress?.Report(new TrainingProgress(step, totalSteps, epoch, lossValue));
+            }
+            if (diverged) break;
+            double? val = validation is { Count: > 0 } ? Accuracy(model, validation, options.EvalBatchSize, device) : null;
+            epochs.Add(new EpochReport(epoch, lossSum / n, (double)correct / n, val, epochClock.Elapsed.TotalSeconds));
+        }
+
+        double? valAcc = diverged ? null : epochs.LastOrDefault()?.ValidationAccuracy;
+        double? testAcc = !diverged && test is { Count: > 0 } ? Accuracy(model, test, options.EvalBatchSize, device) : null;
+        return new TrainingResult(epochs, valAcc, testAcc, diverged, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Fraction of correctly classified samples, evaluated in eval mode without gradients.</summary>
+    public static double Accuracy(nn.Module<Tensor, Tensor> model, LabeledDataset data, int batchSize = 2000, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Count == 0) throw new ArgumentException("Cannot measure accuracy on an empty split.", nameof(data));
+        device ??= CPU;
+        var dtype = model.parameters().First().dtype;
+        model.eval();
+        long correct = 0;
+        using (torch.no_grad())
+        {
+            for (int start = 0; start < data.Count; start += batchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var part = data.Subset(Enumerable.Range(start, Math.Min(batchSize, data.Count - start)).ToArray());
+                var (xb, yb) = part.ToTensors(device);
+                correct += model.forward(xb.to(dtype)).argmax(1).eq(yb).sum().item<long>();
+            }
+        }
+        return (double)correct / data.Count;
+    }
+}
