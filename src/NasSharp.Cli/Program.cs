@@ -1,1 +1,6 @@
-System.Console.WriteLine(TorchSharp.torch.ones(2).sum().item<float>());
+namespace NasSharp.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => NasApp.Run(args, CliConsole.System());
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Spectre.Console;
+
+namespace NasSharp.Cli;
+
+/// <summary>
+/// Where a command writes: machine output (JSON or tables) to <see cref="Out"/>, progress and errors to
+/// <see cref="Error"/>. Injected so tests can capture both; progress bars only when stderr is an
+/// interactive terminal and not under CI, plain lines otherwise.
+/// </summary>
+public sealed class CliConsole
+{
+    public CliConsole(TextWriter @out, TextWriter error, bool interactive)
+    {
+        Out = @out;
+        Error = error;
+        Interactive = interactive;
+        Ansi = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(@out),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        AnsiError = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(error),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+    }
+
+    public static CliConsole System()
+    {
+        bool ci = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
+        return new CliConsole(Console.Out, Console.Error, interactive: !ci && !Console.IsErrorRedirected);
+    }
+
+    public TextWriter Out { get; }
+    public TextWriter Error { get; }
+    public bool Interactive { get; }
+    /// <summary>Tables and human output (stdout).</summary>
+    public IAnsiConsole Ansi { get; }
+    /// <summary>Progress bars (stderr), so stdout stays clean for JSON.</summary>
+    public IAnsiConsole AnsiError { get; }
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // NaN/Infinity are reported honestly as the strings "NaN", "Infinity".
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the calling thread (libtorch scopes are thread-static) with a progress
+    /// display: a live bar when interactive, otherwise a plain line every few seconds and at the end.
+    /// </summary>
+    public T WithProgress<T>(string title, Func<ProgressSink, T> work)
+    {
+        if (Interactive)
+        {
+            T result = default!;
+            AnsiError.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx => { result = work(new ProgressSink(title, ctx, null)); });
+            return result;
+        }
+        return work(new ProgressSink(title, null, Error));
+    }
+}
+
+/// <summary>A progress display for one command: named tasks with a count of steps.</summary>
+public sealed class ProgressSink
+{
+    private readonly string title;
+    private readonly ProgressContext? context;
+    private readonly TextWriter? plain;
+
+    internal ProgressSink(string title, ProgressContext? context, TextWriter? plain)
+    {
+        this.title = title;
+        this.context = context;
+        this.plain = plain;
+    }
+
+    public ProgressTask Task(string name, int total) => new(context?.AddTask(Markup.Escape(name), maxValue: Math.Max(total, 1)), plain, $"{title}: {name}", total);
+
+    public sealed class ProgressTask(Spectre.Console.ProgressTask? bar, TextWriter? plain, string label, int total)
+    {
+        private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
+        private TimeSpan lastLine = TimeSpan.FromSeconds(-10);
+
+        public void Report(int done, string? detail = null)
+        {
+            if (bar is not null)
+            {
+                bar.Value = done;
+                if (detail is not null) bar.Description = Markup.Escape($"{label[(label.IndexOf(':') + 2)..]} {Shorten(detail)}");
+                return;
+            }
+            // Non-interactive: a line at most every 5 s, plus the final one.
+            if (plain is null || (done < total && clock.Elapsed - lastLine < TimeSpan.FromSeconds(5))) return;
+            lastLine = clock.Elapsed;
+            plain.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {label} {done}/{total}{(detail is null ? "" : " " + detail)}");
+        }
+
+        private static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
+    }
+}

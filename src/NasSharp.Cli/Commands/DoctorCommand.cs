@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using NasSharp.Data;
+using Spectre.Console;
+using TorchSharp;
+
+namespace NasSharp.Cli.Commands;
+
+/// <summary><c>nas doctor</c>: what this installation runs on, and whether libtorch and the data are found.</summary>
+public static class DoctorCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var cmd = new Command("doctor", "Check the installation: .NET, TorchSharp and libtorch versions, torch threads, data directory.");
+        cmd.SetAction(pr =>
+        {
+            var report = Diagnose(pr.GetValue(GlobalOptions.DataDir), pr.GetValue(GlobalOptions.Store));
+            if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(report);
+            else
+            {
+                var table = new Table().AddColumn("check").AddColumn("value");
+                foreach (var (k, v) in report.Rows()) table.AddRow(Markup.Escape(k), Markup.Escape(v));
+                console.Ansi.Write(table);
+            }
+            return report.DataDirectory is null ? 1 : 0;
+        });
+        return cmd;
+    }
+
+    public sealed record DoctorReport(
+        string Dotnet, string Os, int Cores, string TorchSharp, string Libtorch, int TorchThreads, bool CudaAvailable,
+        string? DataDirectory, string DataDirectorySource, string Store, double TorchCheck)
+    {
+        public IEnumerable<(string, string)> Rows() =>
+        [
+            (".NET", Dotnet), ("OS", Os), ("cores", Cores.ToString()), ("TorchSharp", TorchSharp), ("libtorch", Libtorch),
+            ("torch threads", TorchThreads.ToString()), ("CUDA available", CudaAvailable ? "yes" : "no"),
+            ("torch check (sum of 1..4)", TorchCheck.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("data directory", DataDirectory ?? "NOT FOUND"), ("data directory from", DataDirectorySource), ("results store", Store),
+        ];
+    }
+
+    public static DoctorReport Diagnose(string? dataDir, string? store)
+    {
+        // A real computation, so a broken libtorch load shows here and not later.
+        double check;
+        using (var t = torch.arange(1, 5, dtype: torch.ScalarType.Float64)) using (var s = t.sum()) check = s.item<double>();
+        string? dir; string source;
+        try
+        {
+            var resolved = DataDirectory.Resolve(dataDir);
+            dir = resolved.Path;
+            source = resolved.Source;
+        }
+        catch (DataFormatException e)
+        {
+            dir = null;
+            source = e.Message;
+        }
+        return new DoctorReport(
+            RuntimeInformation.FrameworkDescription,
+            RuntimeInformation.OSDescription,
+            Environment.ProcessorCount,
+            typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown",
+            LibtorchVersion(),
+            torch.get_num_threads(),
+            torch.cuda.is_available(),
+            dir,
+            source,
+            store ?? NasSharp.Store.ResultsStore.DefaultPath(),
+            check);
+    }
+
+    /// <summary>The libtorch native package this app was built against, read from its .deps.json.</summary>
+    private static string LibtorchVersion()
+    {
+        if (AppContext.GetData("APP_CONTEXT_DEPS_FILES") is not string files) return "unknown";
+        foreach (var file in files.Split(Path.PathSeparator))
+        {
+            if (!File.Exists(file)) continue;
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+            if (!doc.RootElement.TryGetProperty("libraries", out var libs)) continue;
+            foreach (var lib in libs.EnumerateObject())
+                if (lib.Name.StartsWith("libtorch-cpu/", StringComparison.OrdinalIgnoreCase) || lib.Name.StartsWith("libtorch-cuda", StringComparison.OrdinalIgnoreCase))
+                    return lib.Name;
+        }
+        return "unknown";
+    }
+}

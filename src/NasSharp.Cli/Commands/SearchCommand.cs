@@ -1,0 +1,112 @@
+using System.CommandLine;
+using NasSharp.Search;
+using Spectre.Console;
+
+namespace NasSharp.Cli.Commands;
+
+/// <summary><c>nas search</c>: a train-free search; strategy <c>eigen</c> ranks candidates by λ_min of the NTK.</summary>
+public static class SearchCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var cmd = new Command("search", "Train-free architecture search: score sampled candidates at initialisation, train the top-k, report the winner.");
+        var strategy = new Option<string>("--strategy") { Description = "Search strategy: eigen (λ_min of the empirical NTK at initialisation).", DefaultValueFactory = _ => "eigen" };
+        var candidates = new Option<int>("--candidates") { Description = "Number of sampled candidates K.", DefaultValueFactory = _ => 20 };
+        var topK = new Option<int>("--top-k") { Description = "How many of the best-scored candidates to train.", DefaultValueFactory = _ => 2 };
+        var ntkBatch = new Option<int>("--ntk-batch") { Description = "Inputs N of the NTK Gram matrix.", DefaultValueFactory = _ => 64 };
+        var ntkSeeds = new Option<int>("--ntk-seeds") { Description = "Initialisations averaged per candidate.", DefaultValueFactory = _ => 1 };
+        var score = new Option<string>("--score") { Description = "lambda_min (raw λ_min, the theory's quantity) or normalized (λ_min / (tr Θ / N)).", DefaultValueFactory = _ => "lambda_min" };
+        var seed = SpaceOptions.NewSeed();
+        var spaceOptions = new SpaceOptions(cmd);
+        var dataOptions = new DataOptions(cmd);
+        var network = new NetworkCliOptions(cmd);
+        var trainingOptions = new TrainingCliOptions(cmd, defaultEpochs: 2);
+        foreach (var o in new Option[] { strategy, candidates, topK, ntkBatch, ntkSeeds, score, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            if (pr.GetValue(strategy) != "eigen") throw new UsageException($"Unknown strategy '{pr.GetValue(strategy)}'; known: eigen.");
+            var space = spaceOptions.Resolve(pr);
+            var device = GlobalOptions.ResolveDevice(pr);
+            long s = pr.GetValue(seed);
+            var options = new EigenSearchOptions
+            {
+                Candidates = pr.GetValue(candidates),
+                TopK = pr.GetValue(topK),
+                NtkBatch = pr.GetValue(ntkBatch),
+                NtkSeeds = pr.GetValue(ntkSeeds),
+                Score = pr.GetValue(score) switch
+                {
+                    "lambda_min" => EigenScore.MinEigenvalue,
+                    "normalized" => EigenScore.NormalizedMinEigenvalue,
+                    var other => throw new UsageException($"--score {other}: use lambda_min or normalized."),
+                },
+                ScoringNetwork = network.Resolve(pr),
+                Training = trainingOptions.Resolve(pr),
+                Seed = s,
+            };
+            try { options.Validate(); }
+            catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+            var data = dataOptions.Load(pr, console, s);
+            var search = new EigenSearch(space, options);
+            var config = new { strategy = "eigen", space = space.Describe(), dataset = data.Name, data = dataOptions.Describe(pr), options };
+            using var recorder = RunRecorder.Start(pr, "search", config, s, resumable: true);
+            if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} results already stored");
+            var journal = new StoreSearchJournal(recorder);
+
+            var result = console.WithProgress("search", sink =>
+            {
+                var scoring = sink.Task("scoring λ_min", options.Candidates);
+                var training = sink.Task($"training top-{options.TopK}", Math.Max(options.TopK, 1));
+                return search.Run(data.Splits, device, journal, new SyncProgress<SearchProgress>(p =>
+                    (p.Phase == "scoring" ? scoring : training).Report(p.Done, p.Arch)));
+            });
+
+            var output = SearchOutput.From(result, space.SpaceName, data.Name, options, recorder.RunId, recorder.Resumed);
+            recorder.Complete(output);
+            if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(output);
+            else Render(console, output);
+            return output.Best is null ? 1 : 0;
+        });
+        return cmd;
+    }
+
+    private static void Render(CliConsole console, SearchOutput o)
+    {
+        var table = new Table().Title($"eigen search on {Markup.Escape(o.Dataset)}: {o.Candidates} candidates, top-{o.TopK} trained")
+            .AddColumn("rank").AddColumn("arch").AddColumn(new TableColumn("score").RightAligned()).AddColumn(new TableColumn("λ_max").RightAligned())
+            .AddColumn(new TableColumn("val acc").RightAligned()).AddColumn(new TableColumn("test acc").RightAligned());
+        foreach (var c in o.Ranked)
+            table.AddRow(c.Rank.ToString(), Markup.Escape(c.Arch), c.Finite ? c.Score.ToString("G4") : "[red]non-finite[/]", c.LambdaMax.ToString("G4"),
+                c.ValAccuracy?.ToString("P2") ?? "", c.TestAccuracy?.ToString("P2") ?? "");
+        console.Ansi.Write(table);
+        if (o.Best is { } b)
+            console.Out.WriteLine($"best: {b.Arch}  score {b.Score:G4}  validation {b.ValAccuracy:P2}  test {b.TestAccuracy:P2}  " +
+                $"(scoring {o.ScoringSeconds:F1} s, training {o.TrainingSeconds:F1} s, run {o.RunId})");
+        else console.Out.WriteLine("no candidate had a finite score or could be trained");
+    }
+
+    public sealed record RankedOutput(int Rank, int Index, string Arch, double Score, double LambdaMin, double LambdaMax, double Trace, double Condition,
+        bool Finite, string? NonFiniteReason, double? ValAccuracy, double? TestAccuracy);
+
+    public sealed record BestOutput(string Arch, double Score, double LambdaMin, double? ValAccuracy, double? TestAccuracy);
+
+    public sealed record SearchOutput(
+        long? RunId, bool Resumed, string Space, string Dataset, string Strategy, int Candidates, int TopK, long Seed, string Score,
+        BestOutput? Best, IReadOnlyList<RankedOutput> Ranked, double ScoringSeconds, double TrainingSeconds, int NonFinite)
+    {
+        public static SearchOutput From(EigenSearchResult r, string space, string dataset, EigenSearchOptions o, long? runId, bool resumed)
+        {
+            var trained = r.Trained.ToDictionary(t => t.Index);
+            var ranked = r.Ranked.Select((c, i) =>
+            {
+                trained.TryGetValue(c.Index, out var t);
+                return new RankedOutput(i + 1, c.Index, c.Arch, c.Score, c.LambdaMin, c.LambdaMax, c.Trace, c.Condition, c.IsFinite, c.NonFiniteReason,
+                    t?.ValidationAccuracy, t?.TestAccuracy);
+            }).ToList();
+            BestOutput? best = r.Best is { } b ? new BestOutput(b.Arch, b.Score, b.LambdaMin, r.BestTrained?.ValidationAccuracy, r.BestTrained?.TestAccuracy) : null;
+            return new SearchOutput(runId, resumed, space, dataset, "eigen", o.Candidates, o.TopK, o.Seed,
+                o.Score == EigenScore.MinEigenvalue ? "lambda_min" : "normalized", best, ranked, r.ScoringSeconds, r.TrainingSeconds,
+                r.Ranked.Count(c => !c.IsFinite));
+        }
+    }
+}

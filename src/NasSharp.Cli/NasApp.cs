@@ -1,0 +1,61 @@
+using System.CommandLine;
+using NasSharp.Cli.Commands;
+
+namespace NasSharp.Cli;
+
+/// <summary>The <c>nas</c> command tree. Commands are thin: parse, call one library service, render.</summary>
+public static class NasApp
+{
+    public static RootCommand Build(CliConsole console)
+    {
+        var root = new RootCommand("NasSharp: theory-guided, training-free neural architecture search on TorchSharp.");
+        GlobalOptions.AddTo(root);
+        root.Subcommands.Add(DoctorCommand.Create(console));
+        root.Subcommands.Add(SpaceCommand.Create(console));
+        root.Subcommands.Add(TrainCommand.Create(console));
+        root.Subcommands.Add(NtkCommand.Create(console));
+        root.Subcommands.Add(SearchCommand.Create(console));
+        root.Subcommands.Add(RunsCommand.Create(console));
+        return root;
+    }
+
+    /// <summary>Parses and runs; errors become one line on stderr and a non-zero exit code.</summary>
+    public static int Run(string[] args, CliConsole console)
+    {
+        var root = Build(console);
+        var parse = root.Parse(args);
+        bool verbose = parse.GetValue(GlobalOptions.Verbose);
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration
+            {
+                Output = console.Out,
+                Error = console.Error,
+                EnableDefaultExceptionHandler = false,
+            });
+        }
+        catch (Exception e)
+        {
+            return ReportError(e, console, verbose);
+        }
+    }
+
+    /// <summary>Wraps a command body so every failure is reported the same way.</summary>
+    public static int ReportError(Exception e, CliConsole console, bool verbose)
+    {
+        if (e is AggregateException { InnerExceptions.Count: 1 } agg) e = agg.InnerException!;
+        if (e is OperationCanceledException)
+        {
+            console.Error.WriteLine("error: interrupted; finished work is stored, rerun the same command to resume.");
+            return 130;
+        }
+        bool expected = e is UsageException or FormatException or ArgumentException or IOException
+            or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
+            || e.GetType().Namespace?.StartsWith("NasSharp", StringComparison.Ordinal) == true;
+        var message = expected ? e.Message : $"internal error ({e.GetType().Name}): {e.Message}";
+        console.Error.WriteLine($"error: {message}");
+        if (verbose) console.Error.WriteLine(e.ToString());
+        else if (!expected) console.Error.WriteLine("(run with --verbose for the stack trace)");
+        return e is UsageException or FormatException or ArgumentException ? 2 : 1;
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using NasSharp.Cli;
+
+namespace NasSharp.Tests.Cli;
+
+/// <summary>Runs <c>nas</c> in process with captured output and a throw-away results store.</summary>
+public sealed class CliHarness : IDisposable
+{
+    public CliHarness()
+    {
+        Directory = Path.Combine(Path.GetTempPath(), "nassharp-cli-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
+        StorePath = Path.Combine(Directory, "results.db");
+    }
+
+    public string Directory { get; }
+    public string StorePath { get; }
+
+    public (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var @out = new StringWriter();
+        var err = new StringWriter();
+        var all = args.Concat(["--store", StorePath]).ToArray();
+        int code = NasApp.Run(all, new CliConsole(@out, err, interactive: false));
+        return (code, @out.ToString(), err.ToString());
+    }
+
+    public JsonElement Json(params string[] args)
+    {
+        var (code, o, e) = Run([.. args, "--json"]);
+        if (code != 0) throw new InvalidOperationException($"nas {string.Join(' ', args)} exited {code}: {e}");
+        return JsonDocument.Parse(o).RootElement.Clone();
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}

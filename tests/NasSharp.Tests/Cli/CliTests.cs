@@ -1,0 +1,120 @@
+using System.IO.Compression;
+using Xunit;
+
+namespace NasSharp.Tests.Cli;
+
+[Collection(TorchCollection.Name)]
+public class CliTests
+{
+    [Fact]
+    public void DoctorReportsVersionsThreadsAndTheDataDirectory()
+    {
+        using var cli = new CliHarness();
+        var j = cli.Json("doctor");
+        Assert.Equal("0.107.0", j.GetProperty("torch_sharp").GetString());
+        Assert.Contains("libtorch-cpu/2.10", j.GetProperty("libtorch").GetString());
+        Assert.True(j.GetProperty("torch_threads").GetInt32() >= 1);
+        Assert.Equal(10.0, j.GetProperty("torch_check").GetDouble());
+        Assert.True(Directory.Exists(j.GetProperty("data_directory").GetString()));
+    }
+
+    [Fact]
+    public void SpaceSampleIsSeededAndPrintsCanonicalGenotypes()
+    {
+        using var cli = new CliHarness();
+        var a = cli.Run("space", "sample", "--n", "5", "--seed", "3");
+        var b = cli.Run("space", "sample", "--n", "5", "--seed", "3");
+        Assert.Equal(0, a.Code);
+        Assert.Equal(a.Out, b.Out);
+        var lines = a.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.All(lines, l => Assert.Equal(l, NasSharp.Spaces.MlpGenotype.Parse(l).Canonical));
+    }
+
+    [Fact]
+    public void AMalformedArchIsAOneLineErrorNamingTheProblem()
+    {
+        using var cli = new CliHarness();
+        var (code, _, err) = cli.Run("train", "--arch", "w64/relu-banana", "--dataset", "iris");
+        Assert.NotEqual(0, code);
+        Assert.Contains("unknown activation 'banana'", err);
+        Assert.DoesNotContain("   at ", err); // no stack trace without --verbose
+    }
+
+    [Fact]
+    public void AMissingDatasetDirectoryIsAClearError()
+    {
+        using var cli = new CliHarness();
+        var missing = Path.Combine(cli.Directory, "nowhere");
+        var (code, _, err) = cli.Run("train", "--arch", "w8/relu", "--dataset", "mnist", "--data-dir", missing);
+        Assert.NotEqual(0, code);
+        Assert.Contains(missing, err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
+    [Fact]
+    public void ATruncatedIdxFileIsAClearErrorNamingTheFile()
+    {
+        using var cli = new CliHarness();
+        var dir = Path.Combine(cli.Directory, "data", "mnist");
+        Directory.CreateDirectory(dir);
+        // A header that promises 100 images of 28×28 followed by 10 bytes.
+        var header = new byte[] { 0, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28 };
+        using (var f = new GZipStream(File.Create(Path.Combine(dir, "train-images-idx3-ubyte.gz")), CompressionLevel.Fastest))
+            f.Write([.. header, .. new byte[10]]);
+        var (code, _, err) = cli.Run("train", "--arch", "w8/relu", "--dataset", "mnist", "--data-dir", Path.Combine(cli.Directory, "data"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("train-images-idx3-ubyte", err);
+        Assert.Contains("truncated", err);
+    }
+
+    [Fact]
+    public void TrainReportsAccuraciesAsFractionsAndRecordsTheRun()
+    {
+        using var cli = new CliHarness();
+        var j = cli.Json("train", "--arch", "w64/relu-tanh+1", "--dataset", "mnist", "--train-size", "3000", "--val-size", "500",
+            "--test-size", "1000", "--epochs", "2", "--seed", "1");
+        Assert.Equal("w64/relu-tanh+1", j.GetProperty("arch").GetString());
+        var val = j.GetProperty("val_accuracy").GetDouble();
+        var test = j.GetProperty("test_accuracy").GetDouble();
+        Assert.InRange(val, 0.0, 1.0);
+        // 3,000 MNIST images, 2 epochs: a working trainer is far above chance (0.1).
+        Assert.InRange(test, 0.85, 1.0);
+        var runs = cli.Json("runs", "list").GetProperty("runs");
+        Assert.Equal("train", runs[0].GetProperty("kind").GetString());
+        Assert.Equal("completed", runs[0].GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public void NtkReportsTheSpectrum()
+    {
+        using var cli = new CliHarness();
+        var j = cli.Json("ntk", "--arch", "w32/relu-relu+1", "--dataset", "digits", "--batch", "16", "--seed", "2");
+        double min = j.GetProperty("lambda_min").GetDouble(), max = j.GetProperty("lambda_max").GetDouble();
+        double trace = j.GetProperty("trace").GetDouble(), cond = j.GetProperty("condition").GetDouble();
+        Assert.True(min > 0 && min <= max);
+        Assert.InRange(trace, 16 * min, 16 * max); // the trace is the sum of 16 eigenvalues in [λ_min, λ_max]
+        Assert.Equal(max / min, cond, 6);
+    }
+
+    [Fact]
+    public void SearchRanksScoresTrainsTopKAndIsReproducible()
+    {
+        using var cli = new CliHarness();
+        string[] args = ["search", "--dataset", "digits", "--depth", "2", "--width", "32", "--candidates", "4", "--top-k", "2",
+            "--epochs", "3", "--ntk-batch", "16", "--seed", "5"];
+        var j = cli.Json(args);
+        var ranked = j.GetProperty("ranked");
+        Assert.Equal(4, ranked.GetArrayLength());
+        var scores = ranked.EnumerateArray().Select(r => r.GetProperty("score").GetDouble()).ToList();
+        Assert.Equal(scores.OrderByDescending(s => s), scores);
+        Assert.Equal(2, ranked.EnumerateArray().Count(r => r.GetProperty("test_accuracy").ValueKind == System.Text.Json.JsonValueKind.Number));
+        var best = j.GetProperty("best");
+        Assert.InRange(best.GetProperty("test_accuracy").GetDouble(), 0.0, 1.0);
+
+        // The same seed gives the same ranking and winner in a new run.
+        var again = cli.Json(args);
+        Assert.Equal(j.GetProperty("best").GetProperty("arch").GetString(), again.GetProperty("best").GetProperty("arch").GetString());
+        Assert.Equal(scores, again.GetProperty("ranked").EnumerateArray().Select(r => r.GetProperty("score").GetDouble()).ToList());
+    }
+}
