@@ -1,0 +1,407 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace NasSharp.Store;
+
+/// <summary>
+/// Runs and their results in one SQLite file. Every <see cref="AddResult"/> is committed before it returns,
+/// so a process killed at any moment loses at most the item it was computing, and a rerun with the same
+/// <see cref="RunSpec.Key"/> resumes where it stopped (<see cref="GetOrStartRun"/>).
+/// One instance belongs to one thread; several processes may share the file (WAL journal, busy timeout).
+/// </summary>
+public sealed class ResultsStore : IDisposable
+{
+    /// <summary>How long a writer waits for another process's write lock before failing.</summary>
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly SqliteConnection _connection;
+    private readonly TimeProvider _clock;
+    private bool _disposed;
+
+    private ResultsStore(SqliteConnection connection, string filePath, TimeProvider clock)
+    {
+        _connection = connection;
+        FilePath = filePath;
+        _clock = clock;
+    }
+
+    /// <summary>Absolute path of the database file.</summary>
+    public string FilePath { get; }
+
+    /// <summary>
+    /// Opens the store at <paramref name="path"/>, creating its directory, the file and the schema if missing.
+    /// <paramref name="clock"/> stamps runs and results (default: the system clock).
+    /// </summary>
+    /// <exception cref="StoreException">The file is not a SQLite database, belongs to another program, or
+    /// has a newer schema than this build understands.</exception>
+    public static ResultsStore Open(string path, TimeProvider? clock = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+            throw new StoreException($"Results store path '{full}' is a directory; give the path of a database file, e.g. '{Path.Combine(full, "results.db")}'.");
+        string? directory = Path.GetDirectoryName(full);
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = full,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            ForeignKeys = true,
+            // A pooled connection would keep the file open after Dispose; a store is opened once per command.
+            Pooling = false,
+            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+        }.ToString();
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            // The first statement that reads the file is where a non-database file is detected.
+            Pragma(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}");
+            Pragma(connection, "PRAGMA journal_mode = WAL");
+            // FULL syncs the WAL on every commit: a result reported as stored survives even a power cut,
+            // at the price of one fsync per item, negligible next to scoring an architecture.
+            Pragma(connection, "PRAGMA synchronous = FULL");
+            StoreSchema.Migrate(connection, full);
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw new StoreException(
+                $"Cannot open results store '{full}': {e.Message} If the file is not a NasSharp results database, " +
+                "move it away or point NASSHARP_STORE at another path.", e);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        return new ResultsStore(connection, full, clock ?? TimeProvider.System);
+    }
+
+    /// <summary>
+    /// Where the store lives unless told otherwise: <c>$NASSHARP_STORE</c> if set, else
+    /// <c>$XDG_DATA_HOME/nassharp/results.db</c>, else <c>~/.local/share/nassharp/results.db</c>.
+    /// <paramref name="getEnvironmentVariable"/> replaces the process environment (for tests).
+    /// </summary>
+    public static string DefaultPath(Func<string, string?>? getEnvironmentVariable = null)
+    {
+        var env = getEnvironmentVariable ?? Environment.GetEnvironmentVariable;
+        string? explicitPath = env("NASSHARP_STORE");
+        if (!string.IsNullOrWhiteSpace(explicitPath)) return Path.GetFullPath(explicitPath);
+
+        // The XDG base-directory spec says to ignore a relative XDG_DATA_HOME.
+        string? dataHome = env("XDG_DATA_HOME");
+        if (string.IsNullOrWhiteSpace(dataHome) || !Path.IsPathRooted(dataHome))
+        {
+            string? home = env("HOME");
+            if (string.IsNullOrWhiteSpace(home)) home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            if (string.IsNullOrWhiteSpace(home))
+                throw new StoreException("Cannot find a home directory for the results store; set NASSHARP_STORE to a database path.");
+            dataHome = Path.Combine(home, ".local", "share");
+        }
+        return Path.Combine(dataHome, "nassharp", "results.db");
+    }
+
+    /// <summary>Records a new run in state running.</summary>
+    /// <exception cref="StoreException">An unfinished run already has the same key.</exception>
+    public Run StartRun(RunSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        ThrowIfDisposed();
+        using var tx = _connection.BeginTransaction(deferred: false);
+        if (spec.Key is not null && FindResumableId(spec.Key, tx) is long existing)
+            throw new StoreException(
+                $"Run {existing} in '{FilePath}' has the same key and is not completed; resume it " +
+                "(GetOrStartRun or ResumeRun) or finish it before starting another.");
+        var run = Insert(spec, tx);
+        tx.Commit();
+        return run;
+    }
+
+    /// <summary>The unfinished (running, failed or interrupted) run with this key, if any.</summary>
+    public RunInfo? FindResumable(string key)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        ThrowIfDisposed();
+        return FindResumableId(key, null) is long id ? GetRun(id) : null;
+    }
+
+    /// <summary>
+    /// Resumes the unfinished run with <paramref name="spec"/>'s key, or starts a new one if there is none
+    /// (a completed run with that key stays as it is). A resumed run keeps its original spec.
+    /// </summary>
+    public Run GetOrStartRun(RunSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        if (spec.Key is null)
+            throw new ArgumentException("GetOrStartRun needs a RunSpec.Key to find the run again; use StartRun for runs without one.", nameof(spec));
+        ThrowIfDisposed();
+        // IMMEDIATE: two processes racing on the same key must not both insert.
+        using var tx = _connection.BeginTransaction(deferred: false);
+        var run = FindResumableId(spec.Key, tx) is long id ? Resume(id, tx) : Insert(spec, tx);
+        tx.Commit();
+        return run;
+    }
+
+    /// <summary>Makes a failed, interrupted or stale running run running again.</summary>
+    /// <exception cref="StoreException">The run does not exist or is completed.</exception>
+    public Run ResumeRun(long runId)
+    {
+        ThrowIfDisposed();
+        using var tx = _connection.BeginTransaction(deferred: false);
+        var run = Resume(runId, tx);
+        tx.Commit();
+        return run;
+    }
+
+    /// <summary>
+    /// Stores one result in its own transaction, committed before returning. An item already stored under
+    /// the same <see cref="ResultRecord.ItemKey"/> is kept (returns false) unless <paramref name="overwrite"/>
+    /// is set, in which case it is replaced. Returns whether the record was written.
+    /// </summary>
+    /// <exception cref="StoreException">The run does not exist or is not running.</exception>
+    public bool AddResult(long runId, ResultRecord result, bool overwrite = false)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        Validate(result);
+        ThrowIfDisposed();
+        using var tx = _connection.BeginTransaction(deferred: false);
+        RequireRunning(runId, "add results to", tx);
+        string onConflict = overwrite
+            ? """
+              DO UPDATE SET arch = excluded.arch, space = excluded.space, scores_json = excluded.scores_json,
+                            metrics_json = excluded.metrics_json, notes_json = excluded.notes_json,
+                            created_utc = excluded.created_utc
+              """
+            : "DO NOTHING";
+        int written = Command($"""
+            INSERT INTO results (run_id, item_key, arch, space, scores_json, metrics_json, notes_json, created_utc)
+            VALUES ($run, $item, $arch, $space, $scores, $metrics, $notes, $created)
+            ON CONFLICT (run_id, item_key) {onConflict}
+            """, tx,
+            ("$run", runId), ("$item", result.ItemKey), ("$arch", result.Arch), ("$space", result.Space),
+            ("$scores", StoreJson.Serialize(result.Scores)), ("$metrics", StoreJson.Serialize(result.Metrics)),
+            ("$notes", StoreJson.Serialize(result.Notes)), ("$created", Now())).ExecuteNonQuery();
+        tx.Commit();
+        return written > 0;
+    }
+
+    /// <summary>Whether the run already has a result for <paramref name="itemKey"/>.</summary>
+    public bool HasResult(long runId, string itemKey)
+    {
+        ArgumentNullException.ThrowIfNull(itemKey);
+        ThrowIfDisposed();
+        using var cmd = Command("SELECT 1 FROM results WHERE run_id = $run AND item_key = $item", null,
+            ("$run", runId), ("$item", itemKey));
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    /// <summary>The run's results in the order they were first stored.</summary>
+    /// <exception cref="StoreException">The run does not exist.</exception>
+    public IReadOnlyList<StoredResult> GetResults(long runId)
+    {
+        ThrowIfDisposed();
+        if (StatusOf(runId, null) is null) throw UnknownRun(runId);
+        using var cmd = Command("""
+            SELECT id, run_id, item_key, arch, space, scores_json, metrics_json, notes_json, created_utc
+            FROM results WHERE run_id = $run ORDER BY id
+            """, null, ("$run", runId));
+        using var reader = cmd.ExecuteReader();
+        var results = new List<StoredResult>();
+        while (reader.Read())
+        {
+            var record = new ResultRecord(reader.GetString(2))
+            {
+                Arch = reader.IsDBNull(3) ? null : reader.GetString(3),
+                Space = reader.IsDBNull(4) ? null : reader.GetString(4),
+                Scores = StoreJson.DeserializeMap<double>(reader.GetString(5), "scores"),
+                Metrics = StoreJson.DeserializeMap<double>(reader.GetString(6), "metrics"),
+                Notes = StoreJson.DeserializeMap<string>(reader.GetString(7), "notes"),
+            };
+            results.Add(new StoredResult(reader.GetInt64(0), reader.GetInt64(1), ParseTime(reader.GetString(8)), record));
+        }
+        return results;
+    }
+
+    /// <summary>Marks a running run completed, with an optional summary serialized as JSON.</summary>
+    public void CompleteRun(long runId, object? summary = null) =>
+        Finish(runId, RunStatus.Completed, summary is null ? null : StoreJson.Serialize(summary), null);
+
+    /// <summary>Marks a running run failed; <paramref name="message"/> says why. It can be resumed later.</summary>
+    public void FailRun(long runId, string message)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(message);
+        Finish(runId, RunStatus.Failed, null, message);
+    }
+
+    /// <summary>Marks a running run interrupted (a graceful stop such as Ctrl+C). It can be resumed later.</summary>
+    public void InterruptRun(long runId) => Finish(runId, RunStatus.Interrupted, null, null);
+
+    /// <summary>Runs newest first, optionally only of one <paramref name="kind"/> and at most <paramref name="limit"/>.</summary>
+    public IReadOnlyList<RunInfo> ListRuns(int? limit = null, string? kind = null)
+    {
+        if (limit is <= 0) throw new ArgumentOutOfRangeException(nameof(limit), limit, "The run limit must be positive (or null for all runs).");
+        ThrowIfDisposed();
+        using var cmd = Command($"""
+            {RunInfoSelect}
+            WHERE $kind IS NULL OR kind = $kind
+            ORDER BY id DESC
+            LIMIT $limit
+            """, null, ("$kind", kind), ("$limit", limit ?? -1));
+        return ReadRuns(cmd);
+    }
+
+    /// <summary>The run with this id, or null.</summary>
+    public RunInfo? GetRun(long id)
+    {
+        ThrowIfDisposed();
+        using var cmd = Command($"{RunInfoSelect} WHERE id = $id", null, ("$id", id));
+        return ReadRuns(cmd).SingleOrDefault();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _connection.Dispose();
+    }
+
+    private const string RunInfoSelect = """
+        SELECT id, kind, command, config_json, seed, versions_json, status, started_utc, ended_utc, key,
+               summary_json, error, (SELECT count(*) FROM results WHERE results.run_id = runs.id)
+        FROM runs
+        """;
+
+    private static IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd)
+    {
+        using var reader = cmd.ExecuteReader();
+        var runs = new List<RunInfo>();
+        while (reader.Read())
+        {
+            runs.Add(new RunInfo(
+                Id: reader.GetInt64(0),
+                Kind: reader.GetString(1),
+                Command: reader.GetString(2),
+                ConfigJson: reader.GetString(3),
+                Seed: reader.IsDBNull(4) ? null : reader.GetInt64(4),
+                Versions: StoreJson.DeserializeMap<string>(reader.GetString(5), "versions"),
+                Status: RunStatusText.Parse(reader.GetString(6)),
+                StartedUtc: ParseTime(reader.GetString(7)),
+                EndedUtc: reader.IsDBNull(8) ? null : ParseTime(reader.GetString(8)),
+                Key: reader.IsDBNull(9) ? null : reader.GetString(9),
+                SummaryJson: reader.IsDBNull(10) ? null : reader.GetString(10),
+                Error: reader.IsDBNull(11) ? null : reader.GetString(11),
+                ResultCount: reader.GetInt32(12)));
+        }
+        return runs;
+    }
+
+    private Run Insert(RunSpec spec, SqliteTransaction tx)
+    {
+        var versions = spec.Versions ?? new Dictionary<string, string>();
+        using var cmd = Command("""
+            INSERT INTO runs (kind, command, config_json, seed, versions_json, status, started_utc, key)
+            VALUES ($kind, $command, $config, $seed, $versions, 'running', $started, $key)
+            RETURNING id
+            """, tx,
+            ("$kind", spec.Kind), ("$command", spec.Command), ("$config", StoreJson.Serialize(spec.Config)),
+            ("$seed", spec.Seed), ("$versions", StoreJson.Serialize(versions)), ("$started", Now()), ("$key", spec.Key));
+        long id = Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+        return new Run(id, spec.Key, Resumed: false, ResultCount: 0);
+    }
+
+    private Run Resume(long runId, SqliteTransaction tx)
+    {
+        var status = StatusOf(runId, tx) ?? throw UnknownRun(runId);
+        if (status == RunStatus.Completed)
+            throw new StoreException($"Run {runId} in '{FilePath}' is completed; there is nothing to resume. Start a new run instead.");
+        using (var update = Command(
+            "UPDATE runs SET status = 'running', ended_utc = NULL, error = NULL WHERE id = $id", tx, ("$id", runId)))
+            update.ExecuteNonQuery();
+        using var cmd = Command(
+            "SELECT key, (SELECT count(*) FROM results WHERE run_id = $id) FROM runs WHERE id = $id", tx, ("$id", runId));
+        using var reader = cmd.ExecuteReader();
+        reader.Read();
+        return new Run(runId, reader.IsDBNull(0) ? null : reader.GetString(0), Resumed: true, ResultCount: reader.GetInt32(1));
+    }
+
+    private void Finish(long runId, RunStatus status, string? summaryJson, string? error)
+    {
+        ThrowIfDisposed();
+        using var tx = _connection.BeginTransaction(deferred: false);
+        RequireRunning(runId, $"mark {status.ToText()}", tx);
+        using (var cmd = Command("""
+            UPDATE runs SET status = $status, ended_utc = $ended, summary_json = $summary, error = $error
+            WHERE id = $id
+            """, tx,
+            ("$status", status.ToText()), ("$ended", Now()), ("$summary", summaryJson), ("$error", error), ("$id", runId)))
+            cmd.ExecuteNonQuery();
+        tx.Commit();
+    }
+
+    private long? FindResumableId(string key, SqliteTransaction? tx)
+    {
+        using var cmd = Command("SELECT id FROM runs WHERE key = $key AND status <> 'completed'", tx, ("$key", key));
+        return cmd.ExecuteScalar() is long id ? id : null;
+    }
+
+    private RunStatus? StatusOf(long runId, SqliteTransaction? tx)
+    {
+        using var cmd = Command("SELECT status FROM runs WHERE id = $id", tx, ("$id", runId));
+        return cmd.ExecuteScalar() is string text ? RunStatusText.Parse(text) : null;
+    }
+
+    private void RequireRunning(long runId, string action, SqliteTransaction tx)
+    {
+        var status = StatusOf(runId, tx) ?? throw UnknownRun(runId);
+        if (status != RunStatus.Running)
+            throw new StoreException(
+                $"Cannot {action} run {runId} in '{FilePath}': it is {status.ToText()}, not running." +
+                (status == RunStatus.Completed ? "" : " Resume it first."));
+    }
+
+    private StoreException UnknownRun(long runId) => new($"Run {runId} does not exist in results store '{FilePath}'.");
+
+    private static void Validate(ResultRecord result)
+    {
+        if (string.IsNullOrWhiteSpace(result.ItemKey))
+            throw new ArgumentException("A result needs a non-blank ItemKey that identifies it within its run.", nameof(result));
+        RequireKeys(result.Scores, "Scores", result.ItemKey);
+        RequireKeys(result.Metrics, "Metrics", result.ItemKey);
+        RequireKeys(result.Notes, "Notes", result.ItemKey);
+    }
+
+    private static void RequireKeys<T>(IReadOnlyDictionary<string, T>? map, string name, string itemKey)
+    {
+        if (map is null) throw new ArgumentException($"Result '{itemKey}': {name} is null; use an empty dictionary.", "result");
+        foreach (var key in map.Keys)
+            if (string.IsNullOrWhiteSpace(key))
+                throw new ArgumentException($"Result '{itemKey}': {name} has a blank name.", "result");
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    private static void Pragma(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private string Now() => _clock.GetUtcNow().UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseTime(string text) =>
+        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}
