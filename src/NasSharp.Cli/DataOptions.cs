@@ -12,9 +12,9 @@ public sealed class DataOptions
     }
 
     public Option<string> Dataset { get; } = new("--dataset") { Description = $"Dataset: {string.Join(", ", DatasetCatalog.Names)}.", DefaultValueFactory = _ => "fashion-mnist" };
-    public Option<int?> TrainSize { get; } = new("--train-size") { Description = "Use a stratified subset of this many training samples." };
-    public Option<int?> ValidationSize { get; } = new("--val-size") { Description = "Validation samples held out of the training set (stratified)." };
-    public Option<int?> TestSize { get; } = new("--test-size") { Description = "Use a stratified subset of this many test samples." };
+    public Option<string?> TrainSize { get; } = new("--train-size") { Description = "Stratified subset of the training pool: a count (5000) or a fraction (0.1, 10%)." };
+    public Option<string?> ValidationSize { get; } = new("--val-size") { Description = "Validation samples held out of the official training set, stratified (count or fraction; default 5000 for the large sets, 10% for small ones)." };
+    public Option<string?> TestSize { get; } = new("--test-size") { Description = "Stratified subset of the test set (count or fraction); sets without an official test split hold out 20% by default." };
 
     public object Describe(ParseResult pr) => new
     {
@@ -36,21 +36,26 @@ public sealed class DataOptions
             task.Report(100);
             return result;
         });
-        var splits = Splits.Make(raw, new SplitOptions
+        var splits = Splits.Make(raw, new SplitOptions(unchecked((int)Seeds.Derive(seed, "data-split")))
         {
-            TrainSize = pr.GetValue(TrainSize),
-            ValidationSize = pr.GetValue(ValidationSize),
-            TestSize = pr.GetValue(TestSize),
-            Seed = Seeds.Derive(seed, "data-split"),
+            TrainSize = Size(pr, TrainSize),
+            ValidationSize = Size(pr, ValidationSize),
+            TestSize = Size(pr, TestSize),
         });
-        var normalized = Normalization.FitOn(splits.Train).Apply(splits);
-        return new LoadedData(name, normalized);
+        return new LoadedData(name, Normalization.Standardize(splits).Splits);
+    }
+
+    private static SplitSize? Size(ParseResult pr, Option<string?> option)
+    {
+        if (pr.GetValue(option) is not { } text) return null;
+        try { return SplitSize.Parse(text); }
+        catch (Exception e) when (e is FormatException or ArgumentException) { throw new UsageException($"{option.Name} {text}: {e.Message}"); }
     }
 }
 
 public sealed record LoadedData(string Name, DataSplits Splits)
 {
     public LabeledDataset Train => Splits.Train;
-    public LabeledDataset? Validation => Splits.Validation;
-    public LabeledDataset? Test => Splits.Test;
+    public LabeledDataset Validation => Splits.Validation;
+    public LabeledDataset Test => Splits.Test;
 }

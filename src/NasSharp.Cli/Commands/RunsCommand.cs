@@ -21,7 +21,7 @@ public static class RunsCommand
             using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
             var items = store.ListRuns(pr.GetValue(limit), pr.GetValue(kind));
             if (pr.GetValue(GlobalOptions.Json))
-                console.WriteJson(new { store = store.Path, runs = items.Select(Summary).ToList() });
+                console.WriteJson(new { store = store.FilePath, runs = items.Select(Summary).ToList() });
             else
             {
                 var table = new Table().AddColumn("id").AddColumn("kind").AddColumn("status").AddColumn("started (UTC)")
@@ -40,7 +40,7 @@ public static class RunsCommand
         show.SetAction(pr =>
         {
             using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
-            var run = store.GetRun(pr.GetValue(id)) ?? throw new UsageException($"No run {pr.GetValue(id)} in {store.Path}; see nas runs list.");
+            var run = store.GetRun(pr.GetValue(id)) ?? throw new UsageException($"No run {pr.GetValue(id)} in {store.FilePath}; see nas runs list.");
             var results = store.GetResults(run.Id);
             if (pr.GetValue(GlobalOptions.Json))
             {
