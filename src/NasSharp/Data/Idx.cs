@@ -20,9 +20,10 @@ public static class Idx
     {
         var bytes = DataFiles.ReadAllMaybeGzip(path);
         const int header = 16;
+        // The magic is checked first: a file of the wrong kind is a clearer diagnosis than "truncated".
+        if (bytes.Length >= 4) CheckMagic(path, bytes, ImagesMagic, "image");
         if (bytes.Length < header)
             throw new DataFormatException($"{path}: truncated: an IDX image header needs {header} bytes but the file has {bytes.Length}");
-        CheckMagic(path, bytes, ImagesMagic, "image");
         int count = ReadDimension(path, bytes, 4, "image count");
         int rows = ReadDimension(path, bytes, 8, "row count");
         int cols = ReadDimension(path, bytes, 12, "column count");
@@ -44,9 +45,10 @@ public static class Idx
     {
         var bytes = DataFiles.ReadAllMaybeGzip(path);
         const int header = 8;
+        // The magic is checked first: a file of the wrong kind is a clearer diagnosis than "truncated".
+        if (bytes.Length >= 4) CheckMagic(path, bytes, LabelsMagic, "label");
         if (bytes.Length < header)
             throw new DataFormatException($"{path}: truncated: an IDX label header needs {header} bytes but the file has {bytes.Length}");
-        CheckMagic(path, bytes, LabelsMagic, "label");
         int count = ReadDimension(path, bytes, 4, "label count");
         long found = bytes.Length - header;
         if (found != count)
@@ -58,11 +60,14 @@ public static class Idx
         return bytes[header..];
     }
 
+    // b / 255f exactly (torchvision's ToTensor divides); multiplying by 1/255f would be off by an ulp for some b.
+    private static readonly float[] UnitLevels = Enumerable.Range(0, 256).Select(b => b / 255f).ToArray();
+
     /// <summary>Bytes 0..255 to floats 0..1, the convention of torchvision's ToTensor.</summary>
     internal static void ToUnitInterval(ReadOnlySpan<byte> source, Span<float> destination)
     {
-        const float scale = 1f / 255f;
-        for (int i = 0; i < source.Length; i++) destination[i] = source[i] * scale;
+        var levels = UnitLevels;
+        for (int i = 0; i < source.Length; i++) destination[i] = levels[source[i]];
     }
 
     private static void CheckMagic(string path, byte[] bytes, int expected, string kind)
