@@ -41,6 +41,14 @@ public sealed class LabeledDataset
     public int NumClasses => ClassNames.Count;
     public int InputDimension => SampleSize;
 
+    /// <summary>Number of samples of each class, indexed by label.</summary>
+    public int[] ClassCounts()
+    {
+        var counts = new int[NumClasses];
+        foreach (var y in Labels) counts[y]++;
+        return counts;
+    }
+
     /// <summary>The samples at <paramref name="indices"/>, in that order.</summary>
     public LabeledDataset Subset(IReadOnlyList<int> indices, string? name = null)
     {
