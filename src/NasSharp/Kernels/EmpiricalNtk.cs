@@ -1,0 +1,114 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NasSharp.Kernels;
+
+/// <summary>
+/// The empirical neural tangent kernel of a finite network at its current parameters θ:
+/// Θ = J Jᵀ with J = ∂F(X)/∂θ over all trainable parameters (Jacot et al. 2018, Eq. 1 / Sec. 4).
+/// </summary>
+public static class EmpiricalNtk
+{
+    /// <summary>
+    /// Θ by direct Jacobian contraction: one batched forward pass, then one backward pass per row of J
+    /// (per sample, or per sample-logit for <see cref="NtkOutput.PerLogit"/>).
+    /// </summary>
+    /// <remarks>
+    /// Row n of J is the gradient of output n of the <em>batched</em> forward pass, which equals ∂f(x_n)/∂θ only if
+    /// the model treats samples independently. Put models with batch statistics (BatchNorm) in eval mode first; in
+    /// train mode the rows are derivatives of the batch function and Θ is not the per-sample NTK.
+    /// The mode and the parameters' requires_grad flags are used as found; parameters with requires_grad = false
+    /// are not part of θ, and parameters the output does not depend on contribute zero columns.
+    /// J is kept in the parameters' dtype (float32 models give a float32 J); Θ is accumulated in float64 one
+    /// parameter tensor at a time, Θ = Σ_l J_l J_lᵀ, so only one block is ever widened to float64.
+    /// Memory: J itself, rows × P × sizeof(dtype) (N = 64, P = 670k, float32: 170 MB), plus one float64 block.
+    /// </remarks>
+    /// <param name="model">A network mapping x of shape [N, ...] to logits of shape [N, K].</param>
+    /// <param name="x">A batch of N ≥ 1 inputs, in the dtype and on the device of the model's parameters.</param>
+    /// <param name="output">Which scalar outputs to differentiate; see <see cref="NtkOutput"/>.</param>
+    public static NtkGram Exact(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output = NtkOutput.SumOfLogits)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(x);
+        if (!Enum.IsDefined(output)) throw new ArgumentOutOfRangeException(nameof(output), output, "Unknown NtkOutput.");
+        if (x.IsInvalid) throw new ArgumentException("x has been disposed.", nameof(x));
+        if (x.dim() < 1 || x.shape[0] < 1)
+            throw new ArgumentException($"x must be a batch [N, ...] with N ≥ 1; its shape is [{string.Join(", ", x.shape)}].", nameof(x));
+
+        var parameters = TrainableParameters(model, x);
+        int n = checked((int)x.shape[0]);
+
+        using var scope = NewDisposeScope();
+        using var gradMode = enable_grad();
+        var y = model.call(x);
+        if (y.dim() != 2 || y.shape[0] != n)
+            throw new ArgumentException(
+                $"The model must map [N, ...] to logits [N, K]; for N = {n} it returned shape [{string.Join(", ", y.shape)}].",
+                nameof(model));
+        int k = checked((int)y.shape[1]);
+        if (k < 1) throw new ArgumentException("The model returned zero logits per sample.", nameof(model));
+
+        int logitsPerSample = output == NtkOutput.PerLogit ? k : 1;
+        int rows = checked(n * logitsPerSample);
+
+        // J_l for each parameter tensor l: rows × numel(l), in the parameter's own dtype.
+        var jacobianBlocks = parameters
+            .Select(p => empty(new long[] { rows, p.numel() }, dtype: p.dtype, device: p.device))
+            .ToArray();
+
+        for (int r = 0; r < rows; r++)
+        {
+            using var rowScope = NewDisposeScope();
+            int sample = r / logitsPerSample;
+            var target = output == NtkOutput.PerLogit ? y[sample, r % logitsPerSample] : y[sample].sum();
+            // allow_unused: without it an unused parameter makes libtorch throw through THSAutograd_grad,
+            // which has no catch and aborts the process. Unused parameters come back as undefined tensors.
+            var grads = autograd.grad(new[] { target }, parameters, retain_graph: true, allow_unused: true);
+            using var noGrad = no_grad();
+            for (int l = 0; l < parameters.Length; l++)
+            {
+                var row = jacobianBlocks[l][r];
+                if (grads[l].IsInvalid) row.zero_();
+                else row.copy_(grads[l].reshape(-1));
+            }
+        }
+
+        var theta = zeros(new long[] { rows, rows }, dtype: ScalarType.Float64, device: x.device);
+        using (no_grad())
+        {
+            foreach (var block in jacobianBlocks)
+            {
+                using var blockScope = NewDisposeScope();
+                var j = block.to_type(ScalarType.Float64);
+                theta.add_(j.mm(j.t())); // Θ = Σ_l J_l J_lᵀ
+                block.Dispose();
+            }
+        }
+
+        var values = theta.cpu().data<double>().ToArray();
+        return new NtkGram(values, n, logitsPerSample);
+    }
+
+    private static Parameter[] TrainableParameters(nn.Module<Tensor, Tensor> model, Tensor x)
+    {
+        var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
+        if (parameters.Length == 0)
+            throw new ArgumentException("The model has no trainable parameters (requires_grad = true), so its NTK is empty.", nameof(model));
+
+        var dtype = parameters[0].dtype;
+        if (!is_floating_point(dtype))
+            throw new ArgumentException($"The model's parameters are {dtype}; the NTK needs floating-point parameters.", nameof(model));
+        if (parameters.Any(p => p.dtype != dtype))
+            throw new ArgumentException(
+                $"The model's trainable parameters mix dtypes ({string.Join(", ", parameters.Select(p => p.dtype).Distinct())}); convert it with model.to(ScalarType.Float32) or Float64.",
+                nameof(model));
+        if (x.dtype != dtype)
+            throw new ArgumentException($"x is {x.dtype} but the model's parameters are {dtype}: convert x with x.to_type(ScalarType.{dtype}).", nameof(x));
+        var device = parameters[0].device;
+        bool SameDevice(Tensor t) => t.device.type == device.type && t.device.index == device.index;
+        if (!parameters.All(SameDevice) || !SameDevice(x))
+            throw new ArgumentException($"x is on {x.device} and the model's parameters must all be there too; move them with model.to(x.device).", nameof(x));
+        return parameters;
+    }
+}
