@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NasSharp.Cli.Commands;
 using NasSharp.Data;
 
 namespace NasSharp.Cli;

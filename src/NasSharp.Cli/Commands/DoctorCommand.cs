@@ -50,7 +50,7 @@ public static class DoctorCommand
         {
             var resolved = DataDirectory.Resolve(dataDir);
             dir = resolved.Path;
-            source = resolved.Source;
+            source = resolved.Description;
         }
         catch (DataFormatException e)
         {
@@ -74,15 +74,17 @@ public static class DoctorCommand
     /// <summary>The libtorch native package this app was built against, read from its .deps.json.</summary>
     private static string LibtorchVersion()
     {
-        if (AppContext.GetData("APP_CONTEXT_DEPS_FILES") is not string files) return "unknown";
-        foreach (var file in files.Split(Path.PathSeparator))
+        // The host's deps files, then any beside this assembly (a test host lists only its own).
+        var files = ((AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?.Split(Path.PathSeparator) ?? [])
+            .Concat(Directory.EnumerateFiles(AppContext.BaseDirectory, "*.deps.json"));
+        foreach (var file in files)
         {
             if (!File.Exists(file)) continue;
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
             if (!doc.RootElement.TryGetProperty("libraries", out var libs)) continue;
             foreach (var lib in libs.EnumerateObject())
-                if (lib.Name.StartsWith("libtorch-cpu/", StringComparison.OrdinalIgnoreCase) || lib.Name.StartsWith("libtorch-cuda", StringComparison.OrdinalIgnoreCase))
-                    return lib.Name;
+                if (lib.Name.StartsWith("libtorch-", StringComparison.OrdinalIgnoreCase) && lib.Name.Split('/') is [var package, var version])
+                    return $"{version} ({package})";
         }
         return "unknown";
     }

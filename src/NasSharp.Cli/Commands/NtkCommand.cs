@@ -74,7 +74,7 @@ public static class NtkCommand
 /// <summary>How to build the network that is scored: parameterisation, σ_w, σ_b, dtype.</summary>
 public sealed class NetworkCliOptions
 {
-    public NetworkCliOptions(Command cmd, Parameterization defaultParameterization = Parameterization.Ntk)
+    public NetworkCliOptions(Command cmd, Parameterization defaultParameterization = NasSharp.Networks.Parameterization.Ntk)
     {
         Parameterization = new("--parameterization") { Description = "ntk (Jacot et al.: N(0,1) weights scaled by σ_w/√fan_in) or standard.", DefaultValueFactory = _ => defaultParameterization };
         foreach (var o in new Option[] { Parameterization, SigmaW, SigmaB, DType }) cmd.Options.Add(o);
