@@ -25,7 +25,7 @@ internal static class Cifar10Binary
         {
             var path = Path.Combine(directory, file);
             if (!File.Exists(path))
-                throw new DataNotFoundException($"missing file {path}: expected CIFAR-10 binary batches data_batch_1..5.bin and {TestBatch} in {directory}");
+                throw new DataNotFoundException($"missing file {path}: expected CIFAR-10 binary batches data_batch_1..5.bin and {TestBatch} in {directory}; set --data-dir or {DataDirectory.EnvironmentVariable}");
             return DataFiles.Guard(path, () => File.ReadAllBytes(path));
         }
         var train = TrainBatchNames.Select(f => (Path.Combine(directory, f), Read(f))).ToList();

@@ -22,7 +22,7 @@ internal static class DataFiles
         var raw = File.ReadAllBytes(path);
         if (!HasGzipMagic(raw)) return raw;
         using var gz = new GZipStream(new MemoryStream(raw, writable: false), CompressionMode.Decompress);
-        using var ms = new MemoryStream(raw.Length * 4);
+        using var ms = new MemoryStream((int)Math.Min(raw.Length * 4L, int.MaxValue / 2));
         gz.CopyTo(ms);
         return ms.ToArray();
     });

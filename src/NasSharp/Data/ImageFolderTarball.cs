@@ -30,7 +30,7 @@ public static class ImageFolderTarball
             throw new DataNotFoundException($"missing file {tarPath}: expected a tar(.gz) of {name} images <root>/{{train,test}}/<class>/<image>; set --data-dir or {DataDirectory.EnvironmentVariable}");
 
         var key = DataFiles.Guard(tarPath, () => ImageSetCache.SourceKey(tarPath));
-        var cacheFile = Path.Combine(DataCache.ResolveDirectory(cacheDirectory), $"{name}-{key}.bin");
+        var cacheFile = Path.Combine(DataCache.ResolveDirectory(cacheDirectory), $"{name}-{channels}x{height}x{width}-{key}.bin");
         bool cacheExisted = File.Exists(cacheFile);
         var cached = cacheExisted ? ImageSetCache.TryRead(cacheFile, key) : null;
         if (cached is not null && cached.Channels == channels && cached.Height == height && cached.Width == width)

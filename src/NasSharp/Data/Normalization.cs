@@ -29,18 +29,21 @@ public static class Normalization
         ArgumentNullException.ThrowIfNull(train);
         if (train.Count == 0) throw new ArgumentException($"Cannot fit normalisation statistics on the empty dataset '{train.Name}'.", nameof(train));
         var (channels, per) = ChannelLayout(train.SampleShape);
-        var sum = new double[channels];
         var x = train.Features;
-        for (long i = 0; i < x.LongLength; i++) sum[(int)(i % train.SampleSize / per)] += x[i];
+        var sum = new double[channels];
+        for (int offset = 0; offset < x.Length; offset += per)
+        {
+            int c = offset % train.SampleSize / per;
+            foreach (var v in x.AsSpan(offset, per)) sum[c] += v;
+        }
         double n = (double)train.Count * per;
         var mean = sum.Select(s => s / n).ToArray();
         // Second pass on centred values: a one-pass E[x^2] - E[x]^2 cancels badly for large offsets.
         var squares = new double[channels];
-        for (long i = 0; i < x.LongLength; i++)
+        for (int offset = 0; offset < x.Length; offset += per)
         {
-            int c = (int)(i % train.SampleSize / per);
-            double d = x[i] - mean[c];
-            squares[c] += d * d;
+            int c = offset % train.SampleSize / per;
+            foreach (var v in x.AsSpan(offset, per)) squares[c] += (v - mean[c]) * (v - mean[c]);
         }
         var std = squares.Select(s => Math.Sqrt(s / n)).ToArray();
         return new ChannelStats(mean, std);
@@ -57,10 +60,10 @@ public static class Normalization
         var scale = stats.Std.Select(s => s > 0 ? 1.0 / s : 1.0).ToArray();
         var x = data.Features;
         var y = new float[x.Length];
-        for (long i = 0; i < x.LongLength; i++)
+        for (int offset = 0; offset < x.Length; offset += per)
         {
-            int c = (int)(i % data.SampleSize / per);
-            y[i] = (float)((x[i] - shift[c]) * scale[c]);
+            int c = offset % data.SampleSize / per;
+            for (int i = offset; i < offset + per; i++) y[i] = (float)((x[i] - shift[c]) * scale[c]);
         }
         return new LabeledDataset(data.Name, y, (int[])data.Labels.Clone(), (int[])data.SampleShape.Clone(), data.ClassNames);
     }
