@@ -14,7 +14,7 @@ public static class NtkCommand
         var arch = new Option<string>("--arch") { Description = "Canonical genotype, e.g. w256/relu-relu+1.", Required = true };
         var batch = new Option<int>("--batch") { Description = "Number of inputs N (Θ is N×N).", DefaultValueFactory = _ => 64 };
         var seed = SpaceOptions.NewSeed();
-        var output = new Option<NtkOutput>("--output") { Description = "SumOfLogits (Θ over Σ_k f_k, N×N) or PerLogit ((N·K)×(N·K)).", DefaultValueFactory = _ => NtkOutput.SumOfLogits };
+        var output = new Option<string>("--output") { Description = "sum (Θ of Σ_k f_k, N×N) or per-logit (Θ of every logit, (N·K)×(N·K)).", DefaultValueFactory = _ => "sum" };
         var spectrum = new Option<bool>("--spectrum") { Description = "Include every eigenvalue in the output." };
         var network = new NetworkCliOptions(cmd);
         var spaceOptions = new SpaceOptions(cmd);
@@ -32,6 +32,12 @@ public static class NtkCommand
             int n = pr.GetValue(batch);
             if (n < 2) throw new UsageException("--batch must be at least 2.");
             var options = network.Resolve(pr);
+            var kernelOutput = pr.GetValue(output) switch
+            {
+                "sum" => NtkOutput.SumOfLogits,
+                "per-logit" => NtkOutput.PerLogit,
+                var other => throw new UsageException($"--output {other}: use sum or per-logit."),
+            };
             var data = dataOptions.Load(pr, console, s);
             if (data.Train.Count < n) throw new UsageException($"--batch {n} is larger than the training split ({data.Train.Count} samples).");
             using var recorder = RunRecorder.Start(pr, "ntk", new { arch = genotype.Canonical, dataset = data.Name, batch = n, network = options, output = pr.GetValue(output) }, s);
@@ -46,7 +52,7 @@ public static class NtkCommand
             {
                 using var model = NetworkFactory.Build(genotype, inputs.SampleShape, inputs.NumClasses, options, Seeds.Derive(s, "ntk-init", genotype.Canonical, 0), device);
                 var (x, _) = inputs.ToTensors(device);
-                sp = EmpiricalNtk.Exact(model, x.to(options.DType), pr.GetValue(output)).Spectrum();
+                sp = EmpiricalNtk.Exact(model, x.to(options.DType), kernelOutput).Spectrum();
             }
             var result = new NtkOutputJson(genotype.Canonical, data.Name, n, sp.LambdaMin, sp.LambdaMax, sp.Trace, sp.Condition,
                 sp.IsFinite, sp.NonFiniteReason, clock.Elapsed.TotalSeconds, pr.GetValue(spectrum) ? sp.Eigenvalues.ToArray() : null, recorder.RunId);
