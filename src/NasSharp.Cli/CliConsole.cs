@@ -35,8 +35,23 @@ public sealed class CliConsole
     public static CliConsole System()
     {
         bool ci = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
-        return new CliConsole(Console.Out, Console.Error, interactive: !ci && !Console.IsErrorRedirected);
+        var console = new CliConsole(Console.Out, Console.Error, interactive: !ci && !Console.IsErrorRedirected);
+        // First Ctrl+C: stop at the next candidate or minibatch, mark the run interrupted, keep every stored
+        // result. A second Ctrl+C ends the process at once (stored results are safe either way).
+        Console.CancelKeyPress += (_, e) =>
+        {
+            if (console.cancellation.IsCancellationRequested) return;
+            e.Cancel = true;
+            console.Error.WriteLine("interrupting: finishing the current step (Ctrl+C again to kill)");
+            console.cancellation.Cancel();
+        };
+        return console;
     }
+
+    private readonly CancellationTokenSource cancellation = new();
+
+    /// <summary>Cancelled by Ctrl+C; long-running commands pass it to the library.</summary>
+    public CancellationToken Cancellation => cancellation.Token;
 
     public TextWriter Out { get; }
     public TextWriter Error { get; }

@@ -13,11 +13,13 @@ namespace NasSharp.Cli;
 public sealed class RunRecorder : IDisposable
 {
     private readonly ResultsStore store;
+    private readonly CancellationToken cancellation;
     private bool finished;
 
-    private RunRecorder(ResultsStore store, Run run)
+    private RunRecorder(ResultsStore store, Run run, CancellationToken cancellation)
     {
         this.store = store;
+        this.cancellation = cancellation;
         RunId = run.Id;
         Resumed = run.Resumed;
         ResultCount = run.ResultCount;
@@ -27,7 +29,7 @@ public sealed class RunRecorder : IDisposable
     public bool Resumed { get; }
     public int ResultCount { get; }
 
-    public static RunRecorder Start(ParseResult pr, string kind, object config, long seed, bool resumable = false)
+    public static RunRecorder Start(ParseResult pr, CliConsole console, string kind, object config, long seed, bool resumable = false)
     {
         var path = pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath();
         var store = ResultsStore.Open(path);
@@ -36,7 +38,7 @@ public sealed class RunRecorder : IDisposable
             var spec = new RunSpec(kind, "nas " + string.Join(' ', pr.Tokens.Select(t => t.Value)), config, seed, Versions(),
                 resumable ? RunSpec.DeriveKey(kind, config, seed) : null);
             var run = resumable ? store.GetOrStartRun(spec) : store.StartRun(spec);
-            return new RunRecorder(store, run);
+            return new RunRecorder(store, run, console.Cancellation);
         }
         catch
         {
@@ -80,7 +82,11 @@ public sealed class RunRecorder : IDisposable
         // run with the same key is picked up again by the next identical command.
         if (!finished)
         {
-            try { store.FailRun(RunId, "did not complete (error or interruption); rerun the same command to resume"); }
+            try
+            {
+                if (cancellation.IsCancellationRequested) store.InterruptRun(RunId);
+                else store.FailRun(RunId, "did not complete (an error); rerun the same command to resume");
+            }
             catch (StoreException) { }
         }
         store.Dispose();

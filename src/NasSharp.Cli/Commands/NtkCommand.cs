@@ -40,7 +40,7 @@ public static class NtkCommand
             };
             var data = dataOptions.Load(pr, console, s);
             if (data.Train.Count < n) throw new UsageException($"--batch {n} is larger than the training split ({data.Train.Count} samples).");
-            using var recorder = RunRecorder.Start(pr, "ntk", new { arch = genotype.Canonical, dataset = data.Name, batch = n, network = options, output = pr.GetValue(output) }, s);
+            using var recorder = RunRecorder.Start(pr, console, "ntk", new { arch = genotype.Canonical, dataset = data.Name, batch = n, network = options, output = pr.GetValue(output) }, s);
 
             var rng = Seeds.Rng(s, "ntk-batch");
             var idx = Enumerable.Range(0, data.Train.Count).ToArray();

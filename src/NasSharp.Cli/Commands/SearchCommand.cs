@@ -49,7 +49,7 @@ public static class SearchCommand
             var data = dataOptions.Load(pr, console, s);
             var search = new EigenSearch(space, options);
             var config = new { strategy = "eigen", space = space.Describe(), dataset = data.Name, data = dataOptions.Describe(pr), options };
-            using var recorder = RunRecorder.Start(pr, "search", config, s, resumable: true);
+            using var recorder = RunRecorder.Start(pr, console, "search", config, s, resumable: true);
             if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} results already stored");
             var journal = new StoreSearchJournal(recorder);
 
@@ -58,7 +58,7 @@ public static class SearchCommand
                 var scoring = sink.Task("scoring λ_min", options.Candidates);
                 var training = sink.Task($"training top-{options.TopK}", Math.Max(options.TopK, 1));
                 return search.Run(data.Splits, device, journal, new SyncProgress<SearchProgress>(p =>
-                    (p.Phase == "scoring" ? scoring : training).Report(p.Done, p.Arch)));
+                    (p.Phase == "scoring" ? scoring : training).Report(p.Done, p.Arch)), console.Cancellation);
             });
 
             var output = SearchOutput.From(result, space.SpaceName, data.Name, options, recorder.RunId, recorder.Resumed);

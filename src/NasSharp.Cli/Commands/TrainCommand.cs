@@ -24,13 +24,13 @@ public static class TrainCommand
             long s = pr.GetValue(seed);
             var training = trainingOptions.Resolve(pr) with { Seed = Seeds.Derive(s, "train-order") };
             var data = dataOptions.Load(pr, console, s);
-            using var recorder = RunRecorder.Start(pr, "train", new { arch = genotype.Canonical, dataset = data.Name, training }, s);
+            using var recorder = RunRecorder.Start(pr, console, "train", new { arch = genotype.Canonical, dataset = data.Name, training }, s);
 
             var result = console.WithProgress("train", sink =>
             {
                 var task = sink.Task(genotype.Canonical, training.Epochs);
                 using var model = NetworkFactory.Build(genotype, data.Train.SampleShape, data.Train.NumClasses, new NetworkOptions(), Seeds.Derive(s, "train-init"), device);
-                var r = Trainer.Fit(model, data.Train, data.Validation, data.Test, training, device, new SyncProgress<TrainingProgress>(p => task.Report(p.Step * training.Epochs / Math.Max(p.TotalSteps, 1), $"epoch {p.Epoch} loss {p.Loss:F4}")));
+                var r = Trainer.Fit(model, data.Train, data.Validation, data.Test, training, device, new SyncProgress<TrainingProgress>(p => task.Report(p.Step * training.Epochs / Math.Max(p.TotalSteps, 1), $"epoch {p.Epoch} loss {p.Loss:F4}")), console.Cancellation);
                 task.Report(training.Epochs);
                 return r;
             });
