@@ -100,9 +100,11 @@ public class EmpiricalNtkTests
     public void PerLogitBlocksSumToTheSumOfLogitsGram()
     {
         using var scope = NewDisposeScope();
-        const int n = 4, k = 3;
-        var model = TanhMlp(seed: 11, d: 5, h: 6, k: k);
-        var x = Inputs(seed: 12, n: n, d: 5);
+        // 240 per-logit rows: Θ is accumulated over chunks of 2^20 / 240 = 4369 columns, so the 16×512 and 512×10
+        // weights each span two chunks, while the 24-row sum-of-logits Gram takes every parameter in one chunk.
+        const int n = 24, k = 10;
+        var model = TwoLayerTanh(seed: 11, d: 16, h: 512, k: k);
+        var x = Inputs(seed: 12, n: n, d: 16);
 
         var perLogit = EmpiricalNtk.Exact(model, x, NtkOutput.PerLogit);
         var sum = EmpiricalNtk.Exact(model, x, NtkOutput.SumOfLogits);
