@@ -54,6 +54,11 @@ public static class EmpiricalNtk
                 nameof(model));
         int k = checked((int)y.shape[1]);
         if (k < 1) throw new ArgumentException("The model returned zero logits per sample.", nameof(model));
+        // Checked here because autograd.grad on such an output throws inside libtorch with no catch: the process aborts.
+        if (!y.requires_grad)
+            throw new ArgumentException(
+                "The model's output does not depend on any trainable parameter (it does not require grad); check that its forward pass does not detach the output or run under no_grad.",
+                nameof(model));
 
         int logitsPerSample = output == NtkOutput.PerLogit ? k : 1;
         int rows = checked(n * logitsPerSample);

@@ -212,6 +212,32 @@ public class EmpiricalNtkTests
         Assert.Contains("[N, K]", ex.Message);
     }
 
+    [Fact]
+    public void RejectsModelsWithoutTrainableParametersOrWithADetachedOutput()
+    {
+        using var scope = NewDisposeScope();
+        var x = Inputs(seed: 26, n: 2, d: 3);
+        var frozen = TanhMlp(seed: 27, d: 3, h: 4, k: 2);
+        foreach (var p in frozen.parameters()) p.requires_grad = false;
+        Assert.Throws<ArgumentException>(() => EmpiricalNtk.Exact(frozen, x));
+
+        var detached = Assert.Throws<ArgumentException>(() => EmpiricalNtk.Exact(new Detached(TanhMlp(seed: 28, d: 3, h: 4, k: 2)), x));
+        Assert.Contains("does not require grad", detached.Message);
+    }
+
+    private sealed class Detached : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> inner;
+
+        public Detached(nn.Module<Tensor, Tensor> inner) : base(nameof(Detached))
+        {
+            this.inner = inner;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor input) => inner.call(input).detach();
+    }
+
     private sealed class WithUnusedParameter : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Module<Tensor, Tensor> inner;
