@@ -6,7 +6,7 @@ namespace NasSharp.Kernels;
 
 /// <summary>
 /// The empirical neural tangent kernel of a finite network at its current parameters θ:
-/// Θ = J Jᵀ with J = ∂F(X)/∂θ over all trainable parameters (Jacot et al. 2018, Eq. 1 / Sec. 4).
+/// Θ = J Jᵀ with J = ∂F(X)/∂θ over all trainable parameters (Jacot et al. 2018, Sec. 4).
 /// </summary>
 public static class EmpiricalNtk
 {
