@@ -100,9 +100,11 @@ public class EmpiricalNtkTests
     public void PerLogitBlocksSumToTheSumOfLogitsGram()
     {
         using var scope = NewDisposeScope();
-        const int n = 4, k = 3;
-        var model = TanhMlp(seed: 11, d: 5, h: 6, k: k);
-        var x = Inputs(seed: 12, n: n, d: 5);
+        // 240 per-logit rows: Θ is accumulated over chunks of 2^20 / 240 = 4369 columns, so the 16×512 and 512×10
+        // weights each span two chunks, while the 24-row sum-of-logits Gram takes every parameter in one chunk.
+        const int n = 24, k = 10;
+        var model = TwoLayerTanh(seed: 11, d: 16, h: 512, k: k);
+        var x = Inputs(seed: 12, n: n, d: 16);
 
         var perLogit = EmpiricalNtk.Exact(model, x, NtkOutput.PerLogit);
         var sum = EmpiricalNtk.Exact(model, x, NtkOutput.SumOfLogits);
@@ -208,6 +210,32 @@ public class EmpiricalNtkTests
         var model = nn.Sequential(nn.Linear(3, 1), nn.Flatten(start_dim: 0)).AsFloat64();
         var ex = Assert.Throws<ArgumentException>(() => EmpiricalNtk.Exact(model, Inputs(seed: 25, n: 2, d: 3)));
         Assert.Contains("[N, K]", ex.Message);
+    }
+
+    [Fact]
+    public void RejectsModelsWithoutTrainableParametersOrWithADetachedOutput()
+    {
+        using var scope = NewDisposeScope();
+        var x = Inputs(seed: 26, n: 2, d: 3);
+        var frozen = TanhMlp(seed: 27, d: 3, h: 4, k: 2);
+        foreach (var p in frozen.parameters()) p.requires_grad = false;
+        Assert.Throws<ArgumentException>(() => EmpiricalNtk.Exact(frozen, x));
+
+        var detached = Assert.Throws<ArgumentException>(() => EmpiricalNtk.Exact(new Detached(TanhMlp(seed: 28, d: 3, h: 4, k: 2)), x));
+        Assert.Contains("does not require grad", detached.Message);
+    }
+
+    private sealed class Detached : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> inner;
+
+        public Detached(nn.Module<Tensor, Tensor> inner) : base(nameof(Detached))
+        {
+            this.inner = inner;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor input) => inner.call(input).detach();
     }
 
     private sealed class WithUnusedParameter : nn.Module<Tensor, Tensor>
