@@ -52,7 +52,8 @@ public static class NasApp
         bool expected = e is UsageException or FormatException or ArgumentException or IOException
             or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
             || e.GetType().Namespace?.StartsWith("NasSharp", StringComparison.Ordinal) == true;
-        var message = expected ? e.Message : $"internal error ({e.GetType().Name}): {e.Message}";
+        var text = e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "") : e.Message;
+        var message = expected ? text : $"internal error ({e.GetType().Name}): {text}";
         console.Error.WriteLine($"error: {message}");
         if (verbose) console.Error.WriteLine(e.ToString());
         else if (!expected) console.Error.WriteLine("(run with --verbose for the stack trace)");

@@ -42,10 +42,7 @@ public static class NtkCommand
             if (data.Train.Count < n) throw new UsageException($"--batch {n} is larger than the training split ({data.Train.Count} samples).");
             using var recorder = RunRecorder.Start(pr, console, "ntk", new { arch = genotype.Canonical, dataset = data.Name, batch = n, network = options, output = pr.GetValue(output) }, s);
 
-            var rng = Seeds.Rng(s, "ntk-batch");
-            var idx = Enumerable.Range(0, data.Train.Count).ToArray();
-            rng.Shuffle(idx);
-            var inputs = data.Train.Subset(idx[..n]);
+            var inputs = NasSharp.Search.EigenSearch.NtkInputs(data.Train, n, s);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             NtkSpectrum sp;
             using (var scope = torch.NewDisposeScope())

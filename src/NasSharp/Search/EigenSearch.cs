@@ -113,14 +113,16 @@ public sealed class EigenSearch(ISearchSpace space, EigenSearchOptions options)
     }
 
     /// <summary>The NTK batch: a seeded random subset of the training split.</summary>
-    public LabeledDataset NtkInputs(LabeledDataset train)
+    public LabeledDataset NtkInputs(LabeledDataset train) => NtkInputs(train, Options.NtkBatch, Options.Seed);
+
+    /// <summary>N training samples drawn without replacement from the seed's "ntk-batch" stream.</summary>
+    public static LabeledDataset NtkInputs(LabeledDataset train, int n, long seed)
     {
-        if (train.Count < Options.NtkBatch)
-            throw new ArgumentException($"The training split has {train.Count} samples, fewer than the NTK batch of {Options.NtkBatch}.");
-        var rng = Seeds.Rng(Options.Seed, "ntk-batch");
+        if (train.Count < n)
+            throw new ArgumentException($"The training split has {train.Count} samples, fewer than the NTK batch of {n}.");
         var idx = Enumerable.Range(0, train.Count).ToArray();
-        rng.Shuffle(idx);
-        return train.Subset(idx[..Options.NtkBatch]);
+        Seeds.Rng(seed, "ntk-batch").Shuffle(idx);
+        return train.Subset(idx[..n]);
     }
 
     public CandidateScore ScoreCandidate(int index, IGenotype genotype, LabeledDataset ntkInputs, Device device)
