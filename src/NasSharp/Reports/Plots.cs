@@ -1,0 +1,89 @@
+using ScottPlot;
+
+namespace NasSharp.Reports;
+
+/// <summary>
+/// The report's figures, drawn with ScottPlot. Every figure has a title, labelled axes (with units) and is
+/// saved as a PNG large enough to read in a Markdown viewer.
+/// </summary>
+public static class Plots
+{
+    public const int Width = 900;
+    public const int Height = 600;
+
+    /// <summary>
+    /// Score against accuracy. When the finite scores are all positive and span more than two decades the
+    /// score axis is log10 (ScottPlot plots log scales as log-transformed data with log-style tick labels).
+    /// </summary>
+    public static bool Scatter(string path, string title, string scoreLabel, string accuracyLabel,
+        IReadOnlyList<double> scores, IReadOnlyList<double> accuracies)
+    {
+        if (scores.Count != accuracies.Count) throw new ArgumentException("Scores and accuracies need the same length.");
+        var points = scores.Zip(accuracies).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToList();
+        bool log = points.Count > 1 && points.All(p => p.First > 0) && points.Max(p => p.First) / points.Min(p => p.First) > 100;
+        var plot = new Plot();
+        var xs = points.Select(p => log ? Math.Log10(p.First) : p.First).ToArray();
+        var ys = points.Select(p => p.Second).ToArray();
+        var sc = plot.Add.ScatterPoints(xs, ys);
+        sc.MarkerSize = 4;
+        sc.Color = Colors.SteelBlue.WithAlpha(0.6);
+        if (log)
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                LabelFormatter = v => $"1e{v:0.#}",
+            };
+        }
+        plot.Title(title);
+        plot.XLabel(log ? $"{scoreLabel} (log scale)" : scoreLabel);
+        plot.YLabel(accuracyLabel);
+        plot.SavePng(path, Width, Height);
+        return log;
+    }
+
+    /// <summary>Grouped bars: one group per proxy, one bar per dataset (e.g. Kendall τ).</summary>
+    public static void GroupedBars(string path, string title, string valueLabel,
+        IReadOnlyList<string> groups, IReadOnlyList<string> series, Func<string, string, double> value)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int k = series.Count;
+        double barWidth = 0.8 / Math.Max(k, 1);
+        for (int s = 0; s < k; s++)
+        {
+            var bars = new List<Bar>();
+            for (int g = 0; g < groups.Count; g++)
+            {
+                var v = value(groups[g], series[s]);
+                if (!double.IsFinite(v)) continue;
+                bars.Add(new Bar { Position = g + (s - (k - 1) / 2.0) * barWidth, Value = v, Size = barWidth * 0.95, FillColor = palette.GetColor(s) });
+            }
+            var barPlot = plot.Add.Bars(bars);
+            barPlot.LegendText = series[s];
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, groups.Count).Select(i => (double)i).ToArray(), groups.ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -35;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperRight;
+        plot.Axes.Bottom.MinimumSize = 90;
+        plot.Add.HorizontalLine(0, 1, Colors.Black);
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Title(title);
+        plot.YLabel(valueLabel);
+        plot.SavePng(path, Width, Height);
+    }
+
+    /// <summary>A search's scores in rank order (rank 1 = best score).</summary>
+    public static void ScoreByRank(string path, string title, string scoreLabel, IReadOnlyList<double> rankedScores)
+    {
+        var plot = new Plot();
+        var xs = Enumerable.Range(1, rankedScores.Count).Select(i => (double)i).ToArray();
+        var finite = rankedScores.Select((s, i) => (x: xs[i], s)).Where(p => double.IsFinite(p.s)).ToArray();
+        var line = plot.Add.Scatter(finite.Select(p => p.x).ToArray(), finite.Select(p => p.s).ToArray());
+        line.MarkerSize = 5;
+        plot.Title(title);
+        plot.XLabel("rank (1 = highest score)");
+        plot.YLabel(scoreLabel);
+        plot.SavePng(path, Width, Height);
+    }
+}
