@@ -23,6 +23,8 @@ public sealed class CliConsole
             ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
         });
+        // Piped or CI output has no terminal width; Spectre would assume 80 columns and wrap every table.
+        if (!interactive) Ansi.Profile.Width = 240;
         AnsiError = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(error),

@@ -17,6 +17,7 @@ public static class NasApp
         root.Subcommands.Add(SearchCommand.Create(console));
         root.Subcommands.Add(RunsCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(ReportCommand.Create(console));
         return root;
     }
 
