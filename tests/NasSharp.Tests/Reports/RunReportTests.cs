@@ -1,0 +1,44 @@
+using NasSharp.Reports;
+using NasSharp.Store;
+using Xunit;
+
+namespace NasSharp.Tests.Reports;
+
+public class RunReportTests : IDisposable
+{
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "nassharp-report-" + Guid.NewGuid().ToString("N"));
+
+    public RunReportTests() => Directory.CreateDirectory(dir);
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void ACorrelationReportHasTheTableTheBarChartAndOneScatterPerProxy()
+    {
+        using var store = ResultsStore.Open(Path.Combine(dir, "r.db"));
+        var run = store.StartRun(new RunSpec("correlate", "nas bench correlate (test)", new { }, 1));
+        for (int i = 0; i < 20; i++)
+        {
+            double acc = 50 + i;
+            store.AddResult(run.Id, new ResultRecord($"arch/{i}")
+            {
+                Arch = $"a{i}",
+                // "good" agrees perfectly; "bad" is reversed; "huge" spans decades (log axis) and has one NaN.
+                Scores = new Dictionary<string, double> { ["good"] = i, ["bad"] = -i, ["huge"] = i == 3 ? double.NaN : Math.Pow(10, i / 2.0) },
+                Metrics = new Dictionary<string, double> { ["acc:cifar10"] = acc, ["seconds:good"] = 0.5 },
+            });
+        }
+        store.CompleteRun(run.Id);
+        var written = RunReport.Write(store.GetRun(run.Id)!, store.GetResults(run.Id), Path.Combine(dir, "out"));
+        var md = File.ReadAllText(written.Markdown);
+        Assert.Contains("| good | 1.000 | 1.000 | 1.00 | 0 | 0.5000 |", md);
+        Assert.Contains("| bad | -1.000 | -1.000 | 0.00 | 0 |", md);
+        Assert.Contains("| huge |", md);
+        Assert.Contains("![huge](scatter_huge.png) (log-scale scores)", md);
+        Assert.Equal(4, written.Figures.Count); // τ bars + three scatters
+        Assert.All(written.Figures, f => Assert.True(new FileInfo(f).Length > 5_000, f));
+        // "huge": one NaN (ranked last) on an architecture of low accuracy → 1 non-finite, τ < 1.
+        var hugeRow = md.Split('\n').First(l => l.StartsWith("| huge |"));
+        Assert.Contains("| 1 |", hugeRow);
+    }
+}
