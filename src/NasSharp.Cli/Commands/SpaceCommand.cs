@@ -64,7 +64,7 @@ public sealed class SpaceOptions
     public Option<int> Width { get; } = new("--width") { Description = "mlp: hidden width m.", DefaultValueFactory = _ => 256 };
     public Option<string?> Activations { get; } = new("--activations") { Description = "mlp: comma-separated activation choices (default: relu,leaky_relu,tanh,sigmoid,swish,gelu,elu,identity)." };
     public Option<bool> NoSkips { get; } = new("--no-skips") { Description = "mlp: plain fully connected networks only." };
-    public Option<string?> Unique { get; } = new("--unique") { Description = "nb201: one cell per equivalence class, nas-bench-201 (the benchmark's isomorphism, 6,466 classes) or computational (4,930)." };
+    public Option<string?> Unique { get; } = new("--unique") { Description = "nb201: one cell per equivalence class, nas-bench-201 (the benchmark's isomorphism, 6,466 classes) or computational (5,545)." };
 
     public static Option<long> NewSeed() => new("--seed") { Description = "Seed of every random choice.", DefaultValueFactory = _ => 0 };
 

@@ -10,18 +10,21 @@ public enum Nb201Equivalence
     /// <summary>
     /// NAS-Bench-201's own de-isomorphism, <c>Structure.to_unique_str(consider_zero=True)</c> in AutoDL-Projects
     /// (<c>xautodl/models/cell_searchs/genotypes.py</c>): a node is the sorted '+'-join of its incoming terms,
-    /// <c>skip_connect</c> passes its input's string through, <c>none</c> or an input that is exactly zero gives
+    /// <c>skip_connect</c> passes its input's string through, <c>none</c> or an input that is exactly '#' gives
     /// '#', any other op gives <c>(input)@op</c>. 6,466 classes over the 15,625 cells, the number the benchmark's
-    /// papers cite. It is conservative: zero terms stay in sums ('#+x' ≠ 'x'), and sums spliced in through a skip
-    /// are joined as strings, not re-sorted as terms, so some cells that compute the same function stay apart.
+    /// papers cite. It is an approximation both ways: zero terms stay in sums ('#+x' ≠ 'x') and sums spliced in
+    /// through a skip are joined as strings rather than re-sorted as terms, so some equal computations stay apart;
+    /// and a convolution of an all-zero node counts as zero, although ReLU–Conv–BN of zeros is BN's learnable
+    /// shift, so 101 of its classes merge cells that compute differently.
     /// </summary>
     NasBench201,
 
     /// <summary>
-    /// Equal computation up to relabelling the weights: every node is a multiset of terms
-    /// (<c>op(input-terms)</c>, or the input's own terms through <c>skip_connect</c>), <c>none</c> edges and
-    /// all-zero inputs contribute nothing, and only what reaches node 3 matters. 4,930 classes. Every
-    /// <see cref="NasBench201"/> class lies inside one of these. Linearity of average pooling is not used.
+    /// The same computation graph up to relabelling the weights, each parameterised op taken as an arbitrary
+    /// function: a node is the multiset of its terms (<c>op(input-terms)</c>, or the input's own terms through
+    /// <c>skip_connect</c>); <c>none</c> edges contribute nothing; an all-zero node stays zero through
+    /// <c>skip_connect</c> and <c>avg_pool_3x3</c> but a convolution of it is a term of its own (BN's shift); only
+    /// what reaches node 3 matters. 5,545 classes. Linearity of average pooling beyond zero is not used.
     /// </summary>
     Computational,
 }
@@ -157,9 +160,10 @@ public sealed record Nb201Genotype : IGenotype
             for (int from = 0; from < to; from++)
             {
                 var op = this[to, from];
-                if (op == Nb201Operation.None || nodes[from].Count == 0) continue;
+                bool zeroInput = nodes[from].Count == 0;
+                if (op == Nb201Operation.None || (zeroInput && !op.IsConvolution())) continue; // 0, skip(0), pool(0) are 0
                 if (op == Nb201Operation.SkipConnect) terms.AddRange(nodes[from]);
-                else terms.Add($"{op.Token()}({string.Join("+", nodes[from])})");
+                else terms.Add($"{op.Token()}({(zeroInput ? "0" : string.Join("+", nodes[from]))})");
             }
             terms.Sort(StringComparer.Ordinal);
             nodes[to] = terms;

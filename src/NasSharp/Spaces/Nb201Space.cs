@@ -6,7 +6,7 @@ namespace NasSharp.Spaces;
 /// The NAS-Bench-201 cell space: 5 operations on each of 6 edges, 5^6 = 15,625 cells, enumerated in
 /// <see cref="Nb201Genotype.Index"/> order. With <see cref="DistinctUnder"/> set, the space lists one cell per
 /// equivalence class instead (the lowest-index member): 6,466 under NAS-Bench-201's own definition,
-/// 4,930 under <see cref="Nb201Equivalence.Computational"/>.
+/// 5,545 under <see cref="Nb201Equivalence.Computational"/>.
 /// </summary>
 public sealed class Nb201Space(Nb201Equivalence? distinctUnder = null) : ISearchSpace
 {
