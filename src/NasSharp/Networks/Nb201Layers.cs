@@ -7,7 +7,8 @@ namespace NasSharp.Networks;
 
 // The layers of NAS-Bench-201's inference networks, after AutoDL-Projects xautodl/models/cell_operations.py
 // (ReLUConvBN, Zero, ResNetBasicblock) and xautodl/models/cell_infers/cells.py (InferCell). They are built from
-// TorchSharp's own nn.ReLU / nn.Conv2d / nn.BatchNorm2d modules so that hook-based proxies find them.
+// TorchSharp's own nn.ReLU / nn.Conv2d / nn.BatchNorm2d modules, invoked through call() (which, unlike forward(),
+// runs forward hooks), so that hook-based proxies find them.
 
 /// <summary><c>nor_conv_kxk</c>: ReLU → Conv k×k (no bias when BN is affine) → BatchNorm (<c>ReLUConvBN</c>).</summary>
 public sealed class ReluConvBn : nn.Module<Tensor, Tensor>
@@ -28,7 +29,7 @@ public sealed class ReluConvBn : nn.Module<Tensor, Tensor>
     public Conv2d Conv => conv;
     public BatchNorm2d BatchNorm => bn;
 
-    public override Tensor forward(Tensor input) => bn.forward(conv.forward(relu.forward(input)));
+    public override Tensor forward(Tensor input) => bn.call(conv.call(relu.call(input)));
 }
 
 /// <summary>
@@ -66,8 +67,8 @@ public sealed class Nb201ReductionBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var residual = downsample.forward(input);
-        return (residual + conv_b.forward(conv_a.forward(input))).MoveToOuterDisposeScope();
+        var residual = downsample.call(input);
+        return (residual + conv_b.call(conv_a.call(input))).MoveToOuterDisposeScope();
     }
 }
 
@@ -104,7 +105,7 @@ public sealed class Nb201Cell : nn.Module<Tensor, Tensor>
             Tensor? sum = null;
             for (int from = 0; from < to; from++)
             {
-                var y = edges[Nb201Genotype.EdgeIndex(to, from)].forward(nodes[from]);
+                var y = edges[Nb201Genotype.EdgeIndex(to, from)].call(nodes[from]);
                 sum = sum is null ? y : sum + y;
             }
             nodes[to] = sum!;

@@ -124,9 +124,10 @@ public sealed class Nb201Network : nn.Module<Tensor, Tensor>
         if (problem is not null)
             throw new ArgumentException($"Nb201Network input of shape [{string.Join(",", input.shape)}]: {problem}.");
         using var scope = torch.NewDisposeScope();
-        var x = stem.forward(input);
-        foreach (var cell in cells) x = cell.forward(x);
-        x = global_pooling.forward(lastact.forward(x)).flatten(1);
-        return classifier.forward(x).MoveToOuterDisposeScope();
+        // Submodules are invoked through call(), which runs their forward hooks (proxies hook ReLUs and convs).
+        var x = stem.call(input);
+        foreach (var cell in cells) x = cell.call(x);
+        x = global_pooling.call(lastact.call(x)).flatten(1);
+        return classifier.call(x).MoveToOuterDisposeScope();
     }
 }
