@@ -56,14 +56,15 @@ public sealed class SpaceOptions
 {
     public SpaceOptions(Command cmd)
     {
-        foreach (var o in new Option[] { Space, Depth, Width, Activations, NoSkips }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Space, Depth, Width, Activations, NoSkips, Unique }) cmd.Options.Add(o);
     }
 
-    public Option<string> Space { get; } = new("--space") { Description = "Search space: mlp.", DefaultValueFactory = _ => "mlp" };
+    public Option<string> Space { get; } = new("--space") { Description = "Search space: mlp, nb201.", DefaultValueFactory = _ => "mlp" };
     public Option<int> Depth { get; } = new("--depth") { Description = "mlp: number of hidden layers L.", DefaultValueFactory = _ => 3 };
     public Option<int> Width { get; } = new("--width") { Description = "mlp: hidden width m.", DefaultValueFactory = _ => 256 };
     public Option<string?> Activations { get; } = new("--activations") { Description = "mlp: comma-separated activation choices (default: relu,leaky_relu,tanh,sigmoid,swish,gelu,elu,identity)." };
     public Option<bool> NoSkips { get; } = new("--no-skips") { Description = "mlp: plain fully connected networks only." };
+    public Option<string?> Unique { get; } = new("--unique") { Description = "nb201: one cell per equivalence class, nas-bench-201 (the benchmark's isomorphism, 6,466 classes) or computational (5,545)." };
 
     public static Option<long> NewSeed() => new("--seed") { Description = "Seed of every random choice.", DefaultValueFactory = _ => 0 };
 
@@ -83,19 +84,28 @@ public sealed class SpaceOptions
                 }
                 try { return new MlpSpace(pr.GetValue(Depth), pr.GetValue(Width), choices, allowSkips: !pr.GetValue(NoSkips)); }
                 catch (ArgumentException e) { throw new UsageException(e.Message); }
+            case Nb201Space.Name:
+                return new Nb201Space(pr.GetValue(Unique) switch
+                {
+                    null => null,
+                    "nas-bench-201" => Nb201Equivalence.NasBench201,
+                    "computational" => Nb201Equivalence.Computational,
+                    var u => throw new UsageException($"--unique {u}: expected nas-bench-201 or computational."),
+                });
             default:
-                throw new UsageException($"Unknown space '{name}'; known spaces: mlp.");
+                throw new UsageException($"Unknown space '{name}'; known spaces: mlp, nb201.");
         }
     }
 
-    /// <summary>Parses --arch; for mlp the depth and width come from the string itself.</summary>
+    /// <summary>Parses --arch; for mlp the depth and width come from the string itself; nb201 strings are NAS-Bench-201 cells.</summary>
     public IGenotype ParseArch(ParseResult pr, string arch)
     {
         var name = pr.GetValue(Space);
         return name switch
         {
             MlpSpace.Name => MlpGenotype.Parse(arch),
-            _ => throw new UsageException($"Unknown space '{name}'; known spaces: mlp."),
+            Nb201Space.Name => Nb201Genotype.Parse(arch),
+            _ => throw new UsageException($"Unknown space '{name}'; known spaces: mlp, nb201."),
         };
     }
 }

@@ -1,0 +1,126 @@
+using NasSharp.Spaces;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NasSharp.Networks;
+
+// The layers of NAS-Bench-201's inference networks, after AutoDL-Projects xautodl/models/cell_operations.py
+// (ReLUConvBN, Zero, ResNetBasicblock) and xautodl/models/cell_infers/cells.py (InferCell). They are built from
+// TorchSharp's own nn.ReLU / nn.Conv2d / nn.BatchNorm2d modules, invoked through call() (which, unlike forward(),
+// runs forward hooks), so that hook-based proxies find them.
+
+/// <summary><c>nor_conv_kxk</c>: ReLU → Conv k×k (no bias when BN is affine) → BatchNorm (<c>ReLUConvBN</c>).</summary>
+public sealed class ReluConvBn : nn.Module<Tensor, Tensor>
+{
+    private readonly ReLU relu;
+    private readonly Conv2d conv;
+    private readonly BatchNorm2d bn;
+
+    public ReluConvBn(long inChannels, long outChannels, long kernel, long stride, long padding, bool affine, bool trackRunningStats)
+        : base(nameof(ReluConvBn))
+    {
+        relu = nn.ReLU();
+        conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding, bias: !affine);
+        bn = nn.BatchNorm2d(outChannels, affine: affine, track_running_stats: trackRunningStats);
+        RegisterComponents();
+    }
+
+    public Conv2d Conv => conv;
+    public BatchNorm2d BatchNorm => bn;
+
+    public override Tensor forward(Tensor input) => bn.call(conv.call(relu.call(input)));
+}
+
+/// <summary>
+/// <c>none</c>: the zero operation, computed as x·0 like the reference (so a non-finite input stays visible),
+/// for the stride-1, equal-channel case that NB201 cells use.
+/// </summary>
+public sealed class ZeroOperation : ParameterLessModule<Tensor, Tensor>
+{
+    public ZeroOperation() : base(nameof(ZeroOperation)) { }
+
+    public override Tensor forward(Tensor input) => input.mul(0.0);
+}
+
+/// <summary>
+/// The residual reduction block between stages (<c>ResNetBasicblock</c> with stride 2):
+/// ReLUConvBN 3×3 stride 2 → ReLUConvBN 3×3, plus the shortcut AvgPool2d(2) → Conv 1×1 (no BN).
+/// </summary>
+public sealed class Nb201ReductionBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly ReluConvBn conv_a;
+    private readonly ReluConvBn conv_b;
+    private readonly Sequential downsample;
+
+    public Nb201ReductionBlock(long inChannels, long outChannels, bool affine, bool trackRunningStats)
+        : base(nameof(Nb201ReductionBlock))
+    {
+        conv_a = new ReluConvBn(inChannels, outChannels, 3, 2, 1, affine, trackRunningStats);
+        conv_b = new ReluConvBn(outChannels, outChannels, 3, 1, 1, affine, trackRunningStats);
+        downsample = nn.Sequential(
+            ("avg_pool", nn.AvgPool2d(2, stride: 2, padding: 0)),
+            ("conv", nn.Conv2d(inChannels, outChannels, 1, stride: 1, padding: 0L, bias: false)));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var residual = downsample.call(input);
+        return (residual + conv_b.call(conv_a.call(input))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// One NB201 cell (<c>InferCell</c>): node 0 is the input, node j = Σ_{i&lt;j} op_{j←i}(node i), the output is
+/// node 3. Every edge gets its module, <c>none</c> edges included, as in the benchmark's networks.
+/// </summary>
+public sealed class Nb201Cell : nn.Module<Tensor, Tensor>
+{
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> edges;
+
+    public Nb201Cell(Nb201Genotype genotype, long channels, bool affine, bool trackRunningStats) : base(nameof(Nb201Cell))
+    {
+        ArgumentNullException.ThrowIfNull(genotype);
+        Genotype = genotype;
+        edges = new ModuleList<nn.Module<Tensor, Tensor>>();
+        foreach (var op in genotype.Operations)
+            edges.Add(Operation(op, channels, affine, trackRunningStats));
+        RegisterComponents();
+    }
+
+    public Nb201Genotype Genotype { get; }
+
+    /// <summary>The module on each edge, in the order of <see cref="Nb201Genotype.Edges"/>.</summary>
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> EdgeModules => [.. edges];
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var nodes = new Tensor[Nb201Genotype.NodeCount];
+        nodes[0] = input;
+        for (int to = 1; to < Nb201Genotype.NodeCount; to++)
+        {
+            Tensor? sum = null;
+            for (int from = 0; from < to; from++)
+            {
+                var y = edges[Nb201Genotype.EdgeIndex(to, from)].call(nodes[from]);
+                sum = sum is null ? y : sum + y;
+            }
+            nodes[to] = sum!;
+        }
+        return nodes[^1].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The module of one operation at stride 1 with equal input and output channels (OPS in cell_operations.py).</summary>
+    public static nn.Module<Tensor, Tensor> Operation(Nb201Operation op, long channels, bool affine, bool trackRunningStats) => op switch
+    {
+        Nb201Operation.None => new ZeroOperation(),
+        Nb201Operation.SkipConnect => nn.Identity(),
+        Nb201Operation.NorConv1x1 => new ReluConvBn(channels, channels, 1, 1, 0, affine, trackRunningStats),
+        Nb201Operation.NorConv3x3 => new ReluConvBn(channels, channels, 3, 1, 1, affine, trackRunningStats),
+        Nb201Operation.AvgPool3x3 => nn.AvgPool2d(3, stride: 1, padding: 1, count_include_pad: false),
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "Not an NB201 operation."),
+    };
+}
