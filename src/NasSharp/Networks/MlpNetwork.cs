@@ -49,15 +49,17 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
         if (input.dim() < 2 || input.shape.Skip(1).Aggregate(1L, (a, b) => a * b) != InputDimension)
             throw new ArgumentException($"MlpNetwork expects inputs of {InputDimension} features per sample, got shape [{string.Join(",", input.shape)}].");
         using var scope = torch.NewDisposeScope();
+        // Submodules are invoked with call(), not forward(): TorchSharp runs forward hooks only from call(), and
+        // proxies (FLOPs, Fisher, NASWOT's ReLU codes) observe the dense layers through hooks.
         var outputs = new Tensor[Genotype.Depth + 1];
         outputs[0] = input.reshape(input.shape[0], InputDimension);
         for (int l = 1; l <= Genotype.Depth; l++)
         {
             var layer = Genotype.Layers[l - 1];
-            var x = layer.Activation.Apply(hidden[l - 1].forward(outputs[l - 1]));
+            var x = layer.Activation.Apply(hidden[l - 1].call(outputs[l - 1]));
             foreach (var j in layer.Skips) x = x + outputs[j];
             outputs[l] = x;
         }
-        return readout.forward(outputs[Genotype.Depth]).MoveToOuterDisposeScope();
+        return readout.call(outputs[Genotype.Depth]).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,360 @@
+using System.Diagnostics;
+using NasSharp.Kernels;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NasSharp.Proxies;
+
+/// <summary>
+/// Everything proxies need to score one architecture: a factory that builds its network (seeded, so every call gives
+/// the same weights), a batch, optional labels, and computations shared between proxies — one train-mode forward
+/// pass gives the loss gradients, Fisher terms, input gradients and ReLU codes that <see cref="Plan"/> asks for, and
+/// one empirical NTK serves every NTK proxy. Computations are done on first use and kept until <see cref="Dispose"/>.
+/// </summary>
+/// <remarks>
+/// Torch work must happen on the thread that created the context (dispose scopes are thread-static). The context
+/// owns the networks it builds and the tensors it computes; it does not own <see cref="Inputs"/> or <see cref="Labels"/>.
+/// </remarks>
+public sealed class ProxyContext : IDisposable
+{
+    private const SharedComputation TrainPassParts =
+        SharedComputation.LossGradients | SharedComputation.ActivationGradients |
+        SharedComputation.InputGradients | SharedComputation.ReluCodes;
+    private const SharedComputation NeedLoss = SharedComputation.LossGradients | SharedComputation.ActivationGradients;
+
+    private readonly Func<nn.Module<Tensor, Tensor>> buildNetwork;
+    private readonly List<nn.Module> ownedNetworks = [];
+    private readonly List<Tensor> ownedTensors = [];
+    private readonly List<SharedStage> stages = [];
+    private nn.Module<Tensor, Tensor>? network;
+    private SharedComputation computed;
+    private LossGradients? lossGradients;
+    private IReadOnlyList<ActivationGradientTerms>? activationTerms;
+    private Tensor? inputGradients;
+    private ReluCodeKernel? reluCodes;
+    private NtkGram? ntk;
+    private NtkSpectrum? spectrum;
+    private bool disposed;
+
+    /// <param name="buildNetwork">Builds the architecture's network at initialisation; must seed libtorch itself (e.g.
+    /// <c>() => NetworkFactory.Build(genotype, shape, classes, options, seed, device)</c>) so each call gives the same weights.
+    /// The network maps [N, ...] to logits [N, <paramref name="classes"/>].</param>
+    /// <param name="inputs">A batch [N, ...] in the network's dtype and on its device.</param>
+    /// <param name="labels">Class indices [N] (int64, in [0, classes)), or null for label-free proxies only.</param>
+    /// <param name="classes">Number of logits the network returns per sample.</param>
+    /// <param name="seed">The seed of this evaluation, for proxies that draw random numbers (meco's Gaussian sample).</param>
+    /// <param name="plan">Shared computations to do together on first use (an evaluator passes the union of its proxies' needs).</param>
+    public ProxyContext(Func<nn.Module<Tensor, Tensor>> buildNetwork, Tensor inputs, Tensor? labels, int classes, long seed,
+        SharedComputation plan = SharedComputation.None)
+    {
+        ArgumentNullException.ThrowIfNull(buildNetwork);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.IsInvalid) throw new ArgumentException("inputs has been disposed.", nameof(inputs));
+        if (inputs.dim() < 2 || inputs.shape[0] < 1)
+            throw new ArgumentException($"inputs must be a batch [N, ...] with N ≥ 1 and at least one feature dimension; its shape is [{string.Join(", ", inputs.shape)}].", nameof(inputs));
+        if (!is_floating_point(inputs))
+            throw new ArgumentException($"inputs are {inputs.dtype}; proxies need floating-point inputs (convert with inputs.to_type(ScalarType.Float32)).", nameof(inputs));
+        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "The number of classes must be at least 1.");
+        if (labels is not null)
+        {
+            if (labels.IsInvalid) throw new ArgumentException("labels has been disposed.", nameof(labels));
+            if (labels.dtype != ScalarType.Int64 || labels.dim() != 1 || labels.shape[0] != inputs.shape[0])
+                throw new ArgumentException(
+                    $"labels must be class indices of type Int64 and shape [{inputs.shape[0]}] (one per input); got {labels.dtype} [{string.Join(", ", labels.shape)}].",
+                    nameof(labels));
+            using var scope = NewDisposeScope();
+            long min = labels.min().item<long>(), max = labels.max().item<long>();
+            if (min < 0 || max >= classes)
+                throw new ArgumentException($"labels must lie in [0, {classes}); they range over [{min}, {max}].", nameof(labels));
+        }
+        this.buildNetwork = buildNetwork;
+        Inputs = inputs;
+        Labels = labels;
+        Classes = classes;
+        Seed = seed;
+        Plan = plan;
+    }
+
+    public Tensor Inputs { get; }
+    public Tensor? Labels { get; }
+    public int Classes { get; }
+    public long Seed { get; }
+    public SharedComputation Plan { get; }
+    public int BatchSize => checked((int)Inputs.shape[0]);
+
+    /// <summary>The shape of one input, e.g. [3, 32, 32].</summary>
+    public long[] SampleShape => Inputs.shape[1..];
+
+    public Device Device => Inputs.device;
+
+    /// <summary>Shared computations done so far, in order, with their wall times.</summary>
+    public IReadOnlyList<SharedStage> Stages => stages;
+
+    /// <summary>
+    /// The network shared by non-destructive proxies, built on first use. Proxies must not change its parameters;
+    /// they set the batch-norm mode they need with <see cref="UseBatchNorm"/>, which restores mode and buffers.
+    /// </summary>
+    public nn.Module<Tensor, Tensor> Network
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return network ??= Timed("build network", Build);
+        }
+    }
+
+    /// <summary>A fresh copy of the network (same seed, same weights) for a proxy that changes weights; owned by the context.</summary>
+    public nn.Module<Tensor, Tensor> BuildCopy()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return Build();
+    }
+
+    /// <summary>Runs <see cref="Network"/> in <paramref name="mode"/> until disposed, then restores its mode and buffers.</summary>
+    public IDisposable UseBatchNorm(BatchNormMode mode) => BatchNormScope.Enter(Network, mode);
+
+    /// <summary>∂L/∂θ of the mean cross-entropy on the batch (train-mode BN); needs labels.</summary>
+    public LossGradients LossGradients()
+    {
+        EnsureTrainPass(SharedComputation.LossGradients);
+        return lossGradients!;
+    }
+
+    /// <summary>Fisher's per-channel terms of every weight-layer call (train-mode BN, mean cross-entropy); needs labels.</summary>
+    public IReadOnlyList<ActivationGradientTerms> ActivationGradients()
+    {
+        EnsureTrainPass(SharedComputation.ActivationGradients);
+        return activationTerms!;
+    }
+
+    /// <summary>∂(Σ_n Σ_k f_k(x_n))/∂X, shape of <see cref="Inputs"/> (train-mode BN, as in Mellor et al.'s code).</summary>
+    public Tensor InputGradients()
+    {
+        EnsureTrainPass(SharedComputation.InputGradients);
+        return inputGradients!;
+    }
+
+    /// <summary>NASWOT's kernel over the batch (train-mode BN).</summary>
+    public ReluCodeKernel ReluCodes()
+    {
+        EnsureTrainPass(SharedComputation.ReluCodes);
+        return reluCodes!;
+    }
+
+    /// <summary>
+    /// The empirical NTK Θ = J Jᵀ of the summed logits (<see cref="NtkOutput.SumOfLogits"/>), BN in eval mode so rows are
+    /// per-sample gradients (<see cref="Kernels.EmpiricalNtk.Exact"/>).
+    /// </summary>
+    public NtkGram EmpiricalNtk()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (ntk is null)
+        {
+            var model = Network;
+            ntk = Timed("empirical NTK", () =>
+            {
+                using var bn = BatchNormScope.Enter(model, BatchNormMode.Eval);
+                return Kernels.EmpiricalNtk.Exact(model, Inputs, NtkOutput.SumOfLogits);
+            });
+        }
+        return ntk;
+    }
+
+    /// <summary>The spectrum of <see cref="EmpiricalNtk"/>, decomposed once.</summary>
+    public NtkSpectrum NtkSpectrum()
+    {
+        var gram = EmpiricalNtk();
+        return spectrum ??= Timed("NTK spectrum", gram.Spectrum);
+    }
+
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        foreach (var t in ownedTensors) t.Dispose();
+        ownedTensors.Clear();
+        foreach (var m in ownedNetworks) m.Dispose();
+        ownedNetworks.Clear();
+    }
+
+    /// <summary>Counts NaN and ±Inf in <paramref name="t"/>; null when all entries are finite.</summary>
+    internal static string? NonFiniteEntries(string what, Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long nan = t.isnan().sum().item<long>();
+        long inf = t.isinf().sum().item<long>();
+        if (nan + inf == 0) return null;
+        return nan > 0 && inf > 0 ? $"{what} has {nan} NaN and {inf} Inf entries"
+            : nan > 0 ? $"{what} has {nan} NaN entries" : $"{what} has {inf} Inf entries";
+    }
+
+    internal T Timed<T>(string name, Func<T> compute)
+    {
+        var watch = Stopwatch.StartNew();
+        var result = compute();
+        stages.Add(new SharedStage(name, watch.Elapsed.TotalSeconds));
+        return result;
+    }
+
+    internal Tensor Own(Tensor t)
+    {
+        var kept = t.DetachFromDisposeScope();
+        ownedTensors.Add(kept);
+        return kept;
+    }
+
+    private nn.Module<Tensor, Tensor> Build()
+    {
+        var model = buildNetwork() ?? throw new InvalidOperationException("The network factory returned null.");
+        // The context owns the network for its lifetime, whatever dispose scope is open while it is built
+        // (ScaledLinear's parameters, unlike TorchSharp's own layers', belong to the scope they were created in).
+        foreach (var p in model.parameters()) p.DetachFromDisposeScope();
+        foreach (var b in model.buffers()) b.DetachFromDisposeScope();
+        ownedNetworks.Add(model);
+
+        var parameters = model.parameters().ToArray();
+        if (parameters.Length > 0)
+        {
+            var p0 = parameters[0];
+            if (p0.dtype != Inputs.dtype)
+                throw new ArgumentException($"The inputs are {Inputs.dtype} but the network's parameters are {p0.dtype}: convert the inputs with inputs.to_type(ScalarType.{p0.dtype}).");
+            if (p0.device.type != Inputs.device.type || p0.device.index != Inputs.device.index)
+                throw new ArgumentException($"The inputs are on {Inputs.device} but the network is on {p0.device}: build the network on the inputs' device.");
+        }
+        return model;
+    }
+
+    private void EnsureTrainPass(SharedComputation needed)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var missing = needed & ~computed & TrainPassParts;
+        if (missing == SharedComputation.None) return;
+        if ((missing & NeedLoss) != 0 && Labels is null)
+            throw new InvalidOperationException($"{missing} needs labels (a cross-entropy loss); create the ProxyContext with labels.");
+        var what = missing | (Plan & ~computed & TrainPassParts);
+        if (Labels is null) what &= ~NeedLoss;
+        var model = Network;
+        Timed($"train-mode pass ({what})", () => { RunTrainPass(model, what); return 0; });
+        computed |= what;
+    }
+
+    private void RunTrainPass(nn.Module<Tensor, Tensor> model, SharedComputation what)
+    {
+        bool wantLoss = (what & NeedLoss) != 0;
+        bool wantTerms = what.HasFlag(SharedComputation.ActivationGradients);
+        bool wantInput = what.HasFlag(SharedComputation.InputGradients);
+        bool wantCodes = what.HasFlag(SharedComputation.ReluCodes);
+        int n = BatchSize;
+
+        using var scope = NewDisposeScope();
+        using var bn = BatchNormScope.Enter(model, BatchNormMode.Train);
+        using var gradMode = wantLoss || wantInput ? enable_grad() : no_grad();
+        var hooks = new List<HookSet>();
+        var kept = new List<(string Name, Tensor Output)>();
+        try
+        {
+            var x = wantInput ? Inputs.detach().clone().requires_grad_(true) : Inputs;
+
+            // NASWOT: with s = 2c − 1 ∈ {±1}, c cᵀ + (1−c)(1−c)ᵀ = (s sᵀ + 1)/2 per unit, so K = (Σ s sᵀ + N_A)/2.
+            Tensor? signGram = null;
+            long units = 0;
+            string? codeReason = null;
+            if (wantCodes)
+            {
+                signGram = zeros(new long[] { n, n }, dtype: ScalarType.Float64, device: Device);
+                var sites = NetworkLayers.ReluSites(model);
+                hooks.Add(NetworkLayers.Observe(sites.Select(s => (s.Name, s.Module)), (name, _, output) =>
+                {
+                    using var hookScope = NewDisposeScope();
+                    using var noGrad = no_grad();
+                    codeReason ??= NonFiniteEntries($"the input of ReLU '{name}'", output);
+                    var flat = output.detach().reshape(n, -1);
+                    // Integer dot products of ±1 are exact in float32 up to 2^24 terms.
+                    var type = flat.shape[1] < (1L << 24) && flat.dtype == ScalarType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+                    var s = (flat > 0).to_type(type) * 2 - 1;
+                    signGram.add_(s.mm(s.t()).to_type(ScalarType.Float64));
+                    units += flat.shape[1];
+                    return null;
+                }));
+            }
+            if (wantTerms)
+            {
+                // Replace each weight layer's output by an alias that outlives the network's own dispose scopes, so
+                // ∂L/∂a can be asked for: the rest of the network then computes from the alias.
+                var layers = NetworkLayers.WeightLayers(model);
+                hooks.Add(NetworkLayers.Observe(layers.Select(l => (l.Name, l.Module)), (name, _, output) =>
+                {
+                    var alias = output.alias().DetachFromDisposeScope();
+                    kept.Add((name, alias));
+                    return alias;
+                }));
+            }
+
+            var logits = model.call(x);
+            if (logits.dim() != 2 || logits.shape[0] != n || logits.shape[1] != Classes)
+                throw new ArgumentException($"The network must map [N, ...] to logits [N, {Classes}]; for N = {n} it returned [{string.Join(", ", logits.shape)}].");
+            string? outputReason = NonFiniteEntries("the network's output", logits);
+
+            if (wantCodes)
+            {
+                var kernel = Own(((signGram! + units) / 2).detach());
+                reluCodes = new ReluCodeKernel(kernel, units, codeReason ?? outputReason);
+            }
+            if (wantInput)
+            {
+                // retain_graph when the loss gradients still need the graph (a second grad through a freed graph aborts).
+                var gx = autograd.grad(new[] { logits.sum() }, new[] { x }, retain_graph: wantLoss, allow_unused: true)[0];
+                inputGradients = Own((gx.IsInvalid ? zeros_like(x) : gx).detach());
+            }
+            if (wantLoss)
+            {
+                var loss = nn.functional.cross_entropy(logits, Labels!);
+                var named = NamedTrainable(model);
+                var targets = named.Select(p => (Tensor)p.Parameter).Concat(kept.Select(k => k.Output)).ToArray();
+                var grads = autograd.grad(new[] { loss }, targets, allow_unused: true);
+
+                var gradients = new Tensor[named.Length];
+                string? gradReason = null;
+                for (int i = 0; i < named.Length; i++)
+                {
+                    var g = grads[i].IsInvalid ? zeros_like(named[i].Parameter) : grads[i].detach();
+                    gradReason ??= NonFiniteEntries($"∂L/∂{named[i].Name}", g);
+                    gradients[i] = Own(g);
+                }
+                double lossValue = loss.to_type(ScalarType.Float64).item<double>();
+                string? lossReason = double.IsFinite(lossValue) ? null : $"the cross-entropy loss is {lossValue}";
+                lossGradients = new LossGradients(lossValue, named.Select(p => p.Parameter).ToArray(), gradients,
+                    outputReason ?? lossReason ?? gradReason);
+
+                if (wantTerms)
+                {
+                    var terms = new List<ActivationGradientTerms>(kept.Count);
+                    using var noGrad = no_grad();
+                    for (int k = 0; k < kept.Count; k++)
+                    {
+                        var a = kept[k].Output;
+                        var g = grads[named.Length + k];
+                        var product = g.IsInvalid ? zeros_like(a) : a.detach().to_type(ScalarType.Float64) * g.to_type(ScalarType.Float64);
+                        var t = product.dim() > 2 ? product.sum(Enumerable.Range(2, (int)product.dim() - 2).Select(d => (long)d).ToArray()) : product;
+                        terms.Add(new ActivationGradientTerms(kept[k].Name, Own(t.to_type(ScalarType.Float64))));
+                    }
+                    activationTerms = terms;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var h in hooks) h.Dispose();
+            foreach (var (_, output) in kept) output.Dispose();
+        }
+    }
+
+    private static (string Name, Parameter Parameter)[] NamedTrainable(nn.Module model)
+    {
+        var seen = new HashSet<IntPtr>();
+        return model.named_parameters().Where(p => p.parameter.requires_grad && seen.Add(p.parameter.Handle))
+            .Select(p => (p.name, p.parameter)).ToArray();
+    }
+}
