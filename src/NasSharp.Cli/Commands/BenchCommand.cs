@@ -9,6 +9,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Benchmarks: trained ground truth, rank correlations, kernel timings.");
         bench.Subcommands.Add(TruthCommand.Create(console));
+        bench.Subcommands.Add(CorrelateCommand.Create(console));
         return bench;
     }
 }

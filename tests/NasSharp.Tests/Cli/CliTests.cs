@@ -124,3 +124,42 @@ public class CliTests
         Assert.Equal(scores, again.GetProperty("ranked").EnumerateArray().Select(r => r.GetProperty("score").GetDouble()).ToList());
     }
 }
+
+[Collection(TorchCollection.Name)]
+public class CorrelateCliTests
+{
+    [Fact]
+    public void Nb201CorrelationReportsEveryProxyAndTargetAndResumes()
+    {
+        using var cli = new CliHarness();
+        string[] args = ["bench", "correlate", "--space", "nb201", "--dataset", "cifar10", "--n", "4", "--batch", "8",
+            "--proxies", "params,naswot", "--targets", "cifar10,cifar100", "--seed", "3"];
+        var j = cli.Json(args);
+        Assert.Equal(4, j.GetProperty("n").GetInt32());
+        var p = j.GetProperty("proxies").GetProperty("params");
+        Assert.InRange(p.GetProperty("targets").GetProperty("cifar10").GetProperty("kendall").GetDouble(), -1, 1);
+        Assert.Equal(0.75, p.GetProperty("published").GetProperty("cifar10").GetDouble());
+        Assert.Equal(0, j.GetProperty("proxies").GetProperty("naswot").GetProperty("non_finite").GetInt32());
+        // A completed run is not reopened: the same command starts a new run with identical figures.
+        var again = cli.Json(args);
+        Assert.NotEqual(j.GetProperty("run_id").GetInt64(), again.GetProperty("run_id").GetInt64());
+        Assert.Equal(p.GetProperty("targets").GetProperty("cifar100").GetProperty("spearman").GetDouble(),
+            again.GetProperty("proxies").GetProperty("params").GetProperty("targets").GetProperty("cifar100").GetProperty("spearman").GetDouble());
+    }
+
+    [Fact]
+    public void MlpCorrelationUsesAStoredTruthRun()
+    {
+        using var cli = new CliHarness();
+        var truth = cli.Json("bench", "truth", "--space", "mlp", "--depth", "2", "--width", "32", "--dataset", "digits", "--n", "5", "--epochs", "2", "--seed", "1");
+        var id = truth.GetProperty("run_id").GetInt64().ToString();
+        var j = cli.Json("bench", "correlate", "--space", "mlp", "--truth", id, "--n", "5", "--batch", "16", "--proxies", "params,grad_norm,ntk_min_eig", "--seed", "2");
+        var tau = j.GetProperty("proxies").GetProperty("grad_norm").GetProperty("targets").GetProperty("digits").GetProperty("kendall").GetDouble();
+        Assert.InRange(tau, -1, 1);
+        // Every mlp of one depth and width has the same parameter count: τ is undefined (NaN), not made up.
+        Assert.Equal("NaN", j.GetProperty("proxies").GetProperty("params").GetProperty("targets").GetProperty("digits").GetProperty("kendall").GetString());
+        var (code, _, err) = cli.Run("bench", "correlate", "--space", "mlp", "--truth", id, "--n", "6");
+        Assert.NotEqual(0, code);
+        Assert.Contains("has 5 trained architectures", err);
+    }
+}
