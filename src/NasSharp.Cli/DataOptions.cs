@@ -26,9 +26,9 @@ public sealed class DataOptions
     };
 
     /// <summary>Loads the dataset, makes seeded stratified splits, and normalises per channel on the training split.</summary>
-    public LoadedData Load(ParseResult pr, CliConsole console, long seed)
+    public LoadedData Load(ParseResult pr, CliConsole console, long seed, string? dataset = null)
     {
-        var name = pr.GetValue(Dataset)!;
+        var name = dataset ?? pr.GetValue(Dataset)!;
         var dir = DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir));
         var raw = console.WithProgress("data", sink =>
         {

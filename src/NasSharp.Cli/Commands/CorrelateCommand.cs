@@ -63,7 +63,7 @@ public static class CorrelateCommand
                 case MlpSpace.Name:
                     var truthId = pr.GetValue(truth) ?? throw new UsageException("--space mlp needs --truth RUN_ID (from nas bench truth).");
                     (items, var truthDataset) = LoadTruth(pr, truthId, count, s);
-                    if (pr.GetResult(dataOptions.Dataset) is null) dataset = truthDataset;
+                    if (pr.GetResult(dataOptions.Dataset) is null or { Implicit: true }) dataset = truthDataset;
                     else if (dataset != truthDataset) throw new UsageException($"--dataset {dataset}: truth run {truthId} was trained on {truthDataset}.");
                     chosenTargets = [new CorrelationTarget(truthDataset, DatasetCatalog.Load(truthDataset, DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path).Train.NumClasses)];
                     break;
@@ -72,7 +72,7 @@ public static class CorrelateCommand
             }
 
             // One fixed batch for every architecture.
-            var inputsData = dataOptions.Load(pr, console, s).Train;
+            var inputsData = dataOptions.Load(pr, console, s, dataset).Train;
             var batchData = NasSharp.Search.EigenSearch.NtkInputs(inputsData, b, Seeds.Derive(s, "correlate-batch"));
             var source = pr.GetValue(data);
             using var scope = torch.NewDisposeScope();
