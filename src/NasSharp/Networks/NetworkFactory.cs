@@ -17,7 +17,7 @@ public static class NetworkFactory
             if (options.Parameterization != Parameterization.Standard)
                 throw new NotSupportedException("nb201 networks are built in the standard parameterisation only (PyTorch's initialisation, as NAS-Bench-201 trained them); the NTK parameterisation applies to mlp networks.");
             if (Nb201Network.CheckInputShape([.. inputShape.Select(d => (long)d)], inputShape.Length > 0 ? inputShape[0] : 0) is { } problem)
-                throw new ArgumentException($"Cannot build an nb201 network for inputs [{string.Join(",", inputShape)}]: {problem}.", nameof(inputShape));
+                throw new ArgumentException($"Cannot build an nb201 network for inputs [{string.Join(",", inputShape)}]: {problem}.");
         }
         torch.random.manual_seed(seed);
         return genotype switch

@@ -78,7 +78,7 @@ public class Nb201NetworkTests
 
     [Theory]
     [InlineData(Best, 10, 16, 5, true)]
-    [InlineData(EveryOp, 100, 16, 5, true)]
+    [InlineData(EveryOp, 100, 8, 3, true)]
     [InlineData(AllConv3x3, 7, 8, 2, false)]
     [InlineData(AllNone, 3, 4, 0, true)]
     public void TheCounterAgreesWithTheBuiltModule(string arch, int classes, int channels, int cellsPerStage, bool affine)
@@ -113,19 +113,20 @@ public class Nb201NetworkTests
     public void HookableModulesAreTorchSharpsOwnReluConvAndBatchNorm()
     {
         using var scope = torch.NewDisposeScope();
-        using var net = NetworkFactory.Build(Nb201Genotype.Parse(AllConv3x3), Cifar, 10, new NetworkOptions(), seed: 3);
+        var options = new NetworkOptions { Nb201 = new Nb201NetworkOptions { Channels = 8, CellsPerStage = 2 } };
+        using var net = NetworkFactory.Build(Nb201Genotype.Parse(AllConv3x3), Cifar, 10, options, seed: 3);
         var modules = net.modules().ToList();
-        // 6 ReLU–Conv–BN edges × 15 cells, 2 in each of the 2 reductions, and the final BN + ReLU.
-        Assert.Equal(6 * 15 + 2 * 2 + 1, modules.OfType<ReLU>().Count());
+        // 6 ReLU–Conv–BN edges × 6 cells, 2 in each of the 2 reductions, and the final BN + ReLU.
+        Assert.Equal(6 * 6 + 2 * 2 + 1, modules.OfType<ReLU>().Count());
         // The same convs, plus the stem and the 2 shortcut 1×1 convs.
-        Assert.Equal(6 * 15 + 2 * 2 + 1 + 2, modules.OfType<Conv2d>().Count());
-        Assert.Equal(6 * 15 + 2 * 2 + 1 + 1, modules.OfType<BatchNorm2d>().Count());
+        Assert.Equal(6 * 6 + 2 * 2 + 1 + 2, modules.OfType<Conv2d>().Count());
+        Assert.Equal(6 * 6 + 2 * 2 + 1 + 1, modules.OfType<BatchNorm2d>().Count());
 
         // A NASWOT-style forward hook on every ReLU fires once per ReLU per forward pass.
         int fired = 0;
         foreach (var relu in modules.OfType<ReLU>()) relu.register_forward_hook((_, _, y) => { fired++; return y; });
         using (torch.no_grad()) net.forward(torch.randn(2, 3, 32, 32));
-        Assert.Equal(95, fired);
+        Assert.Equal(41, fired);
     }
 
     [Fact]
@@ -133,9 +134,10 @@ public class Nb201NetworkTests
     {
         using var scope = torch.NewDisposeScope();
         var g = Nb201Genotype.Parse(Best);
-        using var a = NetworkFactory.Build(g, Cifar, 10, new NetworkOptions(), seed: 5);
-        using var b = NetworkFactory.Build(g, Cifar, 10, new NetworkOptions(), seed: 5);
-        using var c = NetworkFactory.Build(g, Cifar, 10, new NetworkOptions(), seed: 6);
+        var options = new NetworkOptions { Nb201 = new Nb201NetworkOptions { Channels = 4, CellsPerStage = 1 } };
+        using var a = NetworkFactory.Build(g, Cifar, 10, options, seed: 5);
+        using var b = NetworkFactory.Build(g, Cifar, 10, options, seed: 5);
+        using var c = NetworkFactory.Build(g, Cifar, 10, options, seed: 6);
         var pa = a.parameters().ToList();
         var pb = b.parameters().ToList();
         var pc = c.parameters().ToList();
