@@ -67,7 +67,7 @@ public sealed class CliConsole
     {
         WriteIndented = true,
         // Architecture strings contain '+', '|' and '~': print them as they are, not as \u002B.
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Encoder = global::System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         // NaN/Infinity are reported honestly as the strings "NaN", "Infinity".
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
