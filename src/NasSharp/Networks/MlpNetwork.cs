@@ -51,13 +51,14 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var outputs = new Tensor[Genotype.Depth + 1];
         outputs[0] = input.reshape(input.shape[0], InputDimension);
+        // Layers run through .call, not .forward, so forward hooks (the fast empirical NTK's) see them.
         for (int l = 1; l <= Genotype.Depth; l++)
         {
             var layer = Genotype.Layers[l - 1];
-            var x = layer.Activation.Apply(hidden[l - 1].forward(outputs[l - 1]));
+            var x = layer.Activation.Apply(hidden[l - 1].call(outputs[l - 1]));
             foreach (var j in layer.Skips) x = x + outputs[j];
             outputs[l] = x;
         }
-        return readout.forward(outputs[Genotype.Depth]).MoveToOuterDisposeScope();
+        return readout.call(outputs[Genotype.Depth]).MoveToOuterDisposeScope();
     }
 }
