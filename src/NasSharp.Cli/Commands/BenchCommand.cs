@@ -1,15 +1,72 @@
 using System.CommandLine;
+using System.Globalization;
+using NasSharp.Benchmarks;
+using TorchSharp;
 
 namespace NasSharp.Cli.Commands;
 
-/// <summary><c>nas bench …</c>: benchmarks and ground truth.</summary>
+/// <summary><c>nas bench</c>: benchmarks, one subcommand each (<c>ntk</c>: fast against exact empirical NTK).</summary>
 public static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var bench = new Command("bench", "Benchmarks: trained ground truth, rank correlations, kernel timings.");
-        bench.Subcommands.Add(TruthCommand.Create(console));
-        bench.Subcommands.Add(CorrelateCommand.Create(console));
-        return bench;
+        var cmd = new Command("bench", "Benchmarks on this machine: kernel timings side by side, trained ground truth, proxy rank correlations.");
+        cmd.Subcommands.Add(Ntk(console));
+        cmd.Subcommands.Add(TruthCommand.Create(console));
+        cmd.Subcommands.Add(CorrelateCommand.Create(console));
+        return cmd;
+    }
+
+    private static Command Ntk(CliConsole console)
+    {
+        var cmd = new Command("ntk",
+            "Fast (structured derivatives) against exact (one backward pass per sample) empirical NTK: the 784-512-512-10 MLP at N = 32…256 and 1024, " +
+            "a small conv ResNet on 3×32×32 at N = 32, 64. Reports median seconds, speedup, relative Frobenius error, one forward+backward pass, peak memory.");
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions per computation (the median is reported).", DefaultValueFactory = _ => 5 };
+        var dtype = new Option<string>("--dtype") { Description = "float32 or float64 networks and Jacobian pieces (Θ is accumulated in float64).", DefaultValueFactory = _ => "float32" };
+        var quick = new Option<bool>("--quick") { Description = "Toy sizes of the same cases (seconds in all; for tests)." };
+        var seed = SpaceOptions.NewSeed();
+        foreach (var o in new Option[] { repeats, dtype, quick, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            var settings = new NtkBenchSettings
+            {
+                Repeats = pr.GetValue(repeats) is var r and >= 1 ? r : throw new UsageException("--repeats must be at least 1."),
+                DType = pr.GetValue(dtype) switch
+                {
+                    "float32" => torch.ScalarType.Float32,
+                    "float64" => torch.ScalarType.Float64,
+                    var other => throw new UsageException($"--dtype {other}: use float32 or float64."),
+                },
+                Quick = pr.GetValue(quick),
+                Seed = pr.GetValue(seed),
+            };
+            using var recorder = RunRecorder.Start(pr, console, "bench-ntk",
+                new { repeats = settings.Repeats, dtype = pr.GetValue(dtype), quick = settings.Quick }, settings.Seed);
+            var report = NtkBenchmark.Run(NtkBenchmark.DefaultCases(settings.Quick), settings,
+                line => console.Error.WriteLine($"[bench ntk] {line}"), console.Cancellation);
+            foreach (var row in report.Cases)
+                recorder.AddResult($"{row.Name}/{row.N}", null, scores: new(), metrics: new()
+                {
+                    ["n"] = row.N, ["parameters"] = row.Parameters, ["exact_s"] = row.ExactS, ["fast_s"] = row.FastS, ["speedup"] = row.Speedup,
+                    ["rel_err"] = row.RelErr, ["fwd_bwd_s"] = row.FwdBwdS, ["peak_mb"] = row.PeakMb, ["process_peak_mb"] = row.ProcessPeakMb,
+                });
+            recorder.Complete(report);
+            if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(report);
+            else WriteTable(console, report);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void WriteTable(CliConsole console, NtkBenchReport report)
+    {
+        static string F(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "–";
+        console.Out.WriteLine($"empirical NTK, {report.Dtype}, median of {report.Repeats}, {report.TorchThreads} torch threads");
+        console.Out.WriteLine($"{"case",-24} {"N",5} {"exact s",9} {"fast s",9} {"speedup",8} {"rel_err",9} {"fwd+bwd s",10} {"peak MB",8}");
+        foreach (var r in report.Cases)
+            console.Out.WriteLine($"{r.Name,-24} {r.N,5} {F(r.ExactS, "F4"),9} {F(r.FastS, "F4"),9} {F(r.Speedup, "F1"),8} {F(r.RelErr, "E1"),9} {F(r.FwdBwdS, "F4"),10} {F(r.PeakMb, "F0"),8}");
+        foreach (var (name, description) in report.Networks) console.Out.WriteLine($"{name}: {description}");
+        console.Out.WriteLine($"peak memory: {report.PeakMemory}");
     }
 }

@@ -16,6 +16,11 @@ public static class NtkCommand
         var seed = SpaceOptions.NewSeed();
         var output = new Option<string>("--output") { Description = "sum (Θ of Σ_k f_k, N×N) or per-logit (Θ of every logit, (N·K)×(N·K)).", DefaultValueFactory = _ => "sum" };
         var spectrum = new Option<bool>("--spectrum") { Description = "Include every eigenvalue in the output." };
+        var method = new Option<string>("--method")
+        {
+            Description = "exact (one backward pass per row of J), fast (structured per-sample derivatives: one batched backward pass per logit) or auto (fast when every layer is supported).",
+            DefaultValueFactory = _ => "auto",
+        };
         var network = new NetworkCliOptions(cmd);
         var spaceOptions = new SpaceOptions(cmd);
         cmd.Options.Add(arch);
@@ -23,6 +28,7 @@ public static class NtkCommand
         cmd.Options.Add(seed);
         cmd.Options.Add(output);
         cmd.Options.Add(spectrum);
+        cmd.Options.Add(method);
         var dataOptions = new DataOptions(cmd);
         cmd.SetAction(pr =>
         {
@@ -38,21 +44,24 @@ public static class NtkCommand
                 "per-logit" => NtkOutput.PerLogit,
                 var other => throw new UsageException($"--output {other}: use sum or per-logit."),
             };
+            var ntkMethod = ParseMethod(pr.GetValue(method));
             var data = dataOptions.Load(pr, console, s);
             if (data.Train.Count < n) throw new UsageException($"--batch {n} is larger than the training split ({data.Train.Count} samples).");
-            using var recorder = RunRecorder.Start(pr, console, "ntk", new { arch = genotype.Canonical, dataset = data.Name, batch = n, network = options, output = pr.GetValue(output) }, s);
+            using var recorder = RunRecorder.Start(pr, console, "ntk", new { arch = genotype.Canonical, dataset = data.Name, batch = n, network = options, output = pr.GetValue(output), method = pr.GetValue(method) }, s);
 
             var inputs = NasSharp.Search.EigenSearch.NtkInputs(data.Train, n, s);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             NtkSpectrum sp;
+            NtkMethodChoice choice;
             using (var scope = torch.NewDisposeScope())
             {
                 using var model = NetworkFactory.Build(genotype, inputs.SampleShape, inputs.NumClasses, options, Seeds.Derive(s, "ntk-init", genotype.Canonical, 0), device);
                 var (x, _) = inputs.ToTensors(device);
-                sp = EmpiricalNtk.Exact(model, x.to(options.DType), kernelOutput).Spectrum();
+                sp = EmpiricalNtk.Compute(model, x.to(options.DType), kernelOutput, ntkMethod, out choice).Spectrum();
             }
             var result = new NtkOutputJson(genotype.Canonical, data.Name, n, sp.LambdaMin, sp.LambdaMax, sp.Trace, sp.Condition,
-                sp.IsFinite, sp.NonFiniteReason, clock.Elapsed.TotalSeconds, pr.GetValue(spectrum) ? sp.Eigenvalues.ToArray() : null, recorder.RunId);
+                sp.IsFinite, sp.NonFiniteReason, choice.Used, ntkMethod == NtkMethod.Auto ? choice.FastUnsupportedReason : null,
+                clock.Elapsed.TotalSeconds, pr.GetValue(spectrum) ? sp.Eigenvalues.ToArray() : null, recorder.RunId);
             recorder.AddResult("0", genotype.Canonical, scores: new()
             {
                 ["lambda_min"] = sp.LambdaMin, ["lambda_max"] = sp.LambdaMax, ["trace"] = sp.Trace, ["condition"] = sp.Condition,
@@ -63,15 +72,25 @@ public static class NtkCommand
             {
                 console.Out.WriteLine($"{genotype.Canonical} on {n} {data.Name} inputs ({options.Parameterization} parameterisation):");
                 if (!sp.IsFinite) console.Out.WriteLine($"  NON-FINITE kernel: {sp.NonFiniteReason}");
-                console.Out.WriteLine($"  λ_min     {sp.LambdaMin:G6}\n  λ_max     {sp.LambdaMax:G6}\n  trace     {sp.Trace:G6}\n  condition {sp.Condition:G6}\n  ({result.Seconds:F2} s, run {recorder.RunId})");
+                console.Out.WriteLine($"  λ_min     {sp.LambdaMin:G6}\n  λ_max     {sp.LambdaMax:G6}\n  trace     {sp.Trace:G6}\n  condition {sp.Condition:G6}\n  ({result.Seconds:F2} s, {result.Method} method, run {recorder.RunId})");
+                if (result.FastUnsupportedReason is not null) console.Out.WriteLine($"  (not fast: {result.FastUnsupportedReason})");
             }
             return sp.IsFinite ? 0 : 1;
         });
         return cmd;
     }
 
+    /// <summary>exact, fast or auto.</summary>
+    public static NtkMethod ParseMethod(string? value) => value switch
+    {
+        "exact" => NtkMethod.Exact,
+        "fast" => NtkMethod.Fast,
+        "auto" => NtkMethod.Auto,
+        var other => throw new UsageException($"--method {other}: use exact, fast or auto."),
+    };
+
     public sealed record NtkOutputJson(string Arch, string Dataset, int Batch, double LambdaMin, double LambdaMax, double Trace, double Condition,
-        bool Finite, string? NonFiniteReason, double Seconds, double[]? Eigenvalues, long? RunId);
+        bool Finite, string? NonFiniteReason, NtkMethod Method, string? FastUnsupportedReason, double Seconds, double[]? Eigenvalues, long? RunId);
 }
 
 /// <summary>How to build the network that is scored: parameterisation, σ_w, σ_b, dtype.</summary>

@@ -16,6 +16,78 @@ public static class EmpiricalNtk
     private const long ChunkElements = 1 << 20;
 
     /// <summary>
+    /// Θ by the chosen method. <see cref="NtkMethod.Auto"/> uses <see cref="Fast"/> when the network's structure is
+    /// supported (<see cref="FastUnsupportedReason"/> is null) and falls back to <see cref="Exact"/> otherwise, including
+    /// when the fast method finds a problem while running (a layer called without the batch dimension first, a parameter
+    /// used outside its layer's hooked call).
+    /// </summary>
+    public static NtkGram Compute(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output = NtkOutput.SumOfLogits, NtkMethod method = NtkMethod.Auto) =>
+        Compute(model, x, output, method, out _);
+
+    /// <inheritdoc cref="Compute(nn.Module{Tensor, Tensor}, Tensor, NtkOutput, NtkMethod)"/>
+    /// <param name="choice">The method used, and why not <see cref="NtkMethod.Fast"/> if it was not.</param>
+    public static NtkGram Compute(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output, NtkMethod method, out NtkMethodChoice choice)
+    {
+        switch (method)
+        {
+            case NtkMethod.Exact:
+                choice = new NtkMethodChoice(NtkMethod.Exact, "NtkMethod.Exact was requested.");
+                return Exact(model, x, output);
+            case NtkMethod.Fast:
+                choice = new NtkMethodChoice(NtkMethod.Fast, null);
+                return Fast(model, x, output);
+            case NtkMethod.Auto:
+                Validate(model, x, output);
+                var reason = StructuredNtk.UnsupportedReason(model);
+                if (reason is null)
+                {
+                    try
+                    {
+                        choice = new NtkMethodChoice(NtkMethod.Fast, null);
+                        return Fast(model, x, output);
+                    }
+                    catch (FastNtkNotSupportedException e)
+                    {
+                        reason = e.Message;
+                    }
+                }
+                choice = new NtkMethodChoice(NtkMethod.Exact, reason);
+                return Exact(model, x, output);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown NtkMethod.");
+        }
+    }
+
+    /// <summary>
+    /// Θ by structured per-sample derivatives: one batched forward pass with forward hooks on the parameterised layers,
+    /// and one batched backward pass (<see cref="NtkOutput.PerLogit"/>: one per logit). Supported layers: Linear,
+    /// <see cref="Networks.ScaledLinear"/>, Conv2d (zero padding; any stride, dilation, groups) and BatchNorm1d/2d/3d in
+    /// eval mode with running statistics; parameter-free modules and functional code between them are unrestricted.
+    /// </summary>
+    /// <remarks>
+    /// Like <see cref="Exact"/>, it assumes the network treats samples independently; BatchNorm in training mode couples
+    /// them and is refused. Every parameter's rebuilt batch gradient Σ_n ∂F(x_n)/∂θ is checked against autograd's in the
+    /// first pass, so a parameter used outside its layer's hooked call (tied weights, functional use, or a submodule run
+    /// with .forward() rather than .call()) is an error, not a wrong Θ. Per-sample pieces (δ, a, unfolded inputs, per-sample
+    /// convolution gradients) are in the model's dtype, as autograd's J is in <see cref="Exact"/>; every product that forms
+    /// Θ is taken in float64. Memory: Θ, the recorded activations and δ (K copies for PerLogit), and blocks of 2^23 entries.
+    /// </remarks>
+    /// <exception cref="FastNtkNotSupportedException">The network has a layer or a structure the method cannot handle;
+    /// the message names the module.</exception>
+    public static NtkGram Fast(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output = NtkOutput.SumOfLogits)
+    {
+        Validate(model, x, output);
+        return StructuredNtk.Compute(model, x, output, checked((int)x.shape[0]));
+    }
+
+    /// <summary>Null when <see cref="Fast"/> supports every module of the model; otherwise the reason, naming the module.</summary>
+    public static string? FastUnsupportedReason(nn.Module<Tensor, Tensor> model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return StructuredNtk.UnsupportedReason(model);
+    }
+
+    /// <summary>
     /// Θ by direct Jacobian contraction: one batched forward pass, then one backward pass per row of J
     /// (per sample, or per sample-logit for <see cref="NtkOutput.PerLogit"/>).
     /// </summary>
@@ -35,14 +107,7 @@ public static class EmpiricalNtk
     /// <param name="output">Which scalar outputs to differentiate; see <see cref="NtkOutput"/>.</param>
     public static NtkGram Exact(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output = NtkOutput.SumOfLogits)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(x);
-        if (!Enum.IsDefined(output)) throw new ArgumentOutOfRangeException(nameof(output), output, "Unknown NtkOutput.");
-        if (x.IsInvalid) throw new ArgumentException("x has been disposed.", nameof(x));
-        if (x.dim() < 1 || x.shape[0] < 1)
-            throw new ArgumentException($"x must be a batch [N, ...] with N ≥ 1; its shape is [{string.Join(", ", x.shape)}].", nameof(x));
-
-        var parameters = TrainableParameters(model, x);
+        var parameters = Validate(model, x, output);
         int n = checked((int)x.shape[0]);
 
         using var scope = NewDisposeScope();
@@ -108,8 +173,15 @@ public static class EmpiricalNtk
         return new NtkGram(values, n, logitsPerSample);
     }
 
-    private static Parameter[] TrainableParameters(nn.Module<Tensor, Tensor> model, Tensor x)
+    private static Parameter[] Validate(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(x);
+        if (!Enum.IsDefined(output)) throw new ArgumentOutOfRangeException(nameof(output), output, "Unknown NtkOutput.");
+        if (x.IsInvalid) throw new ArgumentException("x has been disposed.", nameof(x));
+        if (x.dim() < 1 || x.shape[0] < 1)
+            throw new ArgumentException($"x must be a batch [N, ...] with N ≥ 1; its shape is [{string.Join(", ", x.shape)}].", nameof(x));
+
         var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
         if (parameters.Length == 0)
             throw new ArgumentException("The model has no trainable parameters (requires_grad = true), so its NTK is empty.", nameof(model));

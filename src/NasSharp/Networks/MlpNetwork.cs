@@ -53,6 +53,7 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
         // proxies (FLOPs, Fisher, NASWOT's ReLU codes) observe the dense layers through hooks.
         var outputs = new Tensor[Genotype.Depth + 1];
         outputs[0] = input.reshape(input.shape[0], InputDimension);
+        // Layers run through .call, not .forward, so forward hooks (the fast empirical NTK's) see them.
         for (int l = 1; l <= Genotype.Depth; l++)
         {
             var layer = Genotype.Layers[l - 1];

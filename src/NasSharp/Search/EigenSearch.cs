@@ -136,7 +136,7 @@ public sealed class EigenSearch(ISearchSpace space, EigenSearchOptions options)
             long seed = Seeds.Derive(Options.Seed, "ntk-init", genotype.Canonical, s);
             using var model = NetworkFactory.Build(genotype, ntkInputs.SampleShape, ntkInputs.NumClasses, Options.ScoringNetwork, seed, device);
             var (x, _) = ntkInputs.ToTensors(device);
-            var spectrum = EmpiricalNtk.Exact(model, x.to(Options.ScoringNetwork.DType)).Spectrum();
+            var spectrum = EmpiricalNtk.Compute(model, x.to(Options.ScoringNetwork.DType), NtkOutput.SumOfLogits, NtkMethod.Auto).Spectrum();
             if (!spectrum.IsFinite) reason ??= spectrum.NonFiniteReason;
             sumMin += spectrum.LambdaMin;
             sumMax += spectrum.LambdaMax;

@@ -104,6 +104,56 @@ public class CliTests
     }
 
     [Fact]
+    public void NtkMethodsAgreeAndAutoReportsTheMethodUsed()
+    {
+        using var cli = new CliHarness();
+        string[] args = ["ntk", "--arch", "w32/tanh-relu+1", "--dataset", "digits", "--batch", "12", "--seed", "3", "--dtype", "float64", "--spectrum"];
+        var exact = cli.Json([.. args, "--method", "exact"]);
+        var fast = cli.Json([.. args, "--method", "fast"]);
+        var auto = cli.Json(args);
+        Assert.Equal("exact", exact.GetProperty("method").GetString());
+        Assert.Equal("fast", fast.GetProperty("method").GetString());
+        Assert.Equal("fast", auto.GetProperty("method").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, auto.GetProperty("fast_unsupported_reason").ValueKind);
+        // Same network and inputs in float64: the two methods' spectra agree to float64 rounding of Θ (~1e-15 relative).
+        var e = exact.GetProperty("eigenvalues").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var f = fast.GetProperty("eigenvalues").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        Assert.Equal(12, f.Length);
+        for (int i = 0; i < e.Length; i++) Assert.Equal(e[i], f[i], 1e-10 * e[^1]);
+
+        var (code, _, err) = cli.Run("ntk", "--arch", "w8/relu", "--dataset", "iris", "--batch", "4", "--method", "quick");
+        Assert.Equal(2, code);
+        Assert.Contains("--method quick: use exact, fast or auto", err);
+    }
+
+    [Fact]
+    public void BenchNtkQuickEmitsTheSchema()
+    {
+        using var cli = new CliHarness();
+        var (code, o, err) = cli.Run("bench", "ntk", "--quick", "--json", "--repeats", "1");
+        Assert.True(code == 0, err);
+        var j = System.Text.Json.JsonDocument.Parse(o).RootElement;
+        Assert.Equal("float32", j.GetProperty("dtype").GetString());
+        var cases = j.GetProperty("cases").EnumerateArray().ToList();
+        Assert.Equal(3, cases.Count);
+        foreach (var c in cases)
+        {
+            foreach (var field in new[] { "name", "n", "exact_s", "fast_s", "speedup", "rel_err", "fwd_bwd_s", "peak_mb" })
+                Assert.True(c.TryGetProperty(field, out _), $"case without '{field}': {c}");
+            Assert.True(c.GetProperty("fast_s").GetDouble() > 0);
+            Assert.True(c.GetProperty("fwd_bwd_s").GetDouble() > 0);
+        }
+        // Fast only: the exact time, speedup and error are null, not stand-in numbers.
+        var fastOnly = cases.Single(c => c.GetProperty("exact_s").ValueKind == System.Text.Json.JsonValueKind.Null);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, fastOnly.GetProperty("speedup").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, fastOnly.GetProperty("rel_err").ValueKind);
+        // The MLP compared against the exact path agrees to float32 rounding (no timing is asserted).
+        var mlp = cases.First(c => c.GetProperty("name").GetString()!.StartsWith("mlp", StringComparison.Ordinal));
+        Assert.True(mlp.GetProperty("rel_err").GetDouble() < 1e-3);
+        Assert.Contains("[bench ntk]", err);
+    }
+
+    [Fact]
     public void SearchRanksScoresTrainsTopKAndIsReproducible()
     {
         using var cli = new CliHarness();
