@@ -36,18 +36,35 @@ public abstract class DualActivation
     public virtual (double[] K, double[] Kd, double[] Mean) EvaluateMatrix(double[] covariance, int n)
     {
         var q = Diagonal(covariance, n);
+        var (k, kd) = FillSymmetric(n, (i, j) => EvaluateCore(q[i], q[j], Correlation(q[i], q[j], covariance[i * n + j])));
+        return (k, kd, q.Select(Mean).ToArray());
+    }
+
+    /// <summary>Evaluates the upper triangle in parallel, then mirrors it block by block (cache-friendly).</summary>
+    private protected static (double[] K, double[] Kd) FillSymmetric(int n, Func<int, int, (double K, double Kd)> pair)
+    {
         var k = new double[n * n];
         var kd = new double[n * n];
         Parallel.For(0, n, i =>
         {
-            for (int j = i; j < n; j++)
+            for (int j = i; j < n; j++) (k[i * n + j], kd[i * n + j]) = pair(i, j);
+        });
+        const int block = 64;
+        Parallel.For(0, (n + block - 1) / block, bi =>
+        {
+            int i0 = bi * block, i1 = Math.Min(n, i0 + block);
+            for (int j0 = i0; j0 < n; j0 += block)
             {
-                var (a, b) = EvaluateCore(q[i], q[j], Correlation(q[i], q[j], covariance[i * n + j]));
-                k[i * n + j] = k[j * n + i] = a;
-                kd[i * n + j] = kd[j * n + i] = b;
+                int j1 = Math.Min(n, j0 + block);
+                for (int i = i0; i < i1; i++)
+                    for (int j = Math.Max(j0, i + 1); j < j1; j++)
+                    {
+                        k[j * n + i] = k[i * n + j];
+                        kd[j * n + i] = kd[i * n + j];
+                    }
             }
         });
-        return (k, kd, q.Select(Mean).ToArray());
+        return (k, kd);
     }
 
     /// <summary>The closed form where one exists, else the numerical dual.</summary>
@@ -172,35 +189,16 @@ internal sealed class NumericDual(Activation activation) : DualActivation(activa
     {
         var q = Diagonal(covariance, n);
         double qMin = q.Min(), qMax = q.Max();
-        var k = new double[n * n];
-        var kd = new double[n * n];
         if (qMax - qMin <= EqualVarianceTolerance * qMax)
         {
             double qBar = q.Average();
             var table = CorrelationTable.Build(this, HermiteExpansion.Of(Activation, qBar));
-            Parallel.For(0, n, i =>
-            {
-                for (int j = i; j < n; j++)
-                {
-                    var (a, b) = i == j ? table.AtOne : table.Interpolate(covariance[i * n + j] / qBar);
-                    k[i * n + j] = k[j * n + i] = a;
-                    kd[i * n + j] = kd[j * n + i] = b;
-                }
-            });
-            double mean = table.Expansion.Coefficients[0];
-            return (k, kd, Enumerable.Repeat(mean, n).ToArray());
+            var (tk, tkd) = FillSymmetric(n, (i, j) => i == j ? table.AtOne : table.Interpolate(covariance[i * n + j] / qBar));
+            return (tk, tkd, Enumerable.Repeat(table.Expansion.Coefficients[0], n).ToArray());
         }
 
         var expansions = q.Distinct().AsParallel().ToDictionary(v => v, v => HermiteExpansion.Of(Activation, v));
-        Parallel.For(0, n, i =>
-        {
-            for (int j = i; j < n; j++)
-            {
-                var (a, b) = Pair(expansions[q[i]], expansions[q[j]], i == j ? 1 : Correlation(q[i], q[j], covariance[i * n + j]));
-                k[i * n + j] = k[j * n + i] = a;
-                kd[i * n + j] = kd[j * n + i] = b;
-            }
-        });
+        var (k, kd) = FillSymmetric(n, (i, j) => Pair(expansions[q[i]], expansions[q[j]], i == j ? 1 : Correlation(q[i], q[j], covariance[i * n + j])));
         return (k, kd, q.Select(v => expansions[v].Coefficients[0]).ToArray());
     }
 }

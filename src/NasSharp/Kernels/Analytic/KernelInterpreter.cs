@@ -14,16 +14,14 @@ internal interface IKernelAlgebra<TKernel, TMean>
     TKernel Zero { get; }
     TMean ZeroMean { get; }
     /// <summary>a + s·b.</summary>
-    TKernel AddScaled(TKernel a, TKernel b, double s);
     TMean AddScaled(TMean a, TMean b, double s);
-    /// <summary>s·k + c (c added to every entry).</summary>
-    TKernel Affine(TKernel k, double s, double c);
-    /// <summary>m(x) m(x').</summary>
-    TKernel Outer(TMean m);
-    /// <summary>Entrywise product.</summary>
-    TKernel Hadamard(TKernel a, TKernel b);
-    /// <summary>Cov[σ(u), σ(v)] = E[σσ] − E[σ]E[σ], E[σ'σ'] and E[σ] for the pre-activation covariance Σ.</summary>
-    (TKernel Centered, TKernel Derivative, TMean Mean) Dual(Activation activation, TKernel covariance);
+    /// <summary>Σ_i s_i K_i + w·m(x)m(x') + c, in one pass.</summary>
+    TKernel Combine(IReadOnlyList<(TKernel Kernel, double Scale)> terms, TMean outer, double outerScale, double shift);
+    /// <summary>
+    /// One activation on pre-activations with covariance Σ and tangent kernel Θ^h: the centred dual
+    /// Cov[σ(u), σ(v)] = E[σσ] − E[σ]E[σ], the branch's tangent kernel E[σ'σ'] ∘ Θ^h, and the mean E[σ].
+    /// </summary>
+    (TKernel Centered, TKernel Tangent, TMean Mean) Activate(Activation activation, TKernel covariance, TKernel tangent);
 }
 
 /// <summary>
@@ -49,7 +47,9 @@ internal interface IKernelAlgebra<TKernel, TMean>
 /// </remarks>
 internal static class KernelInterpreter
 {
-    public static (TKernel Nngp, TKernel Ntk) Run<TKernel, TMean>(MlpGenotype genotype, double sigmaW, double sigmaB, IKernelAlgebra<TKernel, TMean> algebra)
+    /// <param name="preActivation">Called with (l, Σ^l) for every hidden layer l = 1..L, e.g. to record its variance.</param>
+    public static (TKernel Nngp, TKernel Ntk) Run<TKernel, TMean>(
+        MlpGenotype genotype, double sigmaW, double sigmaB, IKernelAlgebra<TKernel, TMean> algebra, Action<int, TKernel>? preActivation = null)
     {
         var branches = new List<Branch<TKernel, TMean>> { new(algebra.Input, algebra.Zero, algebra.ZeroMean) };
         var outputs = new Combination[genotype.Depth + 1];
@@ -58,8 +58,9 @@ internal static class KernelInterpreter
         {
             var layer = genotype.Layers[l - 1];
             var (sigma, thetaH) = Dense(outputs[l - 1], branches, sigmaW, sigmaB, algebra);
-            var (centered, derivative, mean) = algebra.Dual(layer.Activation, sigma);
-            branches.Add(new(centered, algebra.Hadamard(derivative, thetaH), mean));
+            preActivation?.Invoke(l, sigma);
+            var (centered, tangent, mean) = algebra.Activate(layer.Activation, sigma, thetaH);
+            branches.Add(new(centered, tangent, mean));
             var x = Combination.Of(l);
             foreach (var j in layer.Skips) x = x.Plus(outputs[j]);
             outputs[l] = x;
@@ -70,19 +71,21 @@ internal static class KernelInterpreter
     private static (TKernel Sigma, TKernel ThetaH) Dense<TKernel, TMean>(
         Combination x, List<Branch<TKernel, TMean>> branches, double sigmaW, double sigmaB, IKernelAlgebra<TKernel, TMean> algebra)
     {
-        var c = algebra.Zero;
-        var t = algebra.Zero;
+        double w2 = sigmaW * sigmaW;
+        var covariances = new List<(TKernel, double)>();
+        var tangents = new List<(TKernel, double)>();
         var m = algebra.ZeroMean;
         foreach (var (k, a) in x.Terms)
         {
             var b = branches[k];
-            c = algebra.AddScaled(c, b.Centered, a * a);
-            t = algebra.AddScaled(t, b.Tangent, a * a);
+            covariances.Add((b.Centered, w2 * a * a));
+            tangents.Add((b.Tangent, w2 * a * a));
             m = algebra.AddScaled(m, b.Mean, a);
         }
-        c = algebra.AddScaled(c, algebra.Outer(m), 1);
-        var sigma = algebra.Affine(c, sigmaW * sigmaW, sigmaB * sigmaB);
-        return (sigma, algebra.AddScaled(sigma, t, sigmaW * sigmaW));
+        // Σ = σ_w² (Σ_k A_k² K̃_k + m mᵀ) + σ_b²,  Θ^h = Σ + σ_w² Σ_k A_k² D_k.
+        var sigma = algebra.Combine(covariances, m, w2, sigmaB * sigmaB);
+        tangents.Add((sigma, 1));
+        return (sigma, algebra.Combine(tangents, algebra.ZeroMean, 0, 0));
     }
 
     private sealed record Branch<TKernel, TMean>(TKernel Centered, TKernel Tangent, TMean Mean);

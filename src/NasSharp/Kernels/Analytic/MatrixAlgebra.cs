@@ -2,7 +2,10 @@ using NasSharp.Spaces;
 
 namespace NasSharp.Kernels;
 
-/// <summary>Kernels as N×N row-major float64 matrices over a batch, means as length-N vectors.</summary>
+/// <summary>
+/// Kernels as N×N row-major float64 matrices over a batch, means as length-N vectors. Each operation is one pass
+/// over the matrix, parallel over rows: at N = 1000 a pass is memory-bound, so fusing matters more than arithmetic.
+/// </summary>
 internal sealed class MatrixAlgebra : IKernelAlgebra<double[], double[]>
 {
     private readonly int n;
@@ -21,56 +24,40 @@ internal sealed class MatrixAlgebra : IKernelAlgebra<double[], double[]>
 
     public double[] AddScaled(double[] a, double[] b, double s)
     {
-        if (b.Length == n) // means
-        {
-            var m = new double[n];
-            for (int i = 0; i < n; i++) m[i] = a[i] + s * b[i];
-            return m;
-        }
-        var r = new double[a.Length];
-        Rows(i =>
-        {
-            for (int j = i * n, end = j + n; j < end; j++) r[j] = a[j] + s * b[j];
-        });
-        return r;
+        var m = new double[n];
+        for (int i = 0; i < n; i++) m[i] = a[i] + s * b[i];
+        return m;
     }
 
-    public double[] Affine(double[] k, double s, double c)
+    public double[] Combine(IReadOnlyList<(double[] Kernel, double Scale)> terms, double[] outer, double outerScale, double shift)
     {
-        var r = new double[k.Length];
-        Rows(i =>
-        {
-            for (int j = i * n, end = j + n; j < end; j++) r[j] = s * k[j] + c;
-        });
-        return r;
-    }
-
-    public double[] Outer(double[] m)
-    {
+        var terms2 = terms.Where(t => t.Scale != 0 && !ReferenceEquals(t.Kernel, Zero)).ToArray();
         var r = new double[n * n];
         Rows(i =>
         {
-            for (int j = 0; j < n; j++) r[i * n + j] = m[i] * m[j];
+            var row = r.AsSpan(i * n, n);
+            double mi = outerScale * outer[i];
+            for (int j = 0; j < n; j++) row[j] = shift + mi * outer[j];
+            foreach (var (k, s) in terms2)
+            {
+                var src = k.AsSpan(i * n, n);
+                for (int j = 0; j < n; j++) row[j] += s * src[j];
+            }
         });
         return r;
     }
 
-    public double[] Hadamard(double[] a, double[] b)
-    {
-        var r = new double[a.Length];
-        Rows(i =>
-        {
-            for (int j = i * n, end = j + n; j < end; j++) r[j] = a[j] * b[j];
-        });
-        return r;
-    }
-
-    public (double[] Centered, double[] Derivative, double[] Mean) Dual(Activation activation, double[] covariance)
+    public (double[] Centered, double[] Tangent, double[] Mean) Activate(Activation activation, double[] covariance, double[] tangent)
     {
         var (k, kd, mean) = DualActivation.For(activation).EvaluateMatrix(covariance, n);
         Rows(i =>
         {
-            for (int j = 0; j < n; j++) k[i * n + j] -= mean[i] * mean[j];
+            double mi = mean[i];
+            for (int j = i * n, end = j + n, c = 0; j < end; j++, c++)
+            {
+                k[j] -= mi * mean[c];  // Cov[σ(u), σ(v)] = E[σσ] − E[σ]E[σ]
+                kd[j] *= tangent[j];   // E[σ'σ'] ∘ Θ^h
+            }
         });
         return (k, kd, mean);
     }
