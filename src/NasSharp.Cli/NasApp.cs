@@ -15,6 +15,7 @@ public static class NasApp
         root.Subcommands.Add(TrainCommand.Create(console));
         root.Subcommands.Add(NtkCommand.Create(console));
         root.Subcommands.Add(SearchCommand.Create(console));
+        root.Subcommands.Add(TheoryCommand.Create(console));
         root.Subcommands.Add(RunsCommand.Create(console));
         root.Subcommands.Add(Nb201Command.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));

@@ -10,12 +10,17 @@ public static class SearchCommand
     public static Command Create(CliConsole console)
     {
         var cmd = new Command("search", "Train-free architecture search: score sampled candidates at initialisation, train the top-k, report the winner.");
-        var strategy = new Option<string>("--strategy") { Description = "Search strategy: eigen (λ_min of the empirical NTK at initialisation).", DefaultValueFactory = _ => "eigen" };
+        var strategy = new Option<string>("--strategy") { Description = "Search strategy: eigen (λ_min of the NTK at initialisation; see --score).", DefaultValueFactory = _ => "eigen" };
         var candidates = new Option<int>("--candidates") { Description = "Number of sampled candidates K.", DefaultValueFactory = _ => 20 };
         var topK = new Option<int>("--top-k") { Description = "How many of the best-scored candidates to train.", DefaultValueFactory = _ => 2 };
         var ntkBatch = new Option<int>("--ntk-batch") { Description = "Inputs N of the NTK Gram matrix.", DefaultValueFactory = _ => 64 };
         var ntkSeeds = new Option<int>("--ntk-seeds") { Description = "Initialisations averaged per candidate.", DefaultValueFactory = _ => 1 };
-        var score = new Option<string>("--score") { Description = "lambda_min (raw λ_min, the theory's quantity) or normalized (λ_min / (tr Θ / N)).", DefaultValueFactory = _ => "lambda_min" };
+        var score = new Option<string>("--score")
+        {
+            Description = "empirical (λ_min of the empirical NTK; alias lambda_min), normalized (its λ_min / (tr Θ / N)), analytic (λ_min of the " +
+                "infinite-width NTK, no network built), bound (its lower bound from Hermite coefficients), complexity (N / yᵀΘ⁻¹y).",
+            DefaultValueFactory = _ => "empirical",
+        };
         var seed = SpaceOptions.NewSeed();
         var spaceOptions = new SpaceOptions(cmd);
         var dataOptions = new DataOptions(cmd);
@@ -34,18 +39,14 @@ public static class SearchCommand
                 TopK = pr.GetValue(topK),
                 NtkBatch = pr.GetValue(ntkBatch),
                 NtkSeeds = pr.GetValue(ntkSeeds),
-                Score = pr.GetValue(score) switch
-                {
-                    "lambda_min" => EigenScore.MinEigenvalue,
-                    "normalized" => EigenScore.NormalizedMinEigenvalue,
-                    var other => throw new UsageException($"--score {other}: use lambda_min or normalized."),
-                },
+                Score = EigenScores.TryParse(pr.GetValue(score)!, out var parsed) ? parsed
+                    : throw new UsageException($"--score {pr.GetValue(score)}: use {EigenScores.KnownNames} (lambda_min is an alias of empirical)."),
                 ScoringNetwork = network.Resolve(pr),
                 Training = trainingOptions.Resolve(pr),
                 Seed = s,
             };
             try { options.Validate(); }
-            catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
             var data = dataOptions.Load(pr, console, s);
             var search = new EigenSearch(space, options);
             var config = new { strategy = "eigen", space = space.Describe(), dataset = data.Name, data = dataOptions.Describe(pr), options };
@@ -55,7 +56,7 @@ public static class SearchCommand
 
             var result = console.WithProgress("search", sink =>
             {
-                var scoring = sink.Task("scoring λ_min", options.Candidates);
+                var scoring = sink.Task($"scoring ({options.Score.Name()})", options.Candidates);
                 var training = sink.Task($"training top-{options.TopK}", Math.Max(options.TopK, 1));
                 return search.Run(data.Splits, device, journal, new SyncProgress<SearchProgress>(p =>
                     (p.Phase == "scoring" ? scoring : training).Report(p.Done, p.Arch)), console.Cancellation);
@@ -105,7 +106,7 @@ public static class SearchCommand
             }).ToList();
             BestOutput? best = r.Best is { } b ? new BestOutput(b.Arch, b.Score, b.LambdaMin, r.BestTrained?.ValidationAccuracy, r.BestTrained?.TestAccuracy) : null;
             return new SearchOutput(runId, resumed, space, dataset, "eigen", o.Candidates, o.TopK, o.Seed,
-                o.Score == EigenScore.MinEigenvalue ? "lambda_min" : "normalized", best, ranked, r.ScoringSeconds, r.TrainingSeconds,
+                o.Score.Name(), best, ranked, r.ScoringSeconds, r.TrainingSeconds,
                 r.Ranked.Count(c => !c.IsFinite));
         }
     }

@@ -3,19 +3,63 @@ using NasSharp.Data;
 using NasSharp.Kernels;
 using NasSharp.Networks;
 using NasSharp.Spaces;
+using NasSharp.Theory;
 using NasSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NasSharp.Search;
 
-/// <summary>How the <c>eigen</c> strategy turns an NTK spectrum into a score (larger is better).</summary>
+/// <summary>How the <c>eigen</c> strategy scores a candidate (larger is better).</summary>
 public enum EigenScore
 {
-    /// <summary>λ_min(Θ) itself, the quantity of seed 000's generalisation bound (test error ≲ √(yᵀΘ⁻¹y/n) ≤ √(1/λ_min)).</summary>
+    /// <summary>
+    /// λ_min(Θ) of the empirical NTK at initialisation, the quantity of seed 000's generalisation bound
+    /// (test error ≲ √(yᵀΘ⁻¹y/n) ≤ √(1/λ_min)). CLI: <c>empirical</c> (or <c>lambda_min</c>).
+    /// </summary>
     MinEigenvalue,
-    /// <summary>λ_min / (tr Θ / N): scale-free, so networks whose kernel is merely larger are not favoured.</summary>
+    /// <summary>λ_min / (tr Θ / N) of the empirical NTK: scale-free, so networks whose kernel is merely larger are not favoured. CLI: <c>normalized</c>.</summary>
     NormalizedMinEigenvalue,
+    /// <summary>λ_min of the infinite-width NTK (<see cref="Kernels.AnalyticNtk"/>) on the batch projected onto the sphere; no network is built. CLI: <c>analytic</c>.</summary>
+    AnalyticMinEigenvalue,
+    /// <summary>The lower bound Σ_s θ_s λ_min(G^{∘s}) of that λ_min (<see cref="Theory.LambdaMinBounds"/>). CLI: <c>bound</c>.</summary>
+    LowerBound,
+    /// <summary>
+    /// N / tr(YᵀΘ⁻¹Y) of the analytic NTK and the batch's one-hot labels, the inverse of the complexity whose square root
+    /// bounds the generalisation error (<see cref="Theory.KernelComplexity"/>): larger is better, and it is ≥ λ_min. CLI: <c>complexity</c>.
+    /// </summary>
+    InverseComplexity,
+}
+
+/// <summary>The command-line names of <see cref="EigenScore"/>, one table both ways.</summary>
+public static class EigenScores
+{
+    private static readonly (EigenScore Score, string Name)[] Table =
+    [
+        (EigenScore.MinEigenvalue, "empirical"),
+        (EigenScore.NormalizedMinEigenvalue, "normalized"),
+        (EigenScore.AnalyticMinEigenvalue, "analytic"),
+        (EigenScore.LowerBound, "bound"),
+        (EigenScore.InverseComplexity, "complexity"),
+    ];
+
+    public static string KnownNames => string.Join("|", Table.Select(t => t.Name));
+
+    public static string Name(this EigenScore score) => Table.First(t => t.Score == score).Name;
+
+    /// <summary>Parses a score name; <c>lambda_min</c> is kept as an alias of <c>empirical</c>.</summary>
+    public static bool TryParse(string name, out EigenScore score)
+    {
+        if (name == "lambda_min") name = "empirical";
+        foreach (var (s, n) in Table)
+            if (n == name) { score = s; return true; }
+        score = default;
+        return false;
+    }
+
+    /// <summary>True for the scores computed from the infinite-width kernel rather than a built network.</summary>
+    public static bool IsTheoretical(this EigenScore score) =>
+        score is EigenScore.AnalyticMinEigenvalue or EigenScore.LowerBound or EigenScore.InverseComplexity;
 }
 
 public sealed record EigenSearchOptions
@@ -40,6 +84,9 @@ public sealed record EigenSearchOptions
         if (TopK < 0 || TopK > Candidates) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, $"top-k must be in 0..{Candidates} (the number of candidates).");
         if (NtkBatch < 2) throw new ArgumentOutOfRangeException(nameof(NtkBatch), NtkBatch, "The NTK batch needs at least 2 inputs.");
         if (NtkSeeds < 1) throw new ArgumentOutOfRangeException(nameof(NtkSeeds), NtkSeeds, "Need at least one NTK seed.");
+        if (!Enum.IsDefined(Score)) throw new ArgumentOutOfRangeException(nameof(Score), Score, "Unknown score.");
+        if (Score.IsTheoretical() && ScoringNetwork.Parameterization != Parameterization.Ntk)
+            throw new ArgumentException($"The {Score.Name()} score is computed from the infinite-width NTK of the NTK parameterisation; use --parameterization ntk.");
         Training.Validate();
     }
 }
@@ -87,8 +134,9 @@ public sealed class NullSearchJournal : ISearchJournal
 public readonly record struct SearchProgress(string Phase, int Done, int Total, string Arch);
 
 /// <summary>
-/// Train-free search of seed 000: sample K candidates, score each by λ_min of its empirical NTK at
-/// initialisation, rank, then train the top-k and pick the one with the best validation accuracy.
+/// Train-free search of seed 000: sample K candidates, score each by λ_min of its NTK at initialisation (empirical,
+/// or from the infinite-width theory: see <see cref="EigenScore"/>), rank, then train the top-k and pick the one with
+/// the best validation accuracy.
 /// </summary>
 public sealed class EigenSearch(ISearchSpace space, EigenSearchOptions options)
 {
@@ -127,6 +175,7 @@ public sealed class EigenSearch(ISearchSpace space, EigenSearchOptions options)
 
     public CandidateScore ScoreCandidate(int index, IGenotype genotype, LabeledDataset ntkInputs, Device device)
     {
+        if (Options.Score.IsTheoretical()) return ScoreFromTheory(index, genotype, ntkInputs);
         var clock = Stopwatch.StartNew();
         double sumMin = 0, sumMax = 0, sumTrace = 0, sumCond = 0, sumScore = 0;
         string? reason = null;
@@ -152,6 +201,32 @@ public sealed class EigenSearch(ISearchSpace space, EigenSearchOptions options)
         int k = Options.NtkSeeds;
         return new CandidateScore(index, genotype.Canonical, sumScore / k, sumMin / k, sumMax / k, sumTrace / k, sumCond / k,
             reason, clock.Elapsed.TotalSeconds);
+    }
+
+    private (LabeledDataset Source, SphereBatch Batch)? theoryBatch;
+
+    /// <summary>
+    /// A theory score: deterministic, so the NTK seeds play no part. The λ fields of the result are those of the
+    /// analytic NTK (one logit) on the batch projected onto the sphere ‖x‖² = d.
+    /// </summary>
+    private CandidateScore ScoreFromTheory(int index, IGenotype genotype, LabeledDataset ntkInputs)
+    {
+        var clock = Stopwatch.StartNew();
+        if (genotype is not MlpGenotype mlp)
+            throw new NotSupportedException($"The {Options.Score.Name()} score needs the infinite-width kernel of the genotype, which exists for the mlp space only; '{genotype.Space}' is not supported.");
+        if (theoryBatch is not { } cached || !ReferenceEquals(cached.Source, ntkInputs))
+            theoryBatch = cached = (ntkInputs, SphereBatch.From(ntkInputs));
+        var r = NtkTheory.Analyze(mlp, cached.Batch, Options.ScoringNetwork);
+        double score = Options.Score switch
+        {
+            EigenScore.AnalyticMinEigenvalue => r.LambdaMin,
+            EigenScore.LowerBound => r.LowerBound,
+            EigenScore.InverseComplexity => r.InverseComplexity,
+            _ => throw new ArgumentOutOfRangeException(nameof(Options.Score)),
+        };
+        double condition = !r.IsFinite ? double.NaN : r.LambdaMin > 0 ? r.LambdaMax / r.LambdaMin : double.PositiveInfinity;
+        return new CandidateScore(index, genotype.Canonical, r.IsFinite ? score : double.NaN, r.LambdaMin, r.LambdaMax, r.Trace, condition,
+            r.NonFiniteReason, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Finite scores descending (ties by candidate index), then every non-finite one.</summary>

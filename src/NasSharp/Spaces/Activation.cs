@@ -91,4 +91,26 @@ public static class Activations
         Activation.Identity => x,
         _ => throw new ArgumentOutOfRangeException(nameof(a), a, null),
     };
+
+    /// <summary>
+    /// σ'(x), for the tangent kernel's E[σ'(u)σ'(v)]. At a kink (x = 0 for relu, leaky relu) the right derivative
+    /// is returned; the Gaussian expectations that use it do not see a single point.
+    /// </summary>
+    public static double Derivative(this Activation a, double x)
+    {
+        switch (a)
+        {
+            case Activation.Relu: return x > 0 ? 1 : 0;
+            case Activation.LeakyRelu: return x >= 0 ? 1 : LeakyReluSlope;
+            case Activation.Tanh: { double t = Math.Tanh(x); return 1 - t * t; }
+            case Activation.Sigmoid: { double s = 1 / (1 + Math.Exp(-x)); return s * (1 - s); }
+            case Activation.Swish: { double s = 1 / (1 + Math.Exp(-x)); return s * (1 + x * (1 - s)); }
+            case Activation.Gelu: return 0.5 * (1 + MathNet.Numerics.SpecialFunctions.Erf(x / Math.Sqrt(2))) + x * Math.Exp(-0.5 * x * x) / Math.Sqrt(2 * Math.PI);
+            case Activation.Elu: return x >= 0 ? 1 : Math.Exp(x);
+            case Activation.Softplus: return 1 / (1 + Math.Exp(-x));
+            case Activation.Erf: return 2 / Math.Sqrt(Math.PI) * Math.Exp(-x * x);
+            case Activation.Identity: return 1;
+            default: throw new ArgumentOutOfRangeException(nameof(a), a, null);
+        }
+    }
 }

@@ -173,6 +173,33 @@ public class CliTests
         Assert.Equal(j.GetProperty("best").GetProperty("arch").GetString(), again.GetProperty("best").GetProperty("arch").GetString());
         Assert.Equal(scores, again.GetProperty("ranked").EnumerateArray().Select(r => r.GetProperty("score").GetDouble()).ToList());
     }
+
+    [Fact]
+    public void TheoryReportsLambdaMinBetweenItsBoundsAndTheHermiteCoefficients()
+    {
+        using var cli = new CliHarness();
+        var j = cli.Json("theory", "--arch", "w64/relu-tanh+1", "--dataset", "digits", "--batch", "16", "--seed", "2").GetProperty("report");
+        double min = j.GetProperty("lambda_min").GetDouble();
+        Assert.InRange(min, j.GetProperty("lower_bound").GetDouble(), j.GetProperty("upper_bound").GetDouble());
+        Assert.True(j.GetProperty("complexity").GetDouble() <= 1 / min);
+        var layers = j.GetProperty("layers");
+        Assert.Equal(2, layers.GetArrayLength());
+        // Layer 1 is relu: μ_1 = 1/2 (PAPERS.md).
+        Assert.Equal(0.5, layers[0].GetProperty("hermite")[1].GetDouble(), 1e-9);
+    }
+
+    [Fact]
+    public void SearchAcceptsTheTheoryScoresAndRefusesUnknownOnes()
+    {
+        using var cli = new CliHarness();
+        var j = cli.Json("search", "--dataset", "digits", "--depth", "2", "--width", "16", "--candidates", "3", "--top-k", "0",
+            "--ntk-batch", "12", "--seed", "1", "--score", "bound");
+        Assert.Equal("bound", j.GetProperty("score").GetString());
+        Assert.Equal(3, j.GetProperty("ranked").GetArrayLength());
+        var (code, _, err) = cli.Run("search", "--dataset", "digits", "--score", "banana");
+        Assert.Equal(2, code);
+        Assert.Contains("empirical|normalized|analytic|bound|complexity", err);
+    }
 }
 
 [Collection(TorchCollection.Name)]

@@ -1,6 +1,9 @@
 using NasSharp.Data;
+using NasSharp.Kernels;
+using NasSharp.Networks;
 using NasSharp.Search;
 using NasSharp.Spaces;
+using NasSharp.Theory;
 using Xunit;
 
 namespace NasSharp.Tests.Search;
@@ -93,5 +96,53 @@ public class EigenSearchTests
 
         var fresh = Search(7).Run(Data());
         Assert.Equal(fresh.Ranked.Select(c => (c.Arch, c.Score)), resumed.Ranked.Select(c => (c.Arch, c.Score)));
+    }
+
+    [Fact]
+    public void ScoreNamesRoundTripAndLambdaMinIsAnAliasOfEmpirical()
+    {
+        foreach (var score in Enum.GetValues<EigenScore>())
+        {
+            Assert.True(EigenScores.TryParse(score.Name(), out var parsed));
+            Assert.Equal(score, parsed);
+        }
+        Assert.True(EigenScores.TryParse("lambda_min", out var alias));
+        Assert.Equal(EigenScore.MinEigenvalue, alias);
+        Assert.False(EigenScores.TryParse("banana", out _));
+    }
+
+    [Fact]
+    public void TheoryScoresComeFromTheAnalyticKernelOfTheSphereProjectedBatch()
+    {
+        var data = Data();
+        var search = new EigenSearch(new MlpSpace(depth: 2, width: 16),
+            new EigenSearchOptions { Candidates = 4, TopK = 0, NtkBatch = 12, Seed = 4, Score = EigenScore.AnalyticMinEigenvalue });
+        var inputs = search.NtkInputs(data.Train);
+        var candidates = search.SampleCandidates();
+        var batch = SphereBatch.From(inputs);
+        foreach (var (g, i) in candidates.Select((g, i) => (g, i)))
+        {
+            // Independent path: the kernel of the projected batch straight from AnalyticNtk.
+            double expected = AnalyticNtk.Compute((MlpGenotype)g, batch.Inputs, batch.Count, NetworkOptions.Ntk()).Spectrum().LambdaMin;
+            var analytic = search.ScoreCandidate(i, g, inputs, TorchSharp.torch.CPU);
+            Assert.Equal(expected, analytic.Score, 1e-12 * Math.Abs(expected));
+            Assert.Equal(analytic.Score, analytic.LambdaMin);
+
+            var bound = new EigenSearch(search.Space, search.Options with { Score = EigenScore.LowerBound }).ScoreCandidate(i, g, inputs, TorchSharp.torch.CPU);
+            var complexity = new EigenSearch(search.Space, search.Options with { Score = EigenScore.InverseComplexity }).ScoreCandidate(i, g, inputs, TorchSharp.torch.CPU);
+            Assert.InRange(bound.Score, 0, analytic.LambdaMin);
+            // N / tr(YᵀΘ⁻¹Y) ≥ λ_min because ‖Y‖_F² = N for one-hot labels.
+            Assert.True(complexity.Score >= analytic.LambdaMin * (1 - 1e-12));
+        }
+        var r = search.Run(data);
+        Assert.Equal(r.Ranked.Select(c => c.Score).OrderByDescending(v => v), r.Ranked.Select(c => c.Score));
+    }
+
+    [Fact]
+    public void TheoryScoresNeedTheNtkParameterisation()
+    {
+        var options = new EigenSearchOptions { Score = EigenScore.LowerBound, ScoringNetwork = new NetworkOptions() };
+        var e = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains("ntk", e.Message);
     }
 }
