@@ -33,7 +33,7 @@ public static class TheoryCommand
             var network = Network(pr, sigmaW, sigmaB);
             var loaded = data.Load(pr, console, s);
             if (loaded.Train.Count < n) throw new UsageException($"--batch {n} is larger than the training split ({loaded.Train.Count} samples).");
-            using var recorder = RunRecorder.Start(pr, "theory", new { arch = genotype.Canonical, dataset = loaded.Name, batch = n, sigma_w = network.SigmaW, sigma_b = network.SigmaB }, s);
+            using var recorder = RunRecorder.Start(pr, console, "theory", new { arch = genotype.Canonical, dataset = loaded.Name, batch = n, sigma_w = network.SigmaW, sigma_b = network.SigmaB }, s);
 
             // The same seeded batch as `nas ntk` draws, so the two commands describe the same inputs.
             var rng = Seeds.Rng(s, "ntk-batch");
@@ -84,7 +84,7 @@ public static class TheoryCommand
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
             var device = GlobalOptions.ResolveDevice(pr);
             var loaded = data.Load(pr, console, s);
-            using var recorder = RunRecorder.Start(pr, "theory-agreement", new { dataset = loaded.Name, options }, s);
+            using var recorder = RunRecorder.Start(pr, console, "theory-agreement", new { dataset = loaded.Name, options }, s);
             var result = console.WithProgress("agreement", sink =>
             {
                 var task = sink.Task("analytic vs empirical λ_min", options.Genotypes);
