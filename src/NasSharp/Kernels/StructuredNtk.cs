@@ -17,12 +17,17 @@ namespace NasSharp.Kernels;
 /// </summary>
 internal static class StructuredNtk
 {
+
     // Θ is accumulated as Σ_c G_c G_cᵀ over column chunks of ~2^20 float64 entries, as EmpiricalNtk.Exact does.
     private const long ChunkElements = 1 << 20;
 
     // Bound on the larger temporaries: an unfolded block of samples, a block of per-sample gradients G, a row block of
     // the (N·K)×(N·K) Hadamard update. 2^23 entries = 32 MB in float32.
     private const long BlockElements = 1 << 23;
+
+    // The fixed Gaussian probe of the projected gradient check (a local generator: the global seed is untouched).
+    private const ulong ProbeSeed = 20220617;
+    private const int Probes = 4;
 
     private const string Supported = "Linear, ScaledLinear, Conv2d (zero padding), BatchNorm1d/2d/3d in eval mode with running statistics";
 
@@ -162,7 +167,8 @@ internal static class StructuredNtk
         public Tensor?[] Deltas { get; set; } = [];
 
         /// <summary>δ for every pass stacked as [N, K, ...output dims]; zeros where the output does not reach F.</summary>
-        public Tensor StackedDeltas() => stack(Deltas.Select(d => d ?? zeros_like(Output)), 1);
+        public Tensor StackedDeltas() =>
+            Deltas.Length == 1 ? (Deltas[0] ?? zeros_like(Output)).unsqueeze(1) : stack(Deltas.Select(d => d ?? zeros_like(Output)), 1);
     }
 
     private abstract class LayerRule(string name, nn.Module<Tensor, Tensor> module, Parameter? weight, Parameter? bias)
@@ -232,7 +238,9 @@ internal static class StructuredNtk
     /// </summary>
     private sealed class SumCheck(LayerRule rule, string parameterName, Parameter parameter, Context context)
     {
-        private readonly Tensor? gradient = context.FirstPassGradients.TryGetValue(parameter.Handle, out var g) ? g.to_type(ScalarType.Float64).reshape(-1) : null;
+        // Compared in the model's dtype: the check guards against gross errors, and float64 copies of large weight
+        // gradients would cost more than the rest of the layer's work.
+        private readonly Tensor? gradient = context.FirstPassGradients.TryGetValue(parameter.Handle, out var g) ? g.reshape(-1) : null;
         private double differenceSquared;
         private long covered;
 
@@ -240,19 +248,34 @@ internal static class StructuredNtk
         public void Add(Tensor rebuiltSum, long start)
         {
             using var scope = NewDisposeScope();
-            var rebuilt = rebuiltSum.to_type(ScalarType.Float64).reshape(-1);
+            var rebuilt = rebuiltSum.to_type(parameter.dtype).reshape(-1);
             if (start < 0 || start + rebuilt.shape[0] > parameter.numel())
                 throw new InvalidOperationException($"Rebuilt gradient elements [{start}, {start + rebuilt.shape[0]}) lie outside {parameterName} of '{rule.Name}' ({parameter.numel()} elements).");
             var expected = gradient?.narrow(0, start, rebuilt.shape[0]) ?? zeros_like(rebuilt);
-            differenceSquared += (rebuilt - expected).square().sum().item<double>();
+            differenceSquared += Square((rebuilt - expected).norm());
             covered += rebuilt.shape[0];
+        }
+
+        /// <summary>
+        /// Adds the rebuilt Σ_n gradient of the whole parameter, seen as a matrix [rows, probe rows], multiplied by
+        /// <paramref name="probe"/> (Freivalds' check: a difference M shows as ‖M V‖_F ≈ √(columns of V)·‖M‖_F for
+        /// Gaussian V, at the cost of matrix-vector products).
+        /// </summary>
+        public void AddProjected(Tensor rebuiltTimesProbe, Tensor probe)
+        {
+            using var scope = NewDisposeScope();
+            if (covered != 0 || rebuiltTimesProbe.shape[0] * probe.shape[0] != parameter.numel())
+                throw new InvalidOperationException($"A projected check of {parameterName} of '{rule.Name}' must cover its {parameter.numel()} elements at once.");
+            var expected = gradient is null ? zeros_like(rebuiltTimesProbe) : gradient.reshape(rebuiltTimesProbe.shape[0], probe.shape[0]).mm(probe);
+            differenceSquared += Square((rebuiltTimesProbe - expected).norm());
+            covered = parameter.numel();
         }
 
         public void Verify(double scale, long terms)
         {
             if (covered != parameter.numel())
                 throw new InvalidOperationException($"The rebuilt gradient of {parameterName} of '{rule.Name}' covers {covered} of its {parameter.numel()} elements.");
-            double reference = gradient is null ? 0 : gradient.norm().item<double>();
+            double reference = gradient is null ? 0 : Math.Sqrt(Square(gradient.norm()));
             double difference = Math.Sqrt(differenceSquared);
             // Non-finite values come from the network itself (NaN weights) and reach Θ, whose spectrum reports them.
             if (!double.IsFinite(difference) || !double.IsFinite(scale) || !double.IsFinite(reference)) return;
@@ -300,21 +323,26 @@ internal static class StructuredNtk
         {
             int n = context.Samples, k = context.Logits;
             // Widened before any product, as the exact path does: the factors are the Jacobian's pieces.
-            var a = input.to_type(ScalarType.Float64);                                  // [N, in]
-            var d = delta.to_type(ScalarType.Float64);                                  // [N, K, out]
-            var firstPass = d.select(1, 0);
+            var firstPass = delta.select(1, 0);                                         // [N, out]
+            double deltaNorm = Math.Sqrt(Square(firstPass.norm()));
             if (Weight is not null)
             {
+                // Σ_n s·δ_n a_nᵀ = s·ΔᵀA would cost as much as autograd's own weight gradient; its product with a fixed
+                // Gaussian probe V [in, 4] costs N·(in + out)·4.
+                using var generator = new Generator(ProbeSeed, input.device);
+                var probe = randn(new long[] { inFeatures, Probes }, dtype: input.dtype, device: input.device, generator: generator);
                 var check = new SumCheck(this, "weight", Weight, context);
-                check.Add(firstPass.t().mm(a) * weightScale, 0);
-                check.Verify(Math.Abs(weightScale) * firstPass.norm().item<double>() * a.norm().item<double>(), n);
+                check.AddProjected(firstPass.t().mm(input.mm(probe)).mul_(weightScale), probe);
+                check.Verify(Math.Abs(weightScale) * deltaNorm * Math.Sqrt(Square(input.norm())) * Math.Sqrt(Probes), n);
             }
             if (Bias is not null)
             {
                 var check = new SumCheck(this, "bias", Bias, context);
-                check.Add(firstPass.sum(dim: 0) * biasScale, 0);
-                check.Verify(Math.Abs(biasScale) * firstPass.norm().item<double>() * Math.Sqrt(n), n);
+                check.Add(firstPass.sum(dim: 0).mul_(biasScale), 0);
+                check.Verify(Math.Abs(biasScale) * deltaNorm * Math.Sqrt(n), n);
             }
+            var a = input.to_type(ScalarType.Float64);                                  // [N, in]
+            var d = delta.to_type(ScalarType.Float64);                                  // [N, K, out]
             var gram = Weight is null ? null : a.mm(a.t());
             AddHadamard(theta, d.reshape(n * k, outFeatures), gram, k,
                 Weight is null ? 0 : weightScale * weightScale, Bias is null ? 0 : biasScale * biasScale);

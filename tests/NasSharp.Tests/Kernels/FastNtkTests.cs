@@ -275,6 +275,18 @@ public class FastNtkTests
     }
 
     [Fact]
+    public void ALayerAlsoUsedOutsideItsHookedCallIsCaught()
+    {
+        using var scope = NewDisposeScope();
+        var model = new BypassesHooks(seed: 43, alsoThroughCall: true);
+        var x = Inputs(seed: 44, n: 5, d: 3);
+        // The hooked call alone gives a well-formed but wrong Θ (half of the second layer's use is missing); the
+        // projected batch-gradient check sees the difference.
+        var ex = Assert.Throws<FastNtkNotSupportedException>(() => EmpiricalNtk.Fast(model, x));
+        Assert.Contains("weight of module 'second'", ex.Message);
+    }
+
+    [Fact]
     public void TiedWeightsAreRefused()
     {
         using var scope = NewDisposeScope();
@@ -346,19 +358,27 @@ public class FastNtkTests
         public override Tensor forward(Tensor x) => layer.call(x) * scale;
     }
 
+    /// <summary>Runs its second layer with .forward (no hooks), and optionally a second time with .call.</summary>
     private sealed class BypassesHooks : nn.Module<Tensor, Tensor>
     {
         private readonly Linear first;
         private readonly Linear second;
+        private readonly bool alsoThroughCall;
 
-        public BypassesHooks(long seed) : base(nameof(BypassesHooks))
+        public BypassesHooks(long seed, bool alsoThroughCall = false) : base(nameof(BypassesHooks))
         {
             random.manual_seed(seed);
             first = nn.Linear(3, 5, dtype: ScalarType.Float64);
             second = nn.Linear(5, 2, dtype: ScalarType.Float64);
+            this.alsoThroughCall = alsoThroughCall;
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor x) => second.forward(first.call(x).tanh());
+        public override Tensor forward(Tensor x)
+        {
+            var h = first.call(x).tanh();
+            var y = second.forward(h);
+            return alsoThroughCall ? y + second.call(h.square()) : y;
+        }
     }
 }
