@@ -88,12 +88,14 @@ public static class TheoryCommand
             var result = console.WithProgress("agreement", sink =>
             {
                 var task = sink.Task("analytic vs empirical λ_min", options.Genotypes);
-                return AnalyticAgreement.Run(loaded.Train, options, device, new SyncProgress<(int Done, int Total, string Arch)>(p => task.Report(p.Done, p.Arch)));
+                return AnalyticAgreement.Run(loaded.Train, options, device, new SyncProgress<(int Done, int Total, AgreementItem Item)>(p =>
+                {
+                    recorder.AddResult((p.Done - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), p.Item.Arch,
+                        scores: new() { ["analytic_lambda_min"] = p.Item.Analytic, ["empirical_lambda_min"] = p.Item.Empirical },
+                        metrics: new() { ["analytic_seconds"] = p.Item.AnalyticSeconds, ["empirical_seconds"] = p.Item.EmpiricalSeconds });
+                    task.Report(p.Done, p.Item.Arch);
+                }));
             });
-            foreach (var (item, i) in result.Items.Select((item, i) => (item, i)))
-                recorder.AddResult(i.ToString(System.Globalization.CultureInfo.InvariantCulture), item.Arch,
-                    scores: new() { ["analytic_lambda_min"] = item.Analytic, ["empirical_lambda_min"] = item.Empirical },
-                    metrics: new() { ["analytic_seconds"] = item.AnalyticSeconds, ["empirical_seconds"] = item.EmpiricalSeconds });
             var output = new { run_id = recorder.RunId, dataset = loaded.Name, inputs = "projected onto the sphere ‖x‖² = d", result };
             recorder.Complete(output);
             if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(output);

@@ -51,7 +51,8 @@ public sealed record AgreementResult(
 /// </summary>
 public static class AnalyticAgreement
 {
-    public static AgreementResult Run(LabeledDataset train, AgreementOptions options, Device? device = null, IProgress<(int Done, int Total, string Arch)>? progress = null,
+    /// <param name="progress">Receives each genotype's measurements as soon as they are made (to be stored as produced).</param>
+    public static AgreementResult Run(LabeledDataset train, AgreementOptions options, Device? device = null, IProgress<(int Done, int Total, AgreementItem Item)>? progress = null,
         CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -85,8 +86,9 @@ public static class AnalyticAgreement
                 var x = tensor(batch.Inputs, new long[] { batch.Count }.Concat(subset.SampleShape.Select(v => (long)v)).ToArray(), ScalarType.Float32, device);
                 empirical += EmpiricalNtk.Exact(model, x).Spectrum().LambdaMin / subset.NumClasses / options.NtkSeeds;
             }
-            items.Add(new AgreementItem(g.Canonical, analytic, empirical, analyticSeconds, clock.Elapsed.TotalSeconds));
-            progress?.Report((i + 1, genotypes.Count, g.Canonical));
+            var item = new AgreementItem(g.Canonical, analytic, empirical, analyticSeconds, clock.Elapsed.TotalSeconds);
+            items.Add(item);
+            progress?.Report((i + 1, genotypes.Count, item));
         }
 
         var finite = items.Where(t => double.IsFinite(t.Analytic) && double.IsFinite(t.Empirical)).ToList();

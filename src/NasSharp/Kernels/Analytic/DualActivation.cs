@@ -192,7 +192,7 @@ internal sealed class NumericDual(Activation activation) : DualActivation(activa
         if (qMax - qMin <= EqualVarianceTolerance * qMax)
         {
             double qBar = q.Average();
-            var table = CorrelationTable.Build(this, HermiteExpansion.Of(Activation, qBar));
+            var table = CorrelationTable.Build(this, HermiteExpansion.Of(Activation, qBar, CorrelationTable.HermiteOrder));
             var (tk, tkd) = FillSymmetric(n, (i, j) => i == j ? table.AtOne : table.Interpolate(covariance[i * n + j] / qBar));
             return (tk, tkd, Enumerable.Repeat(table.Expansion.Coefficients[0], n).ToArray());
         }
@@ -213,6 +213,13 @@ internal sealed class CorrelationTable
 {
     public const int Nodes = 257;
     private const int Stencil = 6;
+
+    /// <summary>
+    /// One expansion serves all nodes, so it can afford a higher order than a per-pair one: at variance q the
+    /// coefficients of a smooth σ(√q z) decay on a scale r ~ q, and order 384 lets Mehler's series replace the
+    /// quadrature up to q ≈ 10. (Higher orders would overflow h_r(z) at the rule's largest |z|.)
+    /// </summary>
+    public const int HermiteOrder = 384;
 
     private readonly double[] k;
     private readonly double[] kd;
