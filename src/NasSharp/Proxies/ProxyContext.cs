@@ -269,7 +269,7 @@ public sealed class ProxyContext : IDisposable
                 {
                     using var hookScope = NewDisposeScope();
                     using var noGrad = no_grad();
-                    codeReason ??= NonFiniteEntries($"the input of ReLU '{name}'", output);
+                    codeReason ??= NonFiniteEntries($"the values at ReLU '{name}'", output);
                     var flat = output.detach().reshape(n, -1);
                     // Integer dot products of ±1 are exact in float32 up to 2^24 terms.
                     var type = flat.shape[1] < (1L << 24) && flat.dtype == ScalarType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
@@ -302,7 +302,7 @@ public sealed class ProxyContext : IDisposable
             if (wantCodes)
             {
                 var kernel = Own(((signGram! + units) / 2).detach());
-                reluCodes = new ReluCodeKernel(kernel, units, codeReason ?? outputReason);
+                reluCodes = new ReluCodeKernel(kernel, units, codeReason);
             }
             if (wantInput)
             {
