@@ -235,6 +235,7 @@ public sealed class ProxyContext : IDisposable
             throw new InvalidOperationException($"{missing} needs labels (a cross-entropy loss); create the ProxyContext with labels.");
         var what = missing | (Plan & ~computed & TrainPassParts);
         if (Labels is null) what &= ~NeedLoss;
+        if ((what & NeedLoss) != 0) what |= SharedComputation.LossGradients; // the loss pass always yields ∂L/∂θ
         var model = Network;
         Timed($"train-mode pass ({what})", () => { RunTrainPass(model, what); return 0; });
         computed |= what;
