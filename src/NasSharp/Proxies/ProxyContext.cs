@@ -235,6 +235,7 @@ public sealed class ProxyContext : IDisposable
             throw new InvalidOperationException($"{missing} needs labels (a cross-entropy loss); create the ProxyContext with labels.");
         var what = missing | (Plan & ~computed & TrainPassParts);
         if (Labels is null) what &= ~NeedLoss;
+        if ((what & NeedLoss) != 0) what |= SharedComputation.LossGradients; // the loss pass always yields ∂L/∂θ
         var model = Network;
         Timed($"train-mode pass ({what})", () => { RunTrainPass(model, what); return 0; });
         computed |= what;
@@ -252,7 +253,7 @@ public sealed class ProxyContext : IDisposable
         using var bn = BatchNormScope.Enter(model, BatchNormMode.Train);
         using var gradMode = wantLoss || wantInput ? enable_grad() : no_grad();
         var hooks = new List<HookSet>();
-        var kept = new List<(string Name, Tensor Output)>();
+        var masks = new List<(string Name, Tensor Mask)>(); // Fisher's channel masks
         try
         {
             var x = wantInput ? Inputs.detach().clone().requires_grad_(true) : Inputs;
@@ -269,7 +270,7 @@ public sealed class ProxyContext : IDisposable
                 {
                     using var hookScope = NewDisposeScope();
                     using var noGrad = no_grad();
-                    codeReason ??= NonFiniteEntries($"the input of ReLU '{name}'", output);
+                    codeReason ??= NonFiniteEntries($"the values at ReLU '{name}'", output);
                     var flat = output.detach().reshape(n, -1);
                     // Integer dot products of ±1 are exact in float32 up to 2^24 terms.
                     var type = flat.shape[1] < (1L << 24) && flat.dtype == ScalarType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
@@ -281,14 +282,16 @@ public sealed class ProxyContext : IDisposable
             }
             if (wantTerms)
             {
-                // Replace each weight layer's output by an alias that outlives the network's own dispose scopes, so
-                // ∂L/∂a can be asked for: the rest of the network then computes from the alias.
+                // Multiply each weight layer's output a by (1 + m) with a zero mask m of shape [N, C, 1, …]: the output is
+                // unchanged and ∂L/∂m[n, c] = Σ_spatial a ⊙ ∂L/∂a, Fisher's term (Theis et al. 2018 derive it from such a
+                // mask). The masks are leaves owned here, so it does not matter which tensors the network disposes.
                 var layers = NetworkLayers.WeightLayers(model);
                 hooks.Add(NetworkLayers.Observe(layers.Select(l => (l.Name, l.Module)), (name, _, output) =>
                 {
-                    var alias = output.alias().DetachFromDisposeScope();
-                    kept.Add((name, alias));
-                    return alias;
+                    var shape = output.shape.Select((size, d) => d < 2 ? size : 1L).ToArray();
+                    var mask = zeros(shape, dtype: output.dtype, device: output.device).requires_grad_(true).DetachFromDisposeScope();
+                    masks.Add((name, mask));
+                    return output * (mask + 1);
                 }));
             }
 
@@ -300,7 +303,7 @@ public sealed class ProxyContext : IDisposable
             if (wantCodes)
             {
                 var kernel = Own(((signGram! + units) / 2).detach());
-                reluCodes = new ReluCodeKernel(kernel, units, codeReason ?? outputReason);
+                reluCodes = new ReluCodeKernel(kernel, units, codeReason);
             }
             if (wantInput)
             {
@@ -312,7 +315,7 @@ public sealed class ProxyContext : IDisposable
             {
                 var loss = nn.functional.cross_entropy(logits, Labels!);
                 var named = NamedTrainable(model);
-                var targets = named.Select(p => (Tensor)p.Parameter).Concat(kept.Select(k => k.Output)).ToArray();
+                var targets = named.Select(p => (Tensor)p.Parameter).Concat(masks.Select(m => m.Mask)).ToArray();
                 var grads = autograd.grad(new[] { loss }, targets, allow_unused: true);
 
                 var gradients = new Tensor[named.Length];
@@ -330,15 +333,13 @@ public sealed class ProxyContext : IDisposable
 
                 if (wantTerms)
                 {
-                    var terms = new List<ActivationGradientTerms>(kept.Count);
-                    using var noGrad = no_grad();
-                    for (int k = 0; k < kept.Count; k++)
+                    var terms = new List<ActivationGradientTerms>(masks.Count);
+                    for (int k = 0; k < masks.Count; k++)
                     {
-                        var a = kept[k].Output;
+                        var mask = masks[k].Mask;
                         var g = grads[named.Length + k];
-                        var product = g.IsInvalid ? zeros_like(a) : a.detach().to_type(ScalarType.Float64) * g.to_type(ScalarType.Float64);
-                        var t = product.dim() > 2 ? product.sum(Enumerable.Range(2, (int)product.dim() - 2).Select(d => (long)d).ToArray()) : product;
-                        terms.Add(new ActivationGradientTerms(kept[k].Name, Own(t.to_type(ScalarType.Float64))));
+                        var t = (g.IsInvalid ? zeros_like(mask) : g.detach()).reshape(mask.shape[0], mask.shape[1]);
+                        terms.Add(new ActivationGradientTerms(masks[k].Name, Own(t.to_type(ScalarType.Float64))));
                     }
                     activationTerms = terms;
                 }
@@ -347,7 +348,7 @@ public sealed class ProxyContext : IDisposable
         finally
         {
             foreach (var h in hooks) h.Dispose();
-            foreach (var (_, output) in kept) output.Dispose();
+            foreach (var (_, mask) in masks) mask.Dispose();
         }
     }
 

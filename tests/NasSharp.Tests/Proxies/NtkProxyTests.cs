@@ -1,0 +1,63 @@
+using NasSharp.Kernels;
+using NasSharp.Proxies;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace NasSharp.Tests.Proxies;
+
+[Collection(TorchCollection.Name)]
+public class NtkProxyTests
+{
+    [Fact]
+    public void NtkConditionAndMinimumEigenvalueMatchTheEmpiricalNtkOfTheNetworkInEvalMode()
+    {
+        using var scope = NewDisposeScope();
+        var x = ProxyNets.Images(1, 5);
+        var model = TinyConvNet.Build(7);
+        model.eval();
+        var spectrum = EmpiricalNtk.Exact(model, x).Spectrum();
+
+        using var context = ProxyNets.Context(() => TinyConvNet.Build(7), x, null, 3);
+        var cond = new NtkConditionProxy().Score(context);
+        var minEig = new NtkMinEigenvalueProxy().Score(context);
+        Assert.Equal(-spectrum.Condition, cond.Value);
+        Assert.Equal(spectrum.LambdaMin, minEig.Value);
+        Assert.True(context.Network.training, "the network's mode is restored");
+    }
+
+    [Fact]
+    public void ASingularNtkGivesMinusInfinityWithAReason()
+    {
+        using var scope = NewDisposeScope();
+        // f(x) = W2 relu(W1 x) with W1 = W2 = 0: every gradient is zero, so Θ = 0 exactly and κ = ∞.
+        Func<nn.Module<Tensor, Tensor>> build = () =>
+        {
+            var net = nn.Sequential(nn.Linear(3, 4, hasBias: false), nn.ReLU(), nn.Linear(4, 2, hasBias: false)).to(ScalarType.Float64);
+            using (no_grad()) foreach (var p in net.parameters()) p.zero_();
+            return net;
+        };
+        var x = randn(new long[] { 3, 3 }, dtype: ScalarType.Float64);
+        var cond = ProxyNets.ScoreAlone(new NtkConditionProxy(), build, x, null, 2);
+        Assert.Equal(ProxyStatus.NonFinite, cond.Status);
+        Assert.Equal(double.NegativeInfinity, cond.Value);
+        Assert.Contains("singular", cond.Reason);
+        Assert.Equal(0.0, ProxyNets.ScoreAlone(new NtkMinEigenvalueProxy(), build, x, null, 2).Value);
+    }
+
+    [Fact]
+    public void ATrainModePassLeavesTheBatchNormBuffersAsTheyWere()
+    {
+        using var scope = NewDisposeScope();
+        var x = ProxyNets.Images(3, 6);
+        var y = ProxyNets.Labels(4, 6, 3);
+        double fresh = ProxyNets.ScoreAlone(new NtkMinEigenvalueProxy(), () => TinyConvNet.Build(9), x, y, 3).Value;
+
+        using var context = ProxyNets.Context(() => TinyConvNet.Build(9), x, y, 3);
+        var buffers = context.Network.buffers().Select(b => b.clone()).ToArray();
+        context.LossGradients();
+        var after = context.Network.buffers().ToArray();
+        for (int i = 0; i < buffers.Length; i++) Assert.True((buffers[i] == after[i]).all().item<bool>());
+        Assert.Equal(fresh, new NtkMinEigenvalueProxy().Score(context).Value);
+    }
+}
