@@ -25,8 +25,10 @@ public static class BenchCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed repetitions per computation (the median is reported).", DefaultValueFactory = _ => 5 };
         var dtype = new Option<string>("--dtype") { Description = "float32 or float64 networks and Jacobian pieces (Θ is accumulated in float64).", DefaultValueFactory = _ => "float32" };
         var quick = new Option<bool>("--quick") { Description = "Toy sizes of the same cases (seconds in all; for tests)." };
+        var only = new Option<string?>("--case") { Description = "Run only the cases whose name contains this text (e.g. mlp, conv)." };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads for the run (default: libtorch's setting, the number of cores)." };
         var seed = SpaceOptions.NewSeed();
-        foreach (var o in new Option[] { repeats, dtype, quick, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { repeats, dtype, quick, only, threads, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var settings = new NtkBenchSettings
@@ -39,11 +41,15 @@ public static class BenchCommand
                     var other => throw new UsageException($"--dtype {other}: use float32 or float64."),
                 },
                 Quick = pr.GetValue(quick),
+                Threads = pr.GetValue(threads) is int t ? (t >= 1 ? t : throw new UsageException("--threads must be at least 1.")) : null,
                 Seed = pr.GetValue(seed),
             };
             using var recorder = RunRecorder.Start(pr, console, "bench-ntk",
-                new { repeats = settings.Repeats, dtype = pr.GetValue(dtype), quick = settings.Quick }, settings.Seed);
-            var report = NtkBenchmark.Run(NtkBenchmark.DefaultCases(settings.Quick), settings,
+                new { repeats = settings.Repeats, dtype = pr.GetValue(dtype), quick = settings.Quick, threads = settings.Threads, only = pr.GetValue(only) }, settings.Seed);
+            var cases = NtkBenchmark.DefaultCases(settings.Quick)
+                .Where(c => pr.GetValue(only) is not { } name || c.Name.Contains(name, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (cases.Count == 0) throw new UsageException($"--case {pr.GetValue(only)}: no case matches.");
+            var report = NtkBenchmark.Run(cases, settings,
                 line => console.Error.WriteLine($"[bench ntk] {line}"), console.Cancellation);
             foreach (var row in report.Cases)
                 recorder.AddResult($"{row.Name}/{row.N}", null, scores: new(), metrics: new()

@@ -17,10 +17,13 @@ public sealed record NtkBenchSettings
     /// <summary>Small networks and batches, seconds in all (for tests).</summary>
     public bool Quick { get; init; }
     public long Seed { get; init; }
+    /// <summary>libtorch intra-op threads during the run (restored afterwards); null keeps the current setting.</summary>
+    public int? Threads { get; init; }
 
     public void Validate()
     {
         if (Repeats < 1) throw new ArgumentOutOfRangeException(nameof(Repeats), Repeats, "Need at least one timed repetition.");
+        if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Need at least one thread.");
         if (DType is not (ScalarType.Float32 or ScalarType.Float64))
             throw new ArgumentOutOfRangeException(nameof(DType), DType, "The benchmark runs in float32 or float64.");
     }
@@ -97,12 +100,22 @@ public static class NtkBenchmark
         settings.Validate();
         progress ??= _ => { };
         var rows = new List<NtkBenchRow>();
-        foreach (var c in cases)
+        int previousThreads = get_num_threads();
+        if (settings.Threads is int threads) set_num_threads(threads);
+        int usedThreads = get_num_threads();
+        try
         {
-            cancellation.ThrowIfCancellationRequested();
-            rows.Add(c.Run(settings, progress));
+            foreach (var c in cases)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                rows.Add(c.Run(settings, progress));
+            }
         }
-        return new NtkBenchReport(settings.DType == ScalarType.Float64 ? "float64" : "float32", settings.Repeats, get_num_threads(),
+        finally
+        {
+            set_num_threads(previousThreads);
+        }
+        return new NtkBenchReport(settings.DType == ScalarType.Float64 ? "float64" : "float32", settings.Repeats, usedThreads,
             "standard normal, seeded from the benchmark seed, case name and N", ResidentMemory.Method,
             cases.GroupBy(c => c.Name).ToDictionary(g => g.Key, g => g.First().Description), rows);
     }
