@@ -78,6 +78,33 @@ public class FastNtkTests
         AssertFastMatchesExact(model, Images(seed: 6, n: 5, c: 3, h: 9, w: 10), output);
     }
 
+    [Theory]
+    [InlineData(NtkOutput.SumOfLogits)]
+    [InlineData(NtkOutput.PerLogit)]
+    public void FewOutputPositionsUseTheContractedFormIncludingGroups(NtkOutput output)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(45);
+        // 4×4 → 2×2 (P = 4) and 2×2 → 1×1: with N = 6 the contraction costs (N·K·P)²·out + (N·P)²·in ≈ 5·10⁴
+        // multiply-adds against ≈ 3·10⁴ (×4) materialised, so AccumulateWeight contracts.
+        var model = nn.Sequential(
+            nn.Conv2d(8, 8, 3), nn.Tanh(),
+            nn.Conv2d(8, 8, 3, padding: 1, groups: 2), nn.ReLU(),
+            nn.Conv2d(8, 6, 2), nn.Flatten(), nn.Linear(6, 3)).AsFloat64();
+        AssertFastMatchesExact(model, Images(seed: 46, n: 6, c: 8, h: 4, w: 4), output);
+    }
+
+    [Fact]
+    public void AWideLinearLayerAtTwoPositionsUsesTheContractedForm()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(47);
+        // [N, 2, 64] through Linear(64, 64): P = 2, N = 4 contracts (8²·64 + 8²·64) against 4·2·64² + 4²·64² materialised.
+        var model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Flatten(), nn.Linear(128, 2)).AsFloat64();
+        AssertFastMatchesExact(model, Inputs(seed: 48, n: 4, d: 128).reshape(4, 2, 64));
+        AssertFastMatchesExact(model, Inputs(seed: 49, n: 3, d: 128).reshape(3, 2, 64), NtkOutput.PerLogit);
+    }
+
     [Fact]
     public void Conv2dWithSamePaddingOfAnEvenKernelIsPaddedAsymmetrically()
     {
