@@ -29,12 +29,13 @@ public static class DoctorCommand
 
     public sealed record DoctorReport(
         string Dotnet, string Os, int Cores, string TorchSharp, string Libtorch, int TorchThreads, bool CudaAvailable,
-        string? DataDirectory, string DataDirectorySource, string Store, double TorchCheck)
+        string? DataDirectory, string DataDirectorySource, string Store, double TorchCheck, string OneDnnConvolutions)
     {
         public IEnumerable<(string, string)> Rows() =>
         [
             (".NET", Dotnet), ("OS", Os), ("cores", Cores.ToString()), ("TorchSharp", TorchSharp), ("libtorch", Libtorch),
             ("torch threads", TorchThreads.ToString()), ("CUDA available", CudaAvailable ? "yes" : "no"),
+            ("oneDNN convolutions", OneDnnConvolutions),
             ("torch check (sum of 1..4)", TorchCheck.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("data directory", DataDirectory ?? "NOT FOUND"), ("data directory from", DataDirectorySource), ("results store", Store),
         ];
@@ -68,7 +69,12 @@ public static class DoctorCommand
             dir,
             source,
             store ?? NasSharp.Store.ResultsStore.DefaultPath(),
-            check);
+            check,
+            NasSharp.Networks.ConvolutionBackend.OneDnnEnabled switch
+            {
+                null => "not controllable here (networks with unsafe convolution shapes are refused)",
+                bool on => (on ? "on" : "off") + " (turned off automatically for networks whose k×k convolutions have output channels that are not a multiple of 16: libtorch's float32 input gradients are wrong there)",
+            });
     }
 
     /// <summary>The libtorch native package this app was built against, read from its .deps.json.</summary>

@@ -66,7 +66,8 @@ public static class NtkBenchmark
     /// The benchmark's table: the 784-512-512-10 ReLU MLP in the NTK parameterisation (σ_w = 1, σ_b = 0.1, the eigen
     /// search's scoring network) at N = 32…256 against the exact path and at N = 1024 fast only (the exact J would be
     /// 1024 × 670k floats and ~1000 backward passes), and the <see cref="ConvResNet"/> (width 36, eval mode) on
-    /// 3×32×32 inputs at N = 32, 64. <paramref name="quick"/>: the same kinds of case at toy sizes.
+    /// 3×32×32 inputs at N = 32, 64, and the analytic kernel of a depth-10 mixed-activation genotype with skips at
+    /// N = 1000 (<see cref="AnalyticNtkBenchCase"/>). <paramref name="quick"/>: the same kinds of case at toy sizes.
     /// </summary>
     public static IReadOnlyList<INtkBenchCase> DefaultCases(bool quick)
     {
@@ -90,6 +91,7 @@ public static class NtkBenchmark
         cases.Add(new EmpiricalNtkBenchCase(mlpName, quick ? 16 : 1024, mlpDescription, Mlp, [784], compareExact: false));
         foreach (int n in quick ? [4] : new[] { 32, 64 })
             cases.Add(new EmpiricalNtkBenchCase(convName, n, convDescription, Conv, [3, image, image], compareExact: true));
+        cases.Add(new AnalyticNtkBenchCase(quick ? 50 : 1000));
         return cases;
     }
 
@@ -209,5 +211,66 @@ public sealed class EmpiricalNtkBenchCase(
             norm += y[i] * y[i];
         }
         return Math.Sqrt(difference / norm);
+    }
+}
+
+/// <summary>
+/// The analytic infinite-width NTK (<see cref="AnalyticNtk"/>) of a depth-10 genotype mixing closed-form and quadrature
+/// activations, with skip connections, on N standard-normal 784-dimensional inputs scaled onto the sphere ‖x‖² = d, the
+/// setting of the theory and of every analytic score (<see cref="Theory.SphereBatch"/>): equal variances let each
+/// quadrature activation be tabulated once per layer. (Inputs of unequal norms evaluate every pair's Mehler series
+/// instead, several times slower.) It is timed as <see cref="NtkBenchRow.FastS"/>
+/// (from the inputs to Θ; no network is built, so there is no exact path or forward/backward floor to compare with), and
+/// the float64 eigendecomposition that a search would add is reported in the progress line only.
+/// </summary>
+public sealed class AnalyticNtkBenchCase(int n) : INtkBenchCase
+{
+    /// <summary>Ten layers: closed-form duals (relu, leaky relu, erf) mixed with quadrature ones (tanh, gelu, swish, elu, sigmoid), skips up to 4 layers back.</summary>
+    public static readonly MlpGenotype Genotype =
+        MlpGenotype.Parse("w512/relu-tanh+1-gelu+1+2-swish+2-erf+1-elu+3-sigmoid+1-leaky_relu+2-tanh+1+4-gelu+1");
+
+    public string Name => "analytic-depth10";
+    public int N { get; } = n;
+    public string Description => $"AnalyticNtk of {Genotype.Canonical} (infinite width, NTK parameterisation σ_w = 1, σ_b = 0.1) on 784 inputs on the sphere ‖x‖² = 784";
+
+    public NtkBenchRow Run(NtkBenchSettings settings, Action<string> progress)
+    {
+        var generator = new Random((int)(Seeds.Derive(settings.Seed, "bench-ntk", Name, N) & int.MaxValue));
+        var inputs = new double[N * 784];
+        for (int i = 0; i < inputs.Length; i++)
+            inputs[i] = Math.Sqrt(-2 * Math.Log(1 - generator.NextDouble())) * Math.Cos(2 * Math.PI * generator.NextDouble());
+        for (int r = 0; r < N; r++)
+        {
+            var row = inputs.AsSpan(r * 784, 784);
+            double norm = 0;
+            foreach (var v in row) norm += v * v;
+            double scale = Math.Sqrt(784 / norm);
+            for (int c = 0; c < row.Length; c++) row[c] *= scale;
+        }
+        var options = NetworkOptions.Ntk();
+        string label = $"{Name} N={N}";
+        progress($"{label}: warm-up");
+        AnalyticNtk.Compute(Genotype, inputs, N, options);
+        var kernel = new List<double>();
+        var eigen = new List<double>();
+        for (int r = 0; r < settings.Repeats; r++)
+        {
+            progress($"{label}: repetition {r + 1}/{settings.Repeats}");
+            AnalyticKernel? result = null;
+            kernel.Add(Seconds(() => result = AnalyticNtk.Compute(Genotype, inputs, N, options)));
+            eigen.Add(Seconds(() => result!.Spectrum()));
+        }
+        progress($"{label}: peak memory");
+        var peak = ResidentMemory.Measure(() => AnalyticNtk.Compute(Genotype, inputs, N, options));
+        double seconds = NtkBenchmark.Median(kernel);
+        progress($"{label}: kernel {seconds:G3} s, float64 eigendecomposition {NtkBenchmark.Median(eigen):G3} s");
+        return new NtkBenchRow(Name, N, 0, null, seconds, null, null, null, peak?.IncreaseMb, peak?.ProcessMb);
+    }
+
+    private static double Seconds(Action work)
+    {
+        var clock = Stopwatch.StartNew();
+        work();
+        return clock.Elapsed.TotalSeconds;
     }
 }

@@ -1,3 +1,4 @@
+using NasSharp.Networks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -177,6 +178,7 @@ public static class EmpiricalNtk
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(x);
+        ConvolutionBackend.Protect(model);
         if (!Enum.IsDefined(output)) throw new ArgumentOutOfRangeException(nameof(output), output, "Unknown NtkOutput.");
         if (x.IsInvalid) throw new ArgumentException("x has been disposed.", nameof(x));
         if (x.dim() < 1 || x.shape[0] < 1)

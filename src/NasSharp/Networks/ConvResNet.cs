@@ -31,6 +31,7 @@ public sealed class ConvResNet : nn.Module<Tensor, Tensor>
         block2 = new BasicBlock(width, 2 * width, stride: 2, dtype, device);
         readout = nn.Linear(2 * width, classes, device: device, dtype: dtype);
         RegisterComponents();
+        ConvolutionBackend.Protect(this);
     }
 
     public override Tensor forward(Tensor input)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NasSharp.Networks;
 using NasSharp.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -144,7 +145,8 @@ public sealed class ProxyContext : IDisposable
 
     /// <summary>
     /// The empirical NTK Θ = J Jᵀ of the summed logits (<see cref="NtkOutput.SumOfLogits"/>), BN in eval mode so rows are
-    /// per-sample gradients (<see cref="Kernels.EmpiricalNtk.Exact"/>).
+    /// per-sample gradients; by the fast structured path where the network supports it, else the exact one
+    /// (<see cref="NtkMethod.Auto"/>: both agree to rounding, tested in the kernel tests).
     /// </summary>
     public NtkGram EmpiricalNtk()
     {
@@ -155,7 +157,7 @@ public sealed class ProxyContext : IDisposable
             ntk = Timed("empirical NTK", () =>
             {
                 using var bn = BatchNormScope.Enter(model, BatchNormMode.Eval);
-                return Kernels.EmpiricalNtk.Exact(model, Inputs, NtkOutput.SumOfLogits);
+                return Kernels.EmpiricalNtk.Compute(model, Inputs, NtkOutput.SumOfLogits, NtkMethod.Auto, out _);
             });
         }
         return ntk;
@@ -208,6 +210,7 @@ public sealed class ProxyContext : IDisposable
     private nn.Module<Tensor, Tensor> Build()
     {
         var model = buildNetwork() ?? throw new InvalidOperationException("The network factory returned null.");
+        ConvolutionBackend.Protect(model);
         // The context owns the network for its lifetime, whatever dispose scope is open while it is built
         // (ScaledLinear's parameters, unlike TorchSharp's own layers', belong to the scope they were created in).
         foreach (var p in model.parameters()) p.DetachFromDisposeScope();

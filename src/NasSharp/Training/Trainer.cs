@@ -1,3 +1,4 @@
+using NasSharp.Networks;
 using System.Diagnostics;
 using NasSharp.Data;
 using TorchSharp;
@@ -60,6 +61,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        ConvolutionBackend.Protect(model);
         if (train.Count == 0) throw new ArgumentException("The training split is empty.", nameof(train));
         device ??= CPU;
         var clock = Stopwatch.StartNew();
