@@ -77,6 +77,9 @@ public static class ConvolutionBackend
                 return;
             }
             handle.Set(false);
+            // Without oneDNN, libtorch next tries NNPACK, which prints "Unsupported hardware" on every call on CPUs it
+            // does not know and then falls back to the native kernels anyway.
+            handle.DisableNnpack();
             DisabledReason = $"oneDNN convolutions turned off because of {culprit}";
         }
     }
@@ -97,11 +100,16 @@ public static class ConvolutionBackend
         private readonly SetFlag set;
         private readonly GetFlag get;
 
-        private Native(GlobalContext context, SetFlag set, GetFlag get) => (this.context, this.set, this.get) = (context, set, get);
+        private readonly SetFlag? nnpack;
+
+        private Native(GlobalContext context, SetFlag set, GetFlag get, SetFlag? nnpack) =>
+            (this.context, this.set, this.get, this.nnpack) = (context, set, get, nnpack);
 
         public void Set(bool enabled) => set(context(), enabled);
 
         public bool Get() => get(context());
+
+        public void DisableNnpack() => nnpack?.Invoke(context(), false);
 
         /// <summary>The Itanium-mangled members of at::Context (Linux and macOS builds of libtorch).</summary>
         public static Native? TryLoad()
@@ -117,7 +125,9 @@ public static class ConvolutionBackend
             return new Native(
                 Marshal.GetDelegateForFunctionPointer<GlobalContext>(contextSymbol),
                 Marshal.GetDelegateForFunctionPointer<SetFlag>(setSymbol),
-                Marshal.GetDelegateForFunctionPointer<GetFlag>(getSymbol));
+                Marshal.GetDelegateForFunctionPointer<GetFlag>(getSymbol),
+                NativeLibrary.TryGetExport(library, "_ZN2at7Context20setUserEnabledNNPACKEb", out var nnpackSymbol)
+                    ? Marshal.GetDelegateForFunctionPointer<SetFlag>(nnpackSymbol) : null);
         }
     }
 }

@@ -1,0 +1,40 @@
+using NasSharp.Spaces;
+using static TorchSharp.torch;
+
+namespace NasSharp.Networks;
+
+/// <summary>One group of architecture parameters: a cell type whose edges each mix the same candidate operations.</summary>
+/// <param name="Name">e.g. "cell" (NB201), "normal" and "reduce" (DARTS).</param>
+/// <param name="Operations">Operation names in column order.</param>
+public sealed record ArchitectureGroup(string Name, int Edges, IReadOnlyList<string> Operations);
+
+/// <summary>
+/// A weight-sharing supernet whose every edge outputs Σ_o w_{e,o} · o(x), the weights w set from outside (e.g. a
+/// Gumbel-softmax sample of logits α, as DARTS/GDAS/NASI relax a cell space). The weights may require grad, so that
+/// ∂(anything computed from the output)/∂α flows back through them.
+/// </summary>
+public abstract class RelaxedSupernet(string name) : nn.Module<Tensor, Tensor>(name)
+{
+    /// <summary>The parameter groups, in the order <see cref="SetMixingWeights"/> expects them.</summary>
+    public abstract IReadOnlyList<ArchitectureGroup> Groups { get; }
+
+    /// <summary>Mixing weights for the following forward passes: one [edges, operations] tensor per group.</summary>
+    public abstract void SetMixingWeights(IReadOnlyList<Tensor> weights);
+
+    /// <summary>The discrete architecture that the logits (one [edges, operations] array per group) select.</summary>
+    public abstract IGenotype Derive(IReadOnlyList<double[,]> logits);
+
+    /// <summary>Checks weights against <see cref="Groups"/>; for implementations.</summary>
+    protected void CheckWeights(IReadOnlyList<Tensor> weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights.Count != Groups.Count)
+            throw new ArgumentException($"Expected {Groups.Count} groups of mixing weights ({string.Join(", ", Groups.Select(g => g.Name))}), got {weights.Count}.", nameof(weights));
+        for (int i = 0; i < weights.Count; i++)
+        {
+            var g = Groups[i];
+            if (weights[i].dim() != 2 || weights[i].shape[0] != g.Edges || weights[i].shape[1] != g.Operations.Count)
+                throw new ArgumentException($"Mixing weights of '{g.Name}' must be [{g.Edges}, {g.Operations.Count}], got [{string.Join(", ", weights[i].shape)}].", nameof(weights));
+        }
+    }
+}
