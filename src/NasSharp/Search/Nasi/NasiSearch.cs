@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using NasSharp.Networks;
+using NasSharp.Spaces;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NasSharp.Search.Nasi;
+
+/// <summary>What the labels of NASI's batches are: the dataset's, or uniformly random classes (label-agnostic search).</summary>
+public enum NasiLabels { True, Random }
+
+/// <summary>What the inputs are: the dataset's images, or standard-normal tensors of the same shape (data-agnostic search).</summary>
+public enum NasiData { Real, Gaussian }
+
+/// <summary>NASI's hyper-parameters (Shu et al. 2022, Sec. 4 and Appendix): T = 100, b = 64, μ = 2, ν = 100 (FIX) or adaptive from 500 (ADA), ξ = 1.</summary>
+public sealed record NasiOptions
+{
+    /// <summary>T: Gumbel samples, each one gradient G_t.</summary>
+    public int Steps { get; init; } = 100;
+    /// <summary>b: the batch of the trace-norm approximation.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>μ: the penalty slope above ν (Eq. 14).</summary>
+    public double Mu { get; init; } = 2;
+    /// <summary>ν: the trace-norm level above which the penalty applies; with <see cref="AdaptiveNu"/>, its starting value.</summary>
+    public double Nu { get; init; } = 100;
+    /// <summary>
+    /// NASI-ADA. The paper's exact adaptation rule was not available here; ours: after each step ν becomes the smaller of
+    /// itself and the running mean of the trace norms observed so far, so the constraint tightens towards the typical
+    /// trace norm of the space from a loose start.
+    /// </summary>
+    public bool AdaptiveNu { get; init; }
+    /// <summary>ξ: the step size of the one-step update Δ*; it scales Δ* and so does not change its argmax.</summary>
+    public double Xi { get; init; } = 1;
+    /// <summary>
+    /// τ of the Gumbel-softmax. We use τ = 1 (the temperature of the appendix could not be checked here): the weights are
+    /// then a soft sample whose gradient reaches every operation.
+    /// </summary>
+    public double Temperature { get; init; } = 1;
+    public NasiLabels Labels { get; init; } = NasiLabels.True;
+    public NasiData Data { get; init; } = NasiData.Real;
+    public long Seed { get; init; }
+
+    public void Validate()
+    {
+        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "NASI needs at least one step (the paper uses T = 100).");
+        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch needs at least 2 samples (the paper uses b = 64).");
+        if (!(Mu >= 0) || !double.IsFinite(Mu)) throw new ArgumentOutOfRangeException(nameof(Mu), Mu, "μ must be a finite non-negative number.");
+        if (!(Nu > 0) || !double.IsFinite(Nu)) throw new ArgumentOutOfRangeException(nameof(Nu), Nu, "ν must be positive and finite.");
+        if (!(Xi > 0) || !double.IsFinite(Xi)) throw new ArgumentOutOfRangeException(nameof(Xi), Xi, "ξ must be positive and finite.");
+        if (!(Temperature > 0) || !double.IsFinite(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "τ must be positive and finite.");
+    }
+}
+
+/// <summary>One step: the sampled architecture's approximate trace norm, the objective R, ν in force, and ‖G_t‖.</summary>
+public sealed record NasiStep(int Step, double TraceNorm, double Objective, double Nu, double GradientNorm);
+
+/// <summary>The outcome: the selected architecture, Δ* per group and its softmax probabilities, and the step log.</summary>
+public sealed record NasiResult(
+    IGenotype Architecture, IReadOnlyList<ArchitectureGroup> Groups, IReadOnlyList<double[,]> Logits,
+    IReadOnlyList<double[,]> Probabilities, IReadOnlyList<NasiStep> Steps, double Seconds);
+
+/// <summary>
+/// NAS at initialisation (Shu, Cai, Dai, Ooi, Low, ICLR 2022): maximise E_{A∼p_α}[R(A)] with
+/// R(A) = ‖Θ̃₀(A)‖_tr − μ·max(0, ‖Θ̃₀(A)‖_tr − ν) (Eqs. 13–14) by one first-order step from α₀ = 0:
+/// G_t = ∇_α R(A(α₀, g_t)) for T Gumbel draws g_t, Δ* = (ξ/T) Σ_t G_t / max(‖G_1‖, …, ‖G_t‖), and the architecture is the
+/// argmax of p_{α₀+Δ*}. We read the normaliser as the running maximum up to t (the only reading in which the index t
+/// matters); any positive rescaling of the whole sum would select the same architecture.
+/// </summary>
+public static class NasiSearch
+{
+    /// <summary>
+    /// Runs the search on a supernet at initialisation. <paramref name="batch"/> gives the t-th batch (inputs, labels) of
+    /// <see cref="NasiOptions.BatchSize"/> samples; use <see cref="BatchSource"/> for dataset, random-label and Gaussian batches.
+    /// </summary>
+    public static NasiResult Run(RelaxedSupernet supernet, Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options,
+        IProgress<NasiStep>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(supernet);
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        var groups = supernet.Groups;
+        var device = supernet.parameters().First().device;
+        var dtype = supernet.parameters().First().dtype;
+        using var generator = new Generator((ulong)Seeds.Derive(options.Seed, "nasi-gumbel"), device: CPU);
+
+        var sum = groups.Select(g => new double[g.Edges, g.Operations.Count]).ToArray();
+        var steps = new List<NasiStep>(options.Steps);
+        double maxNorm = 0, nu = options.Nu, traceSum = 0;
+        supernet.train();
+        for (int t = 0; t < options.Steps; t++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
+            var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
+            supernet.SetMixingWeights(alphas.Select((a, i) => GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
+            var (x, y) = batch(t);
+            var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true);
+            double traceValue = trace.to_type(ScalarType.Float64).item<double>();
+            if (!double.IsFinite(traceValue))
+                throw new InvalidOperationException($"NASI step {t + 1}: the trace norm of the sampled architecture is {traceValue}; the supernet's gradients are not finite at initialisation.");
+            var objective = trace - options.Mu * nn.functional.relu(trace - nu);   // Eq. 14
+            var grads = autograd.grad([objective], alphas, allow_unused: true);
+            double normSquared = 0;
+            var g64 = new double[groups.Count][];
+            for (int i = 0; i < groups.Count; i++)
+            {
+                g64[i] = grads[i].IsInvalid ? new double[groups[i].Edges * groups[i].Operations.Count]
+                    : grads[i].to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+                normSquared += g64[i].Sum(v => v * v);
+            }
+            double norm = Math.Sqrt(normSquared);
+            if (!double.IsFinite(norm)) throw new InvalidOperationException($"NASI step {t + 1}: ∇_α R is not finite.");
+            maxNorm = Math.Max(maxNorm, norm);
+            if (maxNorm > 0)
+                for (int i = 0; i < groups.Count; i++)
+                    for (int e = 0; e < groups[i].Edges; e++)
+                        for (int o = 0; o < groups[i].Operations.Count; o++)
+                            sum[i][e, o] += g64[i][e * groups[i].Operations.Count + o] / maxNorm;
+            var step = new NasiStep(t + 1, traceValue, objective.to_type(ScalarType.Float64).item<double>(), nu, norm);
+            steps.Add(step);
+            progress?.Report(step);
+            traceSum += traceValue;
+            if (options.AdaptiveNu) nu = Math.Min(nu, traceSum / (t + 1));
+        }
+
+        // Δ* = (ξ/T) Σ_t G_t / max_{s≤t} ‖G_s‖, and α = α₀ + Δ* = Δ*.
+        var logits = sum.Select(s => Scale(s, options.Xi / options.Steps)).ToArray();
+        var probabilities = logits.Select(Softmax).ToArray();
+        return new NasiResult(supernet.Derive(logits), groups, logits, probabilities, steps, clock.Elapsed.TotalSeconds);
+    }
+
+    private static double[,] Scale(double[,] a, double s)
+    {
+        var r = (double[,])a.Clone();
+        for (int i = 0; i < r.GetLength(0); i++)
+            for (int j = 0; j < r.GetLength(1); j++) r[i, j] *= s;
+        return r;
+    }
+
+    private static double[,] Softmax(double[,] a)
+    {
+        var r = new double[a.GetLength(0), a.GetLength(1)];
+        for (int i = 0; i < a.GetLength(0); i++)
+        {
+            double max = double.NegativeInfinity, z = 0;
+            for (int j = 0; j < a.GetLength(1); j++) max = Math.Max(max, a[i, j]);
+            for (int j = 0; j < a.GetLength(1); j++) z += r[i, j] = Math.Exp(a[i, j] - max);
+            for (int j = 0; j < a.GetLength(1); j++) r[i, j] /= z;
+        }
+        return r;
+    }
+}
+
+/// <summary>Seeded batches for NASI: the t-th batch depends only on (seed, t).</summary>
+public sealed class BatchSource
+{
+    private readonly Data.LabeledDataset? data;
+    private readonly long[] sampleShape;
+    private readonly int classes;
+    private readonly NasiOptions options;
+    private readonly Device device;
+    private readonly ScalarType dtype;
+
+    /// <param name="data">The images (already normalised); null only for Gaussian inputs with random labels.</param>
+    public BatchSource(Data.LabeledDataset? data, long[] sampleShape, int classes, NasiOptions options, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        ArgumentNullException.ThrowIfNull(options);
+        if (data is null && (options.Data == NasiData.Real || options.Labels == NasiLabels.True))
+            throw new ArgumentException("Real inputs or true labels need a dataset.", nameof(data));
+        if (data is not null && data.Count < options.BatchSize)
+            throw new ArgumentException($"The dataset has {data.Count} samples, fewer than the batch of {options.BatchSize}.", nameof(data));
+        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "Need at least 2 classes.");
+        (this.data, this.sampleShape, this.classes, this.options, this.device, this.dtype) = (data, sampleShape, classes, options, device ?? CPU, dtype);
+    }
+
+    public (Tensor X, Tensor Y) Batch(int step)
+    {
+        var rng = Seeds.Rng(options.Seed, "nasi-batch", step);
+        int b = options.BatchSize;
+        int[] indices = data is null ? [] : rng.GetItems(Enumerable.Range(0, data.Count).ToArray(), b);
+        Tensor x;
+        if (options.Data == NasiData.Real)
+        {
+            var subset = data!.Subset(indices);
+            x = subset.ToTensors(device).X.to(dtype).reshape([b, .. sampleShape]);
+        }
+        else
+        {
+            using var generator = new Generator((ulong)Seeds.Derive(options.Seed, "nasi-gaussian", step), device: CPU);
+            x = randn([b, .. sampleShape], dtype: dtype, generator: generator).to(device);
+        }
+        var labels = options.Labels == NasiLabels.True
+            ? indices.Select(i => (long)data!.Labels[i]).ToArray()
+            : Enumerable.Range(0, b).Select(_ => (long)rng.Next(classes)).ToArray();
+        return (x, tensor(labels, device: device));
+    }
+}

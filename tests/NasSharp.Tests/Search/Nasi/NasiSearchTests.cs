@@ -1,0 +1,121 @@
+using NasSharp.Networks;
+using NasSharp.Search.Nasi;
+using NasSharp.Spaces;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace NasSharp.Tests.Search.Nasi;
+
+[Collection(TorchCollection.Name)]
+public class NasiSearchTests
+{
+    private static Nb201Supernet TinySupernet(long seed, ScalarType dtype = ScalarType.Float64)
+    {
+        random.manual_seed(seed);
+        return new Nb201Supernet(3, 4, new Nb201NetworkOptions { Channels = 4, CellsPerStage = 1, Affine = false, TrackRunningStats = false }, dtype: dtype);
+    }
+
+    [Fact]
+    public void TheApproximationIsTheSquaredNormOfTheMeanPerSampleGradientAndBoundedByTheirMeanSquaredNorm()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(3);
+        // No batch norm: per-sample losses are then independent, so the per-sample path is an exact reference.
+        var model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)).to(ScalarType.Float64);
+        var x = randn(new long[] { 6, 5 }, dtype: ScalarType.Float64);
+        var y = tensor(new long[] { 0, 1, 2, 0, 1, 2 });
+        double approx = TraceNorm.Approximation(model, x, y, createGraph: false).item<double>();
+
+        var parameters = model.parameters().ToArray();
+        var mean = parameters.Select(p => zeros_like(p)).ToArray();
+        for (int i = 0; i < 6; i++)
+        {
+            var g = autograd.grad([nn.functional.cross_entropy(model.call(x.narrow(0, i, 1)), y.narrow(0, i, 1))], parameters);
+            for (int k = 0; k < g.Count; k++) mean[k] += g[k] / 6.0;
+        }
+        double expected = mean.Sum(m => m.pow(2).sum().item<double>());
+        Assert.Equal(expected, approx, 1e-12 * expected);
+        // Cauchy–Schwarz: ‖b⁻¹ Σ g_x‖² ≤ b⁻¹ Σ ‖g_x‖², strictly unless all g_x are equal.
+        double exact = TraceNorm.PerSampleSum(model, x, y);
+        Assert.True(approx < exact / 6, $"{approx} vs {exact / 6}");
+    }
+
+    [Fact]
+    public void TheArchitectureGradientMatchesCentralDifferences()
+    {
+        using var scope = NewDisposeScope();
+        using var supernet = TinySupernet(11);
+        supernet.train();
+        using var generator = new Generator(12);
+        var noise = GumbelSoftmax.Noise([6, 5], generator);
+        var x = randn(new long[] { 4, 3, 8, 8 }, dtype: ScalarType.Float64);
+        var y = tensor(new long[] { 0, 1, 2, 3 });
+        const double mu = 2, nu = 1e-3;   // ν small enough that the penalty is active: both branches of Eq. 14 in play
+
+        Tensor Objective(Tensor alpha, bool createGraph)
+        {
+            supernet.SetMixingWeights([GumbelSoftmax.Weights(alpha, noise, 1.0)]);
+            var trace = TraceNorm.Approximation(supernet, x, y, createGraph);
+            return trace - mu * nn.functional.relu(trace - nu);
+        }
+
+        var alpha0 = (0.1 * randn(new long[] { 6, 5 }, dtype: ScalarType.Float64)).requires_grad_(true);
+        var g = autograd.grad([Objective(alpha0, createGraph: true)], [alpha0])[0];
+        Assert.True(g.abs().max().item<double>() > 0);
+        const double h = 1e-5;
+        foreach (var (e, o) in new[] { (0, 1), (2, 3), (5, 2), (4, 0), (1, 4) })
+        {
+            double F(double shift)
+            {
+                using var s = NewDisposeScope();
+                var a = alpha0.detach().clone();
+                a[e, o] = a[e, o] + shift;
+                return Objective(a, createGraph: false).item<double>();
+            }
+            double numeric = (F(h) - F(-h)) / (2 * h);
+            double analytic = g[e, o].item<double>();
+            Assert.True(Math.Abs(numeric - analytic) <= 1e-6 * Math.Max(1e-3, Math.Abs(numeric)) + 1e-9,
+                $"edge {e}, op {o}: autograd {analytic}, central difference {numeric}");
+        }
+    }
+
+    [Fact]
+    public void DeriveTakesTheLargestLogitPerEdge()
+    {
+        using var scope = NewDisposeScope();
+        using var supernet = TinySupernet(1);
+        var logits = new double[6, 5];
+        var planted = new[] { 3, 0, 2, 1, 4, 3 };
+        for (int e = 0; e < 6; e++) logits[e, planted[e]] = 1 + e;
+        var genotype = (Nb201Genotype)supernet.Derive([logits]);
+        Assert.Equal(planted.Select(o => (Nb201Operation)o), genotype.Operations);
+        Assert.Throws<ArgumentException>(() => supernet.Derive([new double[6, 4]]));
+        Assert.Throws<ArgumentException>(() => supernet.SetMixingWeights([zeros(6, 4)]));
+    }
+
+    [Fact]
+    public void ASearchIsReproducibleFromItsSeedAndReportsEveryStep()
+    {
+        using var scope = NewDisposeScope();
+        var options = new NasiOptions { Steps = 3, BatchSize = 4, Seed = 9, Labels = NasiLabels.Random, Data = NasiData.Gaussian };
+        NasiResult Run()
+        {
+            using var s = NewDisposeScope();
+            using var supernet = TinySupernet(5, ScalarType.Float32);
+            var source = new BatchSource(null, [3, 8, 8], 4, options);
+            return NasiSearch.Run(supernet, source.Batch, options);
+        }
+        var a = Run();
+        var b = Run();
+        Assert.Equal(a.Architecture.Canonical, b.Architecture.Canonical);
+        Assert.Equal(3, a.Steps.Count);
+        Assert.Equal(a.Steps.Select(s => s.TraceNorm), b.Steps.Select(s => s.TraceNorm));
+        Assert.All(a.Steps, s => Assert.True(s.TraceNorm > 0 && s.GradientNorm > 0));
+        // Δ* is a sum of T vectors of norm ≤ 1 each, times ξ/T: its norm is at most ξ.
+        double norm = Math.Sqrt(a.Logits[0].Cast<double>().Sum(v => v * v));
+        Assert.InRange(norm, 1e-9, 1.0 + 1e-12);
+        for (int e = 0; e < 6; e++)
+            Assert.Equal(1.0, Enumerable.Range(0, 5).Sum(o => a.Probabilities[0][e, o]), 1e-12);
+    }
+}
