@@ -73,7 +73,7 @@ public static class NasiSearch
     /// <see cref="NasiOptions.BatchSize"/> samples; use <see cref="BatchSource"/> for dataset, random-label and Gaussian batches.
     /// </summary>
     public static NasiResult Run(RelaxedSupernet supernet, Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options,
-        IProgress<NasiStep>? progress = null, CancellationToken cancellation = default)
+        IProgress<NasiStep>? progress = null, CancellationToken cancellation = default, INasiJournal? journal = null)
     {
         ArgumentNullException.ThrowIfNull(supernet);
         ArgumentNullException.ThrowIfNull(batch);
@@ -83,7 +83,6 @@ public static class NasiSearch
         var groups = supernet.Groups;
         var device = supernet.parameters().First().device;
         var dtype = supernet.parameters().First().dtype;
-        using var generator = new Generator((ulong)Seeds.Derive(options.Seed, "nasi-gumbel"), device: CPU);
 
         var sum = groups.Select(g => new double[g.Edges, g.Operations.Count]).ToArray();
         var steps = new List<NasiStep>(options.Steps);
@@ -92,37 +91,21 @@ public static class NasiSearch
         for (int t = 0; t < options.Steps; t++)
         {
             cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
-            var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
-            supernet.SetMixingWeights(alphas.Select((a, i) => GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
-            var (x, y) = batch(t);
-            var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true);
-            double traceValue = trace.to_type(ScalarType.Float64).item<double>();
-            if (!double.IsFinite(traceValue))
-                throw new InvalidOperationException($"NASI step {t + 1}: the trace norm of the sampled architecture is {traceValue}; the supernet's gradients are not finite at initialisation.");
-            var objective = trace - options.Mu * nn.functional.relu(trace - nu);   // Eq. 14
-            var grads = autograd.grad([objective], alphas, allow_unused: true);
-            double normSquared = 0;
-            var g64 = new double[groups.Count][];
-            for (int i = 0; i < groups.Count; i++)
-            {
-                g64[i] = grads[i].IsInvalid ? new double[groups[i].Edges * groups[i].Operations.Count]
-                    : grads[i].to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-                normSquared += g64[i].Sum(v => v * v);
-            }
-            double norm = Math.Sqrt(normSquared);
-            if (!double.IsFinite(norm)) throw new InvalidOperationException($"NASI step {t + 1}: ∇_α R is not finite.");
+            var stored = journal?.Find(t + 1);
+            var (step, gradient) = stored is null ? Step(supernet, groups, batch, options, t, nu, device, dtype) : (stored.Step, stored.Gradient);
+            if (stored is null) journal?.Record(new NasiStepRecord(step, gradient));
+            else if (stored.Step.Nu != nu || gradient.Length != groups.Sum(g => g.Edges * g.Operations.Count))
+                throw new InvalidOperationException($"The stored step {t + 1} does not belong to this search (ν or the architecture groups differ).");
+            double norm = step.GradientNorm;
             maxNorm = Math.Max(maxNorm, norm);
             if (maxNorm > 0)
-                for (int i = 0; i < groups.Count; i++)
+                for (int i = 0, k = 0; i < groups.Count; i++)
                     for (int e = 0; e < groups[i].Edges; e++)
-                        for (int o = 0; o < groups[i].Operations.Count; o++)
-                            sum[i][e, o] += g64[i][e * groups[i].Operations.Count + o] / maxNorm;
-            var step = new NasiStep(t + 1, traceValue, objective.to_type(ScalarType.Float64).item<double>(), nu, norm);
+                        for (int o = 0; o < groups[i].Operations.Count; o++, k++)
+                            sum[i][e, o] += gradient[k] / maxNorm;
             steps.Add(step);
             progress?.Report(step);
-            traceSum += traceValue;
+            traceSum += step.TraceNorm;
             if (options.AdaptiveNu) nu = Math.Min(nu, traceSum / (t + 1));
         }
 
@@ -132,6 +115,31 @@ public static class NasiSearch
         return new NasiResult(supernet.Derive(logits), groups, logits, probabilities, steps, clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>G_t = ∇_α R(A(α₀, g_t)) at α₀ = 0 for the t-th Gumbel draw (its own seeded generator, so a resumed search
+    /// draws the same noise) and the t-th batch; the gradient flattened group by group, edge-major.</summary>
+    private static (NasiStep Step, double[] Gradient) Step(RelaxedSupernet supernet, IReadOnlyList<ArchitectureGroup> groups,
+        Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options, int t, double nu, Device device, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator((ulong)Seeds.Derive(options.Seed, "nasi-gumbel", t), device: CPU);
+        var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
+        var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
+        supernet.SetMixingWeights(alphas.Select((a, i) => GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
+        var (x, y) = batch(t);
+        var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true);
+        double traceValue = trace.to_type(ScalarType.Float64).item<double>();
+        if (!double.IsFinite(traceValue))
+            throw new InvalidOperationException($"NASI step {t + 1}: the trace norm of the sampled architecture is {traceValue}; the supernet's gradients are not finite at initialisation.");
+        var objective = trace - options.Mu * nn.functional.relu(trace - nu);   // Eq. 14
+        var grads = autograd.grad([objective], alphas, allow_unused: true);
+        var gradient = new List<double>();
+        for (int i = 0; i < groups.Count; i++)
+            gradient.AddRange(grads[i].IsInvalid ? new double[groups[i].Edges * groups[i].Operations.Count]
+                : grads[i].to_type(ScalarType.Float64).cpu().data<double>().ToArray());
+        double norm = Math.Sqrt(gradient.Sum(v => v * v));
+        if (!double.IsFinite(norm)) throw new InvalidOperationException($"NASI step {t + 1}: ∇_α R is not finite.");
+        return (new NasiStep(t + 1, traceValue, objective.to_type(ScalarType.Float64).item<double>(), nu, norm), gradient.ToArray());
+    }
     private static double[,] Scale(double[,] a, double s)
     {
         var r = (double[,])a.Clone();
@@ -152,6 +160,16 @@ public static class NasiSearch
         }
         return r;
     }
+}
+
+/// <summary>A step as stored: its summary and G_t flattened group by group, edge-major.</summary>
+public sealed record NasiStepRecord(NasiStep Step, double[] Gradient);
+
+/// <summary>Where a search keeps its steps, so that an interrupted search resumes at the first step it has not stored.</summary>
+public interface INasiJournal
+{
+    NasiStepRecord? Find(int step);
+    void Record(NasiStepRecord record);
 }
 
 /// <summary>Seeded batches for NASI: the t-th batch depends only on (seed, t).</summary>

@@ -118,4 +118,35 @@ public class NasiSearchTests
         for (int e = 0; e < 6; e++)
             Assert.Equal(1.0, Enumerable.Range(0, 5).Sum(o => a.Probabilities[0][e, o]), 1e-12);
     }
+
+    private sealed class MemoryJournal : INasiJournal
+    {
+        public Dictionary<int, NasiStepRecord> Steps { get; } = new();
+        public NasiStepRecord? Find(int step) => Steps.GetValueOrDefault(step);
+        public void Record(NasiStepRecord record) => Steps.Add(record.Step.Step, record);
+    }
+
+    [Fact]
+    public void AnInterruptedSearchResumesFromItsStoredStepsWithTheSameResult()
+    {
+        using var scope = NewDisposeScope();
+        var options = new NasiOptions { Steps = 4, BatchSize = 4, Seed = 21, Labels = NasiLabels.Random, Data = NasiData.Gaussian, AdaptiveNu = true, Nu = 500 };
+        var source = new BatchSource(null, [3, 8, 8], 4, options);
+        var full = new MemoryJournal();
+        NasiResult reference;
+        using (var supernet = TinySupernet(7, ScalarType.Float32)) reference = NasiSearch.Run(supernet, source.Batch, options, journal: full);
+        Assert.Equal(4, full.Steps.Count);
+
+        // Steps 1–2 survived an interruption; a batch request for them would mean they were recomputed.
+        var partial = new MemoryJournal();
+        partial.Record(full.Steps[1]);
+        partial.Record(full.Steps[2]);
+        NasiResult resumed;
+        using (var supernet = TinySupernet(7, ScalarType.Float32))
+            resumed = NasiSearch.Run(supernet, t => t < 2 ? throw new InvalidOperationException($"step {t + 1} recomputed") : source.Batch(t), options, journal: partial);
+        Assert.Equal(reference.Architecture.Canonical, resumed.Architecture.Canonical);
+        Assert.Equal(reference.Steps, resumed.Steps);
+        Assert.Equal(reference.Logits[0].Cast<double>(), resumed.Logits[0].Cast<double>());
+        Assert.Equal(4, partial.Steps.Count);
+    }
 }
