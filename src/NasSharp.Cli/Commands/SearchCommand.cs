@@ -10,7 +10,12 @@ public static class SearchCommand
     public static Command Create(CliConsole console)
     {
         var cmd = new Command("search", "Train-free architecture search: score sampled candidates at initialisation, train the top-k, report the winner.");
-        var strategy = new Option<string>("--strategy") { Description = "Search strategy: eigen (λ_min of the NTK at initialisation; see --score).", DefaultValueFactory = _ => "eigen" };
+        var strategy = new Option<string>("--strategy")
+        {
+            Description = "Search strategy: eigen (rank sampled candidates by λ_min of the NTK at initialisation; see --score) or nasi (one-shot " +
+                "search of a relaxed supernet by the NTK trace norm, Shu et al. 2022; --space nb201).",
+            DefaultValueFactory = _ => "eigen",
+        };
         var candidates = new Option<int>("--candidates") { Description = "Number of sampled candidates K.", DefaultValueFactory = _ => 20 };
         var topK = new Option<int>("--top-k") { Description = "How many of the best-scored candidates to train.", DefaultValueFactory = _ => 2 };
         var ntkBatch = new Option<int>("--ntk-batch") { Description = "Inputs N of the NTK Gram matrix.", DefaultValueFactory = _ => 64 };
@@ -27,9 +32,11 @@ public static class SearchCommand
         var network = new NetworkCliOptions(cmd);
         var trainingOptions = new TrainingCliOptions(cmd, defaultEpochs: 2);
         foreach (var o in new Option[] { strategy, candidates, topK, ntkBatch, ntkSeeds, score, seed }) cmd.Options.Add(o);
+        var nasi = new NasiCli(cmd);
         cmd.SetAction(pr =>
         {
-            if (pr.GetValue(strategy) != "eigen") throw new UsageException($"Unknown strategy '{pr.GetValue(strategy)}'; known: eigen.");
+            if (pr.GetValue(strategy) == "nasi") return RunNasi(pr, console, nasi, spaceOptions, dataOptions, pr.GetValue(seed));
+            if (pr.GetValue(strategy) != "eigen") throw new UsageException($"Unknown strategy '{pr.GetValue(strategy)}'; known: eigen, nasi.");
             var space = spaceOptions.Resolve(pr);
             var device = GlobalOptions.ResolveDevice(pr);
             long s = pr.GetValue(seed);
@@ -69,6 +76,41 @@ public static class SearchCommand
             return output.Best is null ? 1 : 0;
         });
         return cmd;
+    }
+
+    private static int RunNasi(ParseResult pr, CliConsole console, NasiCli nasi, SpaceOptions spaceOptions, DataOptions dataOptions, long seed)
+    {
+        var space = spaceOptions.Resolve(pr);
+        var options = nasi.Resolve(pr, seed);
+        var device = GlobalOptions.ResolveDevice(pr);
+        var dataset = pr.GetValue(dataOptions.Dataset)!;
+        var data = options.Data == NasSharp.Search.Nasi.NasiData.Real || options.Labels == NasSharp.Search.Nasi.NasiLabels.True
+            ? dataOptions.Load(pr, console, seed).Train : null;
+        int classes = data?.NumClasses ?? 10;
+        if (data is not null && data.SampleShape.Length != 3)
+            throw new UsageException($"--dataset {dataset}: nasi searches cell spaces of image networks; {dataset} is not an image dataset.");
+        long[] sampleShape = data is null ? [3, 32, 32] : data.SampleShape.Select(v => (long)v).ToArray();
+        var config = new { strategy = "nasi", space = space.SpaceName, dataset, channels = pr.GetValue(nasi.Channels), cells = pr.GetValue(nasi.Cells), options };
+        using var recorder = RunRecorder.Start(pr, console, "search", config, seed, resumable: true);
+        if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} steps already stored");
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var supernet = nasi.BuildSupernet(pr, space.SpaceName, classes, seed, device);
+        var source = new NasSharp.Search.Nasi.BatchSource(data, sampleShape, classes, options, device);
+        var result = console.WithProgress("nasi", sink =>
+        {
+            var task = sink.Task($"{options.Steps} Gumbel samples", options.Steps);
+            return NasSharp.Search.Nasi.NasiSearch.Run(supernet, source.Batch, options,
+                new SyncProgress<NasSharp.Search.Nasi.NasiStep>(st => task.Report(st.Step, $"trace norm {st.TraceNorm:G4}")), console.Cancellation,
+                new StoreNasiJournal(recorder));
+        });
+        NasSharp.Benchmarks.Nb201Accuracies? accuracies = null;
+        if (result.Architecture is NasSharp.Spaces.Nb201Genotype cell)
+            accuracies = NasSharp.Benchmarks.Nb201Table.LoadDefault(NasSharp.Data.DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path).Lookup(cell).Accuracies;
+        var output = NasiCli.Output(result, space.SpaceName, dataset, options, recorder.RunId, recorder.Resumed, accuracies);
+        recorder.Complete(output);
+        if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(output);
+        else NasiCli.Render(console, output);
+        return 0;
     }
 
     private static void Render(CliConsole console, SearchOutput o)
