@@ -14,6 +14,7 @@ public static class BenchCommand
         cmd.Subcommands.Add(Ntk(console));
         cmd.Subcommands.Add(TruthCommand.Create(console));
         cmd.Subcommands.Add(CorrelateCommand.Create(console));
+        cmd.Subcommands.Add(SearchBenchCommand.Create(console));
         return cmd;
     }
 
