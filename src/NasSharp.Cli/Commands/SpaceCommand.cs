@@ -59,7 +59,7 @@ public sealed class SpaceOptions
         foreach (var o in new Option[] { Space, Depth, Width, Activations, NoSkips, Unique }) cmd.Options.Add(o);
     }
 
-    public Option<string> Space { get; } = new("--space") { Description = "Search space: mlp, nb201.", DefaultValueFactory = _ => "mlp" };
+    public Option<string> Space { get; } = new("--space") { Description = "Search space: mlp, nb201, darts.", DefaultValueFactory = _ => "mlp" };
     public Option<int> Depth { get; } = new("--depth") { Description = "mlp: number of hidden layers L.", DefaultValueFactory = _ => 3 };
     public Option<int> Width { get; } = new("--width") { Description = "mlp: hidden width m.", DefaultValueFactory = _ => 256 };
     public Option<string?> Activations { get; } = new("--activations") { Description = "mlp: comma-separated activation choices (default: relu,leaky_relu,tanh,sigmoid,swish,gelu,elu,identity)." };
@@ -92,12 +92,14 @@ public sealed class SpaceOptions
                     "computational" => Nb201Equivalence.Computational,
                     var u => throw new UsageException($"--unique {u}: expected nas-bench-201 or computational."),
                 });
+            case DartsSpace.Name:
+                return new DartsSpace();
             default:
-                throw new UsageException($"Unknown space '{name}'; known spaces: mlp, nb201.");
+                throw new UsageException($"Unknown space '{name}'; known spaces: mlp, nb201, darts.");
         }
     }
 
-    /// <summary>Parses --arch; for mlp the depth and width come from the string itself; nb201 strings are NAS-Bench-201 cells.</summary>
+    /// <summary>Parses --arch; for mlp the depth and width come from the string itself; nb201 strings are NAS-Bench-201 cells; darts strings are canonical or DARTS' Genotype(...) repr.</summary>
     public IGenotype ParseArch(ParseResult pr, string arch)
     {
         var name = pr.GetValue(Space);
@@ -105,7 +107,8 @@ public sealed class SpaceOptions
         {
             MlpSpace.Name => MlpGenotype.Parse(arch),
             Nb201Space.Name => Nb201Genotype.Parse(arch),
-            _ => throw new UsageException($"Unknown space '{name}'; known spaces: mlp, nb201."),
+            DartsSpace.Name => DartsGenotype.Parse(arch),
+            _ => throw new UsageException($"Unknown space '{name}'; known spaces: mlp, nb201, darts."),
         };
     }
 }

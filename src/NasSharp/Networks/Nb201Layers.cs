@@ -10,18 +10,19 @@ namespace NasSharp.Networks;
 // TorchSharp's own nn.ReLU / nn.Conv2d / nn.BatchNorm2d modules, invoked through call() (which, unlike forward(),
 // runs forward hooks), so that hook-based proxies find them.
 
-/// <summary><c>nor_conv_kxk</c>: ReLU → Conv k×k (no bias when BN is affine) → BatchNorm (<c>ReLUConvBN</c>).</summary>
+/// <summary><c>nor_conv_kxk</c>: ReLU → Conv k×k → BatchNorm (<c>ReLUConvBN</c>; DARTS' too, with <c>convBias</c> false).</summary>
 public sealed class ReluConvBn : nn.Module<Tensor, Tensor>
 {
     private readonly ReLU relu;
     private readonly Conv2d conv;
     private readonly BatchNorm2d bn;
 
-    public ReluConvBn(long inChannels, long outChannels, long kernel, long stride, long padding, bool affine, bool trackRunningStats)
+    /// <param name="convBias">Whether the convolution has a bias; by default NAS-Bench-201's rule, only when BN is not affine.</param>
+    public ReluConvBn(long inChannels, long outChannels, long kernel, long stride, long padding, bool affine, bool trackRunningStats, bool? convBias = null)
         : base(nameof(ReluConvBn))
     {
         relu = nn.ReLU();
-        conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding, bias: !affine);
+        conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding, bias: convBias ?? !affine);
         bn = nn.BatchNorm2d(outChannels, affine: affine, track_running_stats: trackRunningStats);
         RegisterComponents();
     }
@@ -33,14 +34,21 @@ public sealed class ReluConvBn : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// <c>none</c>: the zero operation, computed as x·0 like the reference (so a non-finite input stays visible),
-/// for the stride-1, equal-channel case that NB201 cells use.
+/// <c>none</c>: the zero operation, computed as x·0 like the references (so a non-finite input stays visible), with
+/// equal input and output channels; with a stride s it is zero in the strided shape, x[:, :, ::s, ::s]·0 (DARTS' <c>Zero</c>).
 /// </summary>
 public sealed class ZeroOperation : ParameterLessModule<Tensor, Tensor>
 {
-    public ZeroOperation() : base(nameof(ZeroOperation)) { }
+    public ZeroOperation(long stride = 1) : base(nameof(ZeroOperation))
+    {
+        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, "Stride must be positive.");
+        Stride = stride;
+    }
 
-    public override Tensor forward(Tensor input) => input.mul(0.0);
+    public long Stride { get; }
+
+    public override Tensor forward(Tensor input) =>
+        Stride == 1 ? input.mul(0.0) : input[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(step: Stride), TensorIndex.Slice(step: Stride)].mul(0.0);
 }
 
 /// <summary>

@@ -20,6 +20,8 @@ public sealed record NetworkOptions
     public TorchSharp.torch.ScalarType DType { get; init; } = TorchSharp.torch.ScalarType.Float32;
     /// <summary>Macro skeleton of nb201 networks (C, cells per stage, BN flags).</summary>
     public Nb201NetworkOptions Nb201 { get; init; } = new();
+    /// <summary>Macro skeleton of darts networks (C, number of cells).</summary>
+    public DartsNetworkOptions Darts { get; init; } = new();
 
     public static NetworkOptions Ntk(double sigmaW = 1.0, double sigmaB = 0.1) =>
         new() { Parameterization = Parameterization.Ntk, SigmaW = sigmaW, SigmaB = sigmaB };
