@@ -50,16 +50,17 @@ public sealed class NasiCli
     }
 
     /// <summary>The supernet of the space at initialisation (seeded right before it is built).</summary>
-    public RelaxedSupernet BuildSupernet(ParseResult pr, string space, int classes, long seed, torch.Device device)
+    public RelaxedSupernet BuildSupernet(ParseResult pr, string space, int inputChannels, int classes, long seed, torch.Device device)
     {
         int channels = pr.GetValue(Channels);
         if (channels < 1) throw new UsageException($"--channels {channels}: must be positive.");
         torch.random.manual_seed(Seeds.Derive(seed, "nasi-supernet"));
         return space switch
         {
-            Nb201Space.Name => new Nb201Supernet(3, classes,
+            Nb201Space.Name => new Nb201Supernet(inputChannels, classes,
                 new Nb201NetworkOptions { Channels = channels, CellsPerStage = pr.GetValue(Cells) ?? 5, Affine = false, TrackRunningStats = false }, device),
-            _ => throw new UsageException($"--strategy nasi searches the nb201 space (got --space {space})."),
+            DartsSpace.Name => new DartsSupernet(inputChannels, classes, new DartsNetworkOptions { Channels = channels, Layers = pr.GetValue(Cells) ?? 5 }, device),
+            _ => throw new UsageException($"--strategy nasi searches the nb201 and darts cell spaces (got --space {space})."),
         };
     }
 

@@ -13,7 +13,7 @@ public static class SearchCommand
         var strategy = new Option<string>("--strategy")
         {
             Description = "Search strategy: eigen (rank sampled candidates by λ_min of the NTK at initialisation; see --score) or nasi (one-shot " +
-                "search of a relaxed supernet by the NTK trace norm, Shu et al. 2022; --space nb201).",
+                "search of a relaxed supernet by the NTK trace norm, Shu et al. 2022; --space nb201 or darts).",
             DefaultValueFactory = _ => "eigen",
         };
         var candidates = new Option<int>("--candidates") { Description = "Number of sampled candidates K.", DefaultValueFactory = _ => 20 };
@@ -94,7 +94,7 @@ public static class SearchCommand
         using var recorder = RunRecorder.Start(pr, console, "search", config, seed, resumable: true);
         if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} steps already stored");
         using var scope = TorchSharp.torch.NewDisposeScope();
-        using var supernet = nasi.BuildSupernet(pr, space.SpaceName, classes, seed, device);
+        using var supernet = nasi.BuildSupernet(pr, space.SpaceName, (int)sampleShape[0], classes, seed, device);
         var source = new NasSharp.Search.Nasi.BatchSource(data, sampleShape, classes, options, device);
         var result = console.WithProgress("nasi", sink =>
         {

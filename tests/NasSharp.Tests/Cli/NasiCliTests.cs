@@ -1,0 +1,61 @@
+using NasSharp.Spaces;
+using Xunit;
+
+namespace NasSharp.Tests.Cli;
+
+[Collection(TorchCollection.Name)]
+public class NasiCliTests
+{
+    private static readonly string[] Tiny = ["--strategy", "nasi", "--labels", "random", "--data", "gaussian", "--steps", "2", "--batch", "4", "--channels", "4", "--cells", "1", "--seed", "3"];
+
+    [Fact]
+    public void Nb201SearchReportsTheCellItsAlphaAndItsTableAccuracies()
+    {
+        using var cli = new CliHarness();
+        var j = cli.Json(["search", "--space", "nb201", .. Tiny]);
+        var arch = Nb201Genotype.Parse(j.GetProperty("arch").GetString()!);
+        Assert.Equal("nasi-fix", j.GetProperty("strategy").GetString());
+        var alpha = j.GetProperty("alpha")[0];
+        Assert.Equal("cell", alpha.GetProperty("name").GetString());
+        Assert.Equal(6, alpha.GetProperty("edges").GetArrayLength());
+        // The derived operation of each edge is the one of largest probability.
+        for (int e = 0; e < 6; e++)
+        {
+            var probabilities = alpha.GetProperty("edges")[e].EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            Assert.Equal(1.0, probabilities.Values.Sum(), 1e-9);
+            Assert.Equal(probabilities.MaxBy(p => p.Value).Key, arch.Operations[e].Token());
+        }
+        var table = NasSharp.Benchmarks.Nb201Table.LoadDefault();
+        Assert.Equal(table.Lookup(arch).Accuracies.Cifar10Test, j.GetProperty("nb201").GetProperty("cifar10").GetDouble());
+        Assert.True(j.GetProperty("search_seconds").GetDouble() > 0);
+
+        // Same seed, same search (the second run resumes the stored steps of the first and must agree with it).
+        var again = cli.Json(["search", "--space", "nb201", .. Tiny]);
+        Assert.Equal(j.GetProperty("arch").GetString(), again.GetProperty("arch").GetString());
+    }
+
+    [Fact]
+    public void DartsSearchDerivesAGenotypeOfTheDartsSpace()
+    {
+        using var cli = new CliHarness();
+        var j = cli.Json(["search", "--space", "darts", .. Tiny[..^4], "--cells", "3", "--seed", "4"]);
+        var genotype = DartsGenotype.Parse(j.GetProperty("arch").GetString()!);
+        Assert.Equal(2, j.GetProperty("alpha").GetArrayLength());
+        Assert.Equal(JsonNull, j.GetProperty("nb201").ValueKind);
+        Assert.Equal(genotype.Canonical, DartsGenotype.Parse(genotype.Canonical).Canonical);
+    }
+
+    private const System.Text.Json.JsonValueKind JsonNull = System.Text.Json.JsonValueKind.Null;
+
+    [Fact]
+    public void BadNasiOptionsAreUsageErrors()
+    {
+        using var cli = new CliHarness();
+        var (code, _, err) = cli.Run(["search", "--space", "nb201", .. Tiny, "--nu", "100", "--nu-adaptive", "500"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--nu", err);
+        (code, _, err) = cli.Run(["search", "--space", "mlp", .. Tiny]);
+        Assert.Equal(2, code);
+        Assert.Contains("nb201 and darts", err);
+    }
+}
