@@ -59,9 +59,13 @@ public static class RunReport
             return;
         }
         var table = CorrelationTable.Compute(items, proxies, targets);
-        md.AppendLine($"## Rank correlation with test accuracy ({items.Count} architectures)").AppendLine();
-        md.AppendLine("Kendall τ-b / Spearman ρ / top-10% overlap against each target; non-finite scores rank last and are counted.").AppendLine();
-        md.Append("| proxy |").Append(string.Concat(targets.Select(t => $" {t} τ | {t} ρ | {t} top-10% |"))).AppendLine(" non-finite | s/arch |");
+        // Keys are arch/INDEX/TARGET: one stored evaluation per architecture and target (the class count differs per target).
+        int architectures = rows.Select(r => r.Record.ItemKey.Split('/') is { Length: >= 2 } k ? k[1] : r.Record.ItemKey).Distinct().Count();
+        string counted = $"{architectures} architectures × {targets.Count} target{(targets.Count == 1 ? "" : "s")}";
+        md.AppendLine($"## Rank correlation with test accuracy ({counted})").AppendLine();
+        md.AppendLine("Kendall τ-b / Spearman ρ / top-10% overlap against each target; non-finite scores rank last and are counted (over all targets); " +
+            "s/network is a proxy's own seconds per network evaluated, shared stages excluded.").AppendLine();
+        md.Append("| proxy |").Append(string.Concat(targets.Select(t => $" {t} τ | {t} ρ | {t} top-10% |"))).AppendLine(" non-finite | s/network |");
         md.Append("|---|").Append(string.Concat(targets.Select(_ => "---:|---:|---:|"))).AppendLine("---:|---:|");
         foreach (var c in table)
         {
@@ -77,7 +81,7 @@ public static class RunReport
         md.AppendLine();
 
         var tau = Path.Combine(outDir, "kendall_tau.png");
-        Plots.GroupedBars(tau, $"Kendall τ of each proxy with test accuracy ({items.Count} architectures)", "Kendall τ-b",
+        Plots.GroupedBars(tau, $"Kendall τ of each proxy with test accuracy ({counted})", "Kendall τ-b",
             proxies, targets, (p, t) => table.First(c => c.Proxy == p).Targets[t].Kendall);
         figures.Add(tau);
         md.AppendLine("![Kendall tau per proxy and dataset](kendall_tau.png)").AppendLine();
