@@ -96,7 +96,7 @@ public sealed class NasiCli
 
     public sealed record GroupOutput(string Name, IReadOnlyDictionary<string, double>[] Edges);
 
-    public sealed record Nb201Output(double Cifar10, double Cifar100, double ImageNet16);
+    public sealed record Nb201Output(double Cifar10, double Cifar100, [property: System.Text.Json.Serialization.JsonPropertyName("imagenet16")] double ImageNet16);
 
     public sealed record TraceSummary(double Min, double Mean, double Max, double FinalNu);
 

@@ -76,7 +76,7 @@ public static class SearchBenchCommand
 
     public sealed record MeanStd(double Mean, double Std);
 
-    public sealed record MethodSummary(string Method, int Seeds, MeanStd Cifar10, MeanStd Cifar100, MeanStd ImageNet16, double SearchSeconds, IReadOnlyList<SearchRun> Runs);
+    public sealed record MethodSummary(string Method, int Seeds, MeanStd Cifar10, MeanStd Cifar100, [property: System.Text.Json.Serialization.JsonPropertyName("imagenet16")] MeanStd ImageNet16, double SearchSeconds, IReadOnlyList<SearchRun> Runs);
 
     public sealed record ComparisonOutput(long? RunId, IReadOnlyList<MethodSummary> Methods, MeanStd[] SpaceMean, IReadOnlyDictionary<string, double[]> Published);
 

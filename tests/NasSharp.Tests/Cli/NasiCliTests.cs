@@ -27,6 +27,7 @@ public class NasiCliTests
         }
         var table = NasSharp.Benchmarks.Nb201Table.LoadDefault();
         Assert.Equal(table.Lookup(arch).Accuracies.Cifar10Test, j.GetProperty("nb201").GetProperty("cifar10").GetDouble());
+        Assert.Equal(table.Lookup(arch).Accuracies.ImageNet16Test, j.GetProperty("nb201").GetProperty("imagenet16").GetDouble());
         Assert.True(j.GetProperty("search_seconds").GetDouble() > 0);
 
         // Same seed, same search (the second run resumes the stored steps of the first and must agree with it).
