@@ -1,0 +1,34 @@
+using NasSharp.Benchmarks;
+using NasSharp.Cli.Commands;
+using NasSharp.Tests.Benchmarks;
+using Xunit;
+
+namespace NasSharp.Tests.Cli;
+
+public class SearchBenchTests(SharedNb201Table shared) : IClassFixture<SharedNb201Table>
+{
+    private static SearchRun Run(string method, int seed, double c10, double c100, double in16) =>
+        new(method, seed, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", 10 * seed, new Nb201Accuracies(0, c10, 0, c100, 0, in16));
+
+    [Fact]
+    public void TheSummaryHasSampleMeansAndStandardDeviationsAndTheExactSpaceMean()
+    {
+        var runs = new[]
+        {
+            Run("nasi-fix", 1, 93.0, 70.0, 44.0), Run("nasi-fix", 2, 94.0, 72.0, 46.0), Run("nasi-fix", 3, 92.0, 71.0, 45.0),
+            Run("naswot", 1, 90.0, 68.0, 40.0),
+        };
+        var o = SearchBenchCommand.Summarise(runs, ["nasi-fix", "naswot"], runId: null, shared.Table);
+        var nasi = o.Methods.Single(m => m.Method == "nasi-fix");
+        Assert.Equal(3, nasi.Seeds);
+        Assert.Equal(93.0, nasi.Cifar10.Mean, 1e-12);
+        Assert.Equal(1.0, nasi.Cifar10.Std, 1e-12);           // sample std of 93, 94, 92
+        Assert.Equal(71.0, nasi.Cifar100.Mean, 1e-12);
+        Assert.Equal(20.0, nasi.SearchSeconds, 1e-12);
+        Assert.Equal(0.0, o.Methods.Single(m => m.Method == "naswot").Cifar10.Std);
+        // The uniform random cell: the plain mean over the table's 15,625 rows, computed independently here.
+        double mean = shared.Table.Entries.Average(e => e.Accuracies.Cifar10Test);
+        Assert.Equal(mean, o.SpaceMean[0].Mean, 1e-9);
+        Assert.Equal(93.55, o.Published["NASI (paper)"][0]);
+    }
+}
