@@ -10,11 +10,12 @@ public static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var cmd = new Command("bench", "Benchmarks on this machine: kernel timings side by side, trained ground truth, proxy rank correlations.");
+        var cmd = new Command("bench", "Benchmarks on this machine: kernel timings side by side, trained ground truth, proxy rank correlations, search comparisons.");
         cmd.Subcommands.Add(Ntk(console));
         cmd.Subcommands.Add(TruthCommand.Create(console));
         cmd.Subcommands.Add(CorrelateCommand.Create(console));
         cmd.Subcommands.Add(SearchBenchCommand.Create(console));
+        cmd.Subcommands.Add(DartsBenchCommand.Create(console));
         return cmd;
     }
 

@@ -57,13 +57,19 @@ public sealed class TrainedTruth(ISearchSpace space, TrainedTruthOptions options
         return list;
     }
 
+    /// <summary>
+    /// Trains <paramref name="architectures"/> (default: <see cref="Architectures"/>, the seeded sample) one by one, each
+    /// with weights and data order seeded by its canonical string, so a genotype gets the same training wherever it appears.
+    /// </summary>
     public IReadOnlyList<TruthEntry> Run(DataSplits data, ITruthJournal journal, Device? device = null,
-        IProgress<(int Done, int Total, string Arch)>? progress = null, CancellationToken cancellation = default)
+        IProgress<(int Done, int Total, string Arch)>? progress = null, CancellationToken cancellation = default,
+        IReadOnlyList<IGenotype>? architectures = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(journal);
         device ??= CPU;
-        var archs = Architectures();
+        Options.Validate();
+        var archs = architectures ?? Architectures();
         var entries = new List<TruthEntry>();
         for (int i = 0; i < archs.Count; i++)
         {
