@@ -67,7 +67,8 @@ public static class Plots
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperRight;
         plot.Axes.Bottom.MinimumSize = 90;
         plot.Add.HorizontalLine(0, 1, Colors.Black);
-        plot.ShowLegend(Alignment.UpperRight);
+        // Outside the data area: inside, it hides the tallest bars.
+        plot.ShowLegend(Edge.Right);
         plot.Title(title);
         plot.YLabel(valueLabel);
         plot.SavePng(path, Width, Height);
