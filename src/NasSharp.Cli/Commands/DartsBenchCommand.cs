@@ -59,15 +59,7 @@ public static class DartsBenchCommand
             NasiResult search;
             using (var scope = TorchSharp.torch.NewDisposeScope())
             using (var supernet = nasi.BuildSupernet(pr, DartsSpace.Name, train.SampleShape[0], train.NumClasses, s, device))
-            {
-                var source = new BatchSource(train, train.SampleShape.Select(v => (long)v).ToArray(), train.NumClasses, options, device);
-                search = console.WithProgress("nasi", sink =>
-                {
-                    var task = sink.Task($"{options.Steps} Gumbel samples", options.Steps);
-                    return NasiSearch.Run(supernet, source.Batch, options,
-                        new SyncProgress<NasiStep>(st => task.Report(st.Step, $"trace norm {st.TraceNorm:G4}")), console.Cancellation, new StoreNasiJournal(recorder));
-                });
-            }
+                search = NasiCli.Search(console, supernet, train, train.SampleShape.Select(v => (long)v).ToArray(), train.NumClasses, options, device, recorder);
 
             // 2. The found genotype first, then K distinct random ones (seeded), each trained exactly as the others.
             var truth = new TrainedTruth(new DartsSpace(), truthOptions);
@@ -97,17 +89,16 @@ public static class DartsBenchCommand
         double? RandomTestMean, double? RandomTestStd, int? FoundRank);
 
     public static DartsBenchOutput Summarise(long? runId, NasiResult search, IReadOnlyList<TruthEntry> entries, NasiOptions options,
-        TrainedTruthOptions truth, DartsNetworkOptions network, string dataset, int supernetChannels, int supernetCells, int trainImages = 0)
+        TrainedTruthOptions truth, DartsNetworkOptions network, string dataset, int supernetChannels, int supernetCells, int trainImages)
     {
         var trained = entries.Select((e, i) => new TrainedOutput(i == 0 ? "nasi" : "random", e.Arch, e.ValidationAccuracy, e.TestAccuracy, e.Diverged, e.Seconds)).ToList();
         var randomTest = trained.Skip(1).Where(t => t.TestAccuracy is not null).Select(t => t.TestAccuracy!.Value).ToArray();
-        double? mean = randomTest.Length > 0 ? randomTest.Average() : null;
-        double? std = randomTest.Length > 1 ? Math.Sqrt(randomTest.Sum(v => (v - mean!.Value) * (v - mean.Value)) / (randomTest.Length - 1)) : null;
+        var stat = randomTest.Length > 0 ? SearchBenchCommand.MeanStd.Of(randomTest) : null;
+        double? mean = stat?.Mean, std = randomTest.Length > 1 ? stat!.Std : null;   // no spread from one genotype
         // Rank of the found genotype by test accuracy among all trained (1 = best), ties counted in its favour.
         int? rank = trained[0].TestAccuracy is { } f ? 1 + randomTest.Count(v => v > f) : null;
-        var traces = search.Steps.Select(st => st.TraceNorm).ToArray();
         return new DartsBenchOutput(runId, dataset, search.Architecture.Canonical, search.Seconds, options.Steps, options.BatchSize, supernetChannels, supernetCells,
-            new NasiCli.TraceSummary(traces.Min(), traces.Average(), traces.Max(), search.Steps[^1].Nu),
+            NasiCli.TraceSummary.Of(search),
             network.Channels, network.Layers, truth.Training.Epochs, trainImages, trained, mean, std, rank);
     }
 

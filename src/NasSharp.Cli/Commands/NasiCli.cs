@@ -64,14 +64,29 @@ public sealed class NasiCli
         };
     }
 
+    /// <summary>
+    /// Runs NASI on the supernet with a progress bar over the steps, storing each step in the run (key <c>step/T</c>), so a
+    /// killed search resumes at its next step with the same result.
+    /// </summary>
+    public static NasiResult Search(CliConsole console, RelaxedSupernet supernet, NasSharp.Data.LabeledDataset? data, long[] sampleShape, int classes,
+        NasiOptions options, torch.Device device, RunRecorder recorder)
+    {
+        var source = new BatchSource(data, sampleShape, classes, options, device);
+        return console.WithProgress("nasi", sink =>
+        {
+            var task = sink.Task($"{options.Steps} Gumbel samples", options.Steps);
+            return NasiSearch.Run(supernet, source.Batch, options,
+                new SyncProgress<NasiStep>(st => task.Report(st.Step, $"trace norm {st.TraceNorm:G4}")), console.Cancellation, new StoreNasiJournal(recorder));
+        });
+    }
+
     public static NasiOutput Output(NasiResult r, string space, string dataset, NasiOptions o, long? runId, bool resumed, Nb201Accuracies? nb201)
     {
         var alpha = r.Groups.Select((g, i) => new GroupOutput(g.Name, Enumerable.Range(0, g.Edges).Select(e =>
             g.Operations.Select((op, k) => (op, k)).ToDictionary(x => x.op, x => r.Probabilities[i][e, x.k])).ToArray())).ToArray();
-        var traces = r.Steps.Select(s => s.TraceNorm).ToArray();
         return new NasiOutput(runId, resumed, space, dataset, o.AdaptiveNu ? "nasi-ada" : "nasi-fix", r.Architecture.Canonical, r.Seconds, alpha,
             nb201 is null ? null : new Nb201Output(nb201.Cifar10Test, nb201.Cifar100Test, nb201.ImageNet16Test),
-            new TraceSummary(traces.Min(), traces.Average(), traces.Max(), r.Steps[^1].Nu),
+            TraceSummary.Of(r),
             o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
     }
 
@@ -98,7 +113,15 @@ public sealed class NasiCli
 
     public sealed record Nb201Output(double Cifar10, double Cifar100, [property: System.Text.Json.Serialization.JsonPropertyName("imagenet16")] double ImageNet16);
 
-    public sealed record TraceSummary(double Min, double Mean, double Max, double FinalNu);
+    public sealed record TraceSummary(double Min, double Mean, double Max, double FinalNu)
+    {
+        /// <summary>The trace norms of the search's sampled architectures and the ν of its last step.</summary>
+        public static TraceSummary Of(NasiResult r)
+        {
+            var traces = r.Steps.Select(s => s.TraceNorm).ToArray();
+            return new TraceSummary(traces.Min(), traces.Average(), traces.Max(), r.Steps[^1].Nu);
+        }
+    }
 
     public sealed record NasiOutput(
         long? RunId, bool Resumed, string Space, string Dataset, string Strategy, string Arch, double SearchSeconds, GroupOutput[] Alpha,

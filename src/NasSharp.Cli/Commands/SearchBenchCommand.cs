@@ -74,7 +74,17 @@ public static class SearchBenchCommand
         return cmd;
     }
 
-    public sealed record MeanStd(double Mean, double Std);
+    public sealed record MeanStd(double Mean, double Std)
+    {
+        /// <summary>The mean and the sample standard deviation (n − 1; 0 for a single value).</summary>
+        public static MeanStd Of(IEnumerable<double> values)
+        {
+            var v = values.ToArray();
+            double mean = v.Average();
+            double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
+            return new MeanStd(mean, std);
+        }
+    }
 
     public sealed record MethodSummary(string Method, int Seeds, MeanStd Cifar10, MeanStd Cifar100, [property: System.Text.Json.Serialization.JsonPropertyName("imagenet16")] MeanStd ImageNet16, double SearchSeconds, IReadOnlyList<SearchRun> Runs);
 
@@ -82,22 +92,15 @@ public static class SearchBenchCommand
 
     public static ComparisonOutput Summarise(IReadOnlyList<SearchRun> runs, IReadOnlyList<string> methods, long? runId, Nb201Table table)
     {
-        static MeanStd Stat(IEnumerable<double> values)
-        {
-            var v = values.ToArray();
-            double mean = v.Average();
-            double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
-            return new MeanStd(mean, std);
-        }
         var summaries = methods.Select(m =>
         {
             var r = runs.Where(x => x.Method == m).ToList();
-            return new MethodSummary(m, r.Count, Stat(r.Select(x => x.Accuracies.Cifar10Test)), Stat(r.Select(x => x.Accuracies.Cifar100Test)),
-                Stat(r.Select(x => x.Accuracies.ImageNet16Test)), r.Average(x => x.Seconds), r);
+            return new MethodSummary(m, r.Count, MeanStd.Of(r.Select(x => x.Accuracies.Cifar10Test)), MeanStd.Of(r.Select(x => x.Accuracies.Cifar100Test)),
+                MeanStd.Of(r.Select(x => x.Accuracies.ImageNet16Test)), r.Average(x => x.Seconds), r);
         }).ToList();
         // A uniformly random cell's expected accuracy, exactly, over all 15,625 cells.
-        var space = new[] { Stat(table.Entries.Select(e => e.Accuracies.Cifar10Test)), Stat(table.Entries.Select(e => e.Accuracies.Cifar100Test)),
-            Stat(table.Entries.Select(e => e.Accuracies.ImageNet16Test)) };
+        var space = new[] { MeanStd.Of(table.Entries.Select(e => e.Accuracies.Cifar10Test)), MeanStd.Of(table.Entries.Select(e => e.Accuracies.Cifar100Test)),
+            MeanStd.Of(table.Entries.Select(e => e.Accuracies.ImageNet16Test)) };
         return new ComparisonOutput(runId, summaries, space, Published);
     }
 

@@ -95,14 +95,7 @@ public static class SearchCommand
         if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} steps already stored");
         using var scope = TorchSharp.torch.NewDisposeScope();
         using var supernet = nasi.BuildSupernet(pr, space.SpaceName, (int)sampleShape[0], classes, seed, device);
-        var source = new NasSharp.Search.Nasi.BatchSource(data, sampleShape, classes, options, device);
-        var result = console.WithProgress("nasi", sink =>
-        {
-            var task = sink.Task($"{options.Steps} Gumbel samples", options.Steps);
-            return NasSharp.Search.Nasi.NasiSearch.Run(supernet, source.Batch, options,
-                new SyncProgress<NasSharp.Search.Nasi.NasiStep>(st => task.Report(st.Step, $"trace norm {st.TraceNorm:G4}")), console.Cancellation,
-                new StoreNasiJournal(recorder));
-        });
+        var result = NasiCli.Search(console, supernet, data, sampleShape, classes, options, device, recorder);
         NasSharp.Benchmarks.Nb201Accuracies? accuracies = null;
         if (result.Architecture is NasSharp.Spaces.Nb201Genotype cell)
             accuracies = NasSharp.Benchmarks.Nb201Table.LoadDefault(NasSharp.Data.DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path).Lookup(cell).Accuracies;

@@ -32,7 +32,7 @@ public class DartsBenchTests
         var random = trained.Skip(1).Select(t => Row(t).Test!.Value).ToArray();
         double mean = random.Average();
         Assert.Equal(mean, j.GetProperty("random_test_mean").GetDouble(), 1e-12);
-        Assert.Equal(Math.Sqrt(random.Sum(v => (v - mean) * (v - mean))), j.GetProperty("random_test_std").GetDouble(), 1e-12);
+        Assert.Equal(Math.Sqrt(random.Sum(v => (v - mean) * (v - mean)) / (random.Length - 1)), j.GetProperty("random_test_std").GetDouble(), 1e-12);
         Assert.Equal(1 + random.Count(v => v > Row(trained[0]).Test!.Value), j.GetProperty("found_rank").GetInt32());
 
         // Each genotype's training is seeded by its canonical string: asking for one more random genotype changes nothing
