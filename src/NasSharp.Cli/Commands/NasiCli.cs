@@ -18,6 +18,7 @@ public sealed class NasiCli
     public Option<double?> NuAdaptive { get; } = new("--nu-adaptive") { Description = "nasi: adaptive ν starting at this value (NASI-ADA, e.g. 500)." };
     public Option<double> Xi { get; } = new("--xi") { Description = "nasi: ξ, the step size of Δ*.", DefaultValueFactory = _ => 1 };
     public Option<double> Tau { get; } = new("--tau") { Description = "nasi: the Gumbel-softmax temperature τ.", DefaultValueFactory = _ => 1 };
+    public Option<string> Gumbel { get; } = new("--gumbel") { Description = "nasi: soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture).", DefaultValueFactory = _ => "soft" };
     public Option<string> Labels { get; } = new("--labels") { Description = "nasi: true or random labels (label-agnostic search).", DefaultValueFactory = _ => "true" };
     public Option<string> Data { get; } = new("--data") { Description = "nasi: real images or gaussian inputs (data-agnostic search).", DefaultValueFactory = _ => "real" };
     public Option<int> Channels { get; } = new("--channels") { Description = "nasi: channels C of the supernet's first stage (NB201 and DARTS: 16).", DefaultValueFactory = _ => 16 };
@@ -25,7 +26,7 @@ public sealed class NasiCli
 
     public NasiCli(Command cmd)
     {
-        foreach (var o in new Option[] { Steps, Batch, Mu, Nu, NuAdaptive, Xi, Tau, Labels, Data, Channels, Cells }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Steps, Batch, Mu, Nu, NuAdaptive, Xi, Tau, Gumbel, Labels, Data, Channels, Cells }) cmd.Options.Add(o);
     }
 
     public NasiOptions Resolve(ParseResult pr, long seed)
@@ -40,6 +41,7 @@ public sealed class NasiCli
             AdaptiveNu = pr.GetValue(NuAdaptive) is not null,
             Xi = pr.GetValue(Xi),
             Temperature = pr.GetValue(Tau),
+            Hard = pr.GetValue(Gumbel) switch { "soft" => false, "hard" => true, var v => throw new UsageException($"--gumbel {v}: use soft or hard.") },
             Labels = pr.GetValue(Labels) switch { "true" => NasiLabels.True, "random" => NasiLabels.Random, var v => throw new UsageException($"--labels {v}: use true or random.") },
             Data = pr.GetValue(Data) switch { "real" => NasiData.Real, "gaussian" => NasiData.Gaussian, var v => throw new UsageException($"--data {v}: use real or gaussian.") },
             Seed = seed,
@@ -87,7 +89,7 @@ public sealed class NasiCli
         return new NasiOutput(runId, resumed, space, dataset, o.AdaptiveNu ? "nasi-ada" : "nasi-fix", r.Architecture.Canonical, r.Seconds, alpha,
             nb201 is null ? null : new Nb201Output(nb201.Cifar10Test, nb201.Cifar100Test, nb201.ImageNet16Test),
             TraceSummary.Of(r),
-            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
+            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, o.Hard ? "hard" : "soft", o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
     }
 
     public static void Render(CliConsole console, NasiOutput o)
@@ -126,7 +128,7 @@ public sealed class NasiCli
     public sealed record NasiOutput(
         long? RunId, bool Resumed, string Space, string Dataset, string Strategy, string Arch, double SearchSeconds, GroupOutput[] Alpha,
         Nb201Output? Nb201, TraceSummary TraceNorm, int Steps, int Batch, double Mu, double Nu, bool NuAdaptive, double Xi, double Tau,
-        string Labels, string Data, long Seed);
+        string Gumbel, string Labels, string Data, long Seed);
 }
 
 /// <summary>NASI steps in the results store: key <c>step/T</c>, the trace norm, R, ν, ‖G‖ and G_t's entries as g/K.</summary>

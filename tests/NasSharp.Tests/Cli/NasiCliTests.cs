@@ -36,6 +36,21 @@ public class NasiCliTests
     }
 
     [Fact]
+    public void StraightThroughSearchIsItsOwnRunAndSaysSo()
+    {
+        using var cli = new CliHarness();
+        var soft = cli.Json(["search", "--space", "nb201", .. Tiny]);
+        var hard = cli.Json(["search", "--space", "nb201", .. Tiny, "--gumbel", "hard"]);
+        Assert.Equal("soft", soft.GetProperty("gumbel").GetString());
+        Assert.Equal("hard", hard.GetProperty("gumbel").GetString());
+        // Not a resume of the soft search's steps: a different run, and a one-hot forward pass gives other trace norms.
+        Assert.NotEqual(soft.GetProperty("run_id").GetInt64(), hard.GetProperty("run_id").GetInt64());
+        Assert.False(hard.GetProperty("resumed").GetBoolean());
+        Assert.NotEqual(soft.GetProperty("trace_norm").GetProperty("mean").GetDouble(), hard.GetProperty("trace_norm").GetProperty("mean").GetDouble());
+        Nb201Genotype.Parse(hard.GetProperty("arch").GetString()!);
+    }
+
+    [Fact]
     public void DartsSearchDerivesAGenotypeOfTheDartsSpace()
     {
         using var cli = new CliHarness();
@@ -55,6 +70,9 @@ public class NasiCliTests
         var (code, _, err) = cli.Run(["search", "--space", "nb201", .. Tiny, "--nu", "100", "--nu-adaptive", "500"]);
         Assert.Equal(2, code);
         Assert.Contains("--nu", err);
+        (code, _, err) = cli.Run(["search", "--space", "nb201", .. Tiny, "--gumbel", "sharp"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--gumbel sharp", err);
         (code, _, err) = cli.Run(["search", "--space", "mlp", .. Tiny]);
         Assert.Equal(2, code);
         Assert.Contains("nb201 and darts", err);

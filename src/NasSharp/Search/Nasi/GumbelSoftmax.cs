@@ -27,4 +27,16 @@ public static class GumbelSoftmax
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The Gumbel-softmax temperature must be positive and finite.");
         return ((logits + noise.to_type(logits.dtype)) / temperature).softmax(-1);
     }
+
+    /// <summary>
+    /// The straight-through sample (Jang et al. 2017, Sec. 2.2; PyTorch's <c>gumbel_softmax(hard=True)</c>): the forward value is
+    /// the one-hot argmax of α + g, a discrete architecture, and the gradient is that of the soft weights,
+    /// y_hard − stop_grad(y_soft) + y_soft.
+    /// </summary>
+    public static Tensor HardWeights(Tensor logits, Tensor noise, double temperature)
+    {
+        var soft = Weights(logits, noise, temperature);
+        var hard = nn.functional.one_hot(soft.argmax(-1), soft.shape[^1]).to_type(soft.dtype);
+        return hard - soft.detach() + soft;
+    }
 }

@@ -36,6 +36,12 @@ public sealed record NasiOptions
     /// then a soft sample whose gradient reaches every operation.
     /// </summary>
     public double Temperature { get; init; } = 1;
+    /// <summary>
+    /// Straight-through samples: each step's forward pass is the discrete architecture argmax(α + g) (so R is evaluated on
+    /// an architecture A, as Eq. 14 is written) and the gradient is the soft weights'. Off: every operation is mixed with
+    /// its soft Gumbel-softmax weight.
+    /// </summary>
+    public bool Hard { get; init; }
     public NasiLabels Labels { get; init; } = NasiLabels.True;
     public NasiData Data { get; init; } = NasiData.Real;
     public long Seed { get; init; }
@@ -124,7 +130,7 @@ public static class NasiSearch
         using var generator = new Generator((ulong)Seeds.Derive(options.Seed, "nasi-gumbel", t), device: CPU);
         var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
         var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
-        supernet.SetMixingWeights(alphas.Select((a, i) => GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
+        supernet.SetMixingWeights(alphas.Select((a, i) => options.Hard ? GumbelSoftmax.HardWeights(a, noise[i], options.Temperature) : GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
         var (x, y) = batch(t);
         var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true);
         double traceValue = trace.to_type(ScalarType.Float64).item<double>();

@@ -45,6 +45,29 @@ public class GumbelSoftmaxTests
     }
 
     [Fact]
+    public void StraightThroughIsTheOneHotSampleForwardAndTheSoftGradientBackward()
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(8);
+        var noise = GumbelSoftmax.Noise([3, 5], generator);
+        var values = new[,] { { 0.3, -0.2, 1.1, 0.0, 0.4 }, { 0.0, 0.0, 0.0, 0.0, 0.0 }, { -1.0, 2.0, 0.5, 0.1, 0.0 } };
+        var a = tensor(values).requires_grad_(true);
+        var b = tensor(values).requires_grad_(true);
+        var hard = GumbelSoftmax.HardWeights(a, noise, 0.7);
+        var soft = GumbelSoftmax.Weights(b, noise, 0.7);
+        var argmax = (tensor(values) + noise).argmax(1);
+        for (int e = 0; e < 3; e++)
+            for (int o = 0; o < 5; o++)
+                Assert.Equal(o == argmax[e].item<long>() ? 1.0 : 0.0, hard[e, o].item<double>(), 1e-12);
+        // Any downstream function: the gradient reaching α is the soft weights' (evaluated at the one-hot forward value).
+        var c = tensor(new[,] { { 1.0, 2.0, 3.0, 4.0, 5.0 }, { -1.0, 0.5, 2.0, 0.0, 1.0 }, { 0.3, 0.3, -2.0, 1.0, 0.0 } });
+        (hard * c).sum().backward();
+        (soft * c).sum().backward();
+        Assert.True(a.grad!.allclose(b.grad!, rtol: 0, atol: 1e-12));
+        Assert.True(a.grad!.abs().sum().item<double>() > 0);
+    }
+
+    [Fact]
     public void TheSameSeedGivesTheSameNoise()
     {
         using var scope = NewDisposeScope();
