@@ -58,7 +58,7 @@ public static class DartsBenchCommand
             // 1. NASI on the supernet; each step is stored, so a killed search resumes at its next step.
             NasiResult search;
             using (var scope = TorchSharp.torch.NewDisposeScope())
-            using (var supernet = nasi.BuildSupernet(pr, DartsSpace.Name, train.SampleShape[0], train.NumClasses, s, device))
+            using (var supernet = nasi.BuildSupernet(pr, DartsSpace.Name, train.SampleShape[0], train.NumClasses, s, device, options))
                 search = NasiCli.Search(console, supernet, train, train.SampleShape.Select(v => (long)v).ToArray(), train.NumClasses, options, device, recorder);
 
             // 2. The found genotype first, then K distinct random ones (seeded), each trained exactly as the others.

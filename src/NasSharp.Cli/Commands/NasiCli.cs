@@ -24,9 +24,18 @@ public sealed class NasiCli
     public Option<int> Channels { get; } = new("--channels") { Description = "nasi: channels C of the supernet's first stage (NB201 and DARTS: 16).", DefaultValueFactory = _ => 16 };
     public Option<int?> Cells { get; } = new("--cells") { Description = "nasi: nb201 cells per stage (default 5) or darts cells in all (default 5)." };
 
-    public NasiCli(Command cmd)
+    /// <summary>The supernet's parameterisation: the command's own <c>--parameterization</c> when it has one (nas search), else NASI's.</summary>
+    public Option<Parameterization> Parameterization { get; }
+
+    public NasiCli(Command cmd, Option<Parameterization>? parameterization = null)
     {
         foreach (var o in new Option[] { Steps, Batch, Mu, Nu, NuAdaptive, Xi, Tau, Gumbel, Labels, Data, Channels, Cells }) cmd.Options.Add(o);
+        if (parameterization is null)
+        {
+            parameterization = new("--parameterization") { Description = "nasi: the supernet's parameterisation, ntk (the paper's) or standard.", DefaultValueFactory = _ => new NasiOptions().Parameterization };
+            cmd.Options.Add(parameterization);
+        }
+        Parameterization = parameterization;
     }
 
     public NasiOptions Resolve(ParseResult pr, long seed)
@@ -41,6 +50,8 @@ public sealed class NasiCli
             AdaptiveNu = pr.GetValue(NuAdaptive) is not null,
             Xi = pr.GetValue(Xi),
             Temperature = pr.GetValue(Tau),
+            // An implicit --parameterization is the command's default for other strategies, not NASI's.
+            Parameterization = pr.GetResult(Parameterization) is { Implicit: false } ? pr.GetValue(Parameterization) : new NasiOptions().Parameterization,
             Hard = pr.GetValue(Gumbel) switch { "soft" => false, "hard" => true, var v => throw new UsageException($"--gumbel {v}: use soft or hard.") },
             Labels = pr.GetValue(Labels) switch { "true" => NasiLabels.True, "random" => NasiLabels.Random, var v => throw new UsageException($"--labels {v}: use true or random.") },
             Data = pr.GetValue(Data) switch { "real" => NasiData.Real, "gaussian" => NasiData.Gaussian, var v => throw new UsageException($"--data {v}: use real or gaussian.") },
@@ -52,18 +63,20 @@ public sealed class NasiCli
     }
 
     /// <summary>The supernet of the space at initialisation (seeded right before it is built).</summary>
-    public RelaxedSupernet BuildSupernet(ParseResult pr, string space, int inputChannels, int classes, long seed, torch.Device device)
+    public RelaxedSupernet BuildSupernet(ParseResult pr, string space, int inputChannels, int classes, long seed, torch.Device device, NasiOptions options)
     {
         int channels = pr.GetValue(Channels);
         if (channels < 1) throw new UsageException($"--channels {channels}: must be positive.");
         torch.random.manual_seed(Seeds.Derive(seed, "nasi-supernet"));
-        return space switch
+        RelaxedSupernet supernet = space switch
         {
             Nb201Space.Name => new Nb201Supernet(inputChannels, classes,
                 new Nb201NetworkOptions { Channels = channels, CellsPerStage = pr.GetValue(Cells) ?? 5, Affine = false, TrackRunningStats = false }, device),
             DartsSpace.Name => new DartsSupernet(inputChannels, classes, new DartsNetworkOptions { Channels = channels, Layers = pr.GetValue(Cells) ?? 5 }, device),
             _ => throw new UsageException($"--strategy nasi searches the nb201 and darts cell spaces (got --space {space})."),
         };
+        if (options.Parameterization == NasSharp.Networks.Parameterization.Ntk) supernet.UseNtkParameterization();
+        return supernet;
     }
 
     /// <summary>
@@ -89,7 +102,7 @@ public sealed class NasiCli
         return new NasiOutput(runId, resumed, space, dataset, o.AdaptiveNu ? "nasi-ada" : "nasi-fix", r.Architecture.Canonical, r.Seconds, alpha,
             nb201 is null ? null : new Nb201Output(nb201.Cifar10Test, nb201.Cifar100Test, nb201.ImageNet16Test),
             TraceSummary.Of(r),
-            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, o.Hard ? "hard" : "soft", o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
+            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, o.Hard ? "hard" : "soft", o.Parameterization.ToString().ToLowerInvariant(), o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
     }
 
     public static void Render(CliConsole console, NasiOutput o)
@@ -128,7 +141,7 @@ public sealed class NasiCli
     public sealed record NasiOutput(
         long? RunId, bool Resumed, string Space, string Dataset, string Strategy, string Arch, double SearchSeconds, GroupOutput[] Alpha,
         Nb201Output? Nb201, TraceSummary TraceNorm, int Steps, int Batch, double Mu, double Nu, bool NuAdaptive, double Xi, double Tau,
-        string Gumbel, string Labels, string Data, long Seed);
+        string Gumbel, string Parameterization, string Labels, string Data, long Seed);
 }
 
 /// <summary>NASI steps in the results store: key <c>step/T</c>, the trace norm, R, ν, ‖G‖ and G_t's entries as g/K.</summary>

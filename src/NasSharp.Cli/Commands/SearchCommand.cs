@@ -32,7 +32,7 @@ public static class SearchCommand
         var network = new NetworkCliOptions(cmd);
         var trainingOptions = new TrainingCliOptions(cmd, defaultEpochs: 2);
         foreach (var o in new Option[] { strategy, candidates, topK, ntkBatch, ntkSeeds, score, seed }) cmd.Options.Add(o);
-        var nasi = new NasiCli(cmd);
+        var nasi = new NasiCli(cmd, network.Parameterization);
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(strategy) == "nasi") return RunNasi(pr, console, nasi, spaceOptions, dataOptions, pr.GetValue(seed));
@@ -94,7 +94,7 @@ public static class SearchCommand
         using var recorder = RunRecorder.Start(pr, console, "search", config, seed, resumable: true);
         if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} steps already stored");
         using var scope = TorchSharp.torch.NewDisposeScope();
-        using var supernet = nasi.BuildSupernet(pr, space.SpaceName, (int)sampleShape[0], classes, seed, device);
+        using var supernet = nasi.BuildSupernet(pr, space.SpaceName, (int)sampleShape[0], classes, seed, device, options);
         var result = NasiCli.Search(console, supernet, data, sampleShape, classes, options, device, recorder);
         NasSharp.Benchmarks.Nb201Accuracies? accuracies = null;
         if (result.Architecture is NasSharp.Spaces.Nb201Genotype cell)

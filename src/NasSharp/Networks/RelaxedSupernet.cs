@@ -15,6 +15,16 @@ public sealed record ArchitectureGroup(string Name, int Edges, IReadOnlyList<str
 /// </summary>
 public abstract class RelaxedSupernet(string name) : nn.Module<Tensor, Tensor>(name)
 {
+    /// <summary>
+    /// Squared gradient factors by parameter name when the supernet is in the NTK parameterisation
+    /// (<see cref="UseNtkParameterization"/>); null in the standard one.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? GradientFactors { get; private set; }
+
+    /// <summary>Redraws the supernet's weights in the NTK parameterisation (<see cref="NtkReparameterization"/>).</summary>
+    public void UseNtkParameterization(double sigmaW = 1.0, double sigmaB = 0.1) =>
+        GradientFactors = NtkReparameterization.Apply(this, sigmaW, sigmaB);
+
     /// <summary>The parameter groups, in the order <see cref="SetMixingWeights"/> expects them.</summary>
     public abstract IReadOnlyList<ArchitectureGroup> Groups { get; }
 

@@ -48,6 +48,13 @@ public class NasiCliTests
         Assert.False(hard.GetProperty("resumed").GetBoolean());
         Assert.NotEqual(soft.GetProperty("trace_norm").GetProperty("mean").GetDouble(), hard.GetProperty("trace_norm").GetProperty("mean").GetDouble());
         Nb201Genotype.Parse(hard.GetProperty("arch").GetString()!);
+
+        // The search command's --parameterization defaults to ntk for the eigen strategy; NASI keeps its own default
+        // unless it is given.
+        Assert.Equal("standard", soft.GetProperty("parameterization").GetString());
+        var ntk = cli.Json(["search", "--space", "nb201", .. Tiny, "--parameterization", "ntk"]);
+        Assert.Equal("ntk", ntk.GetProperty("parameterization").GetString());
+        Assert.NotEqual(soft.GetProperty("run_id").GetInt64(), ntk.GetProperty("run_id").GetInt64());
     }
 
     [Fact]

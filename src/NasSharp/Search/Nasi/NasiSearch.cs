@@ -42,6 +42,12 @@ public sealed record NasiOptions
     /// its soft Gumbel-softmax weight.
     /// </summary>
     public bool Hard { get; init; }
+    /// <summary>
+    /// The parameters θ whose gradient norm is the trace norm: the stored weights (standard, PyTorch's initialisation) or the
+    /// NTK parameters (the paper's setting; the supernet must have been put in it with
+    /// <see cref="RelaxedSupernet.UseNtkParameterization"/>).
+    /// </summary>
+    public Parameterization Parameterization { get; init; } = Parameterization.Standard;
     public NasiLabels Labels { get; init; } = NasiLabels.True;
     public NasiData Data { get; init; } = NasiData.Real;
     public long Seed { get; init; }
@@ -85,6 +91,10 @@ public static class NasiSearch
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if ((options.Parameterization == Parameterization.Ntk) != (supernet.GradientFactors is not null))
+            throw new ArgumentException(options.Parameterization == Parameterization.Ntk
+                ? "NASI in the NTK parameterisation needs a supernet put in it (UseNtkParameterization)."
+                : "The supernet is in the NTK parameterisation but the options say standard.", nameof(supernet));
         var clock = Stopwatch.StartNew();
         var groups = supernet.Groups;
         var device = supernet.parameters().First().device;
@@ -132,7 +142,7 @@ public static class NasiSearch
         var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
         supernet.SetMixingWeights(alphas.Select((a, i) => options.Hard ? GumbelSoftmax.HardWeights(a, noise[i], options.Temperature) : GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
         var (x, y) = batch(t);
-        var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true);
+        var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true, supernet.GradientFactors);
         double traceValue = trace.to_type(ScalarType.Float64).item<double>();
         if (!double.IsFinite(traceValue))
             throw new InvalidOperationException($"NASI step {t + 1}: the trace norm of the sampled architecture is {traceValue}; the supernet's gradients are not finite at initialisation.");

@@ -16,43 +16,53 @@ public static class TraceNorm
     /// ‖b⁻¹ Σ_x ∇_θ L_x‖² for the mean cross-entropy of the batch, as a scalar tensor. With <paramref name="createGraph"/>
     /// it stays differentiable (a double backward), e.g. with respect to mixing weights that the model's output depends on.
     /// </summary>
-    public static Tensor Approximation(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, bool createGraph)
+    /// <param name="factors">
+    /// Optional squared gradient factors by parameter name (<see cref="Networks.NtkReparameterization"/>): the norm is then
+    /// taken with respect to the NTK parameters θ rather than the stored weights; a parameter not listed has factor 1.
+    /// </param>
+    public static Tensor Approximation(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, bool createGraph, IReadOnlyDictionary<string, double>? factors = null)
     {
-        var parameters = Trainable(model);
+        var named = TrainableNamed(model);
         var loss = nn.functional.cross_entropy(model.call(x), y);
         // retain_graph with create_graph: TorchSharp frees the graph otherwise (TORCHSHARP.md).
-        var grads = autograd.grad([loss], parameters, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
+        var grads = autograd.grad([loss], named.Select(p => (Tensor)p.Parameter).ToArray(), retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
         Tensor? total = null;
-        foreach (var g in grads)
+        for (int i = 0; i < grads.Count; i++)
         {
+            var g = grads[i];
             if (g.IsInvalid) continue;
             var s = g.pow(2).sum();
+            if (factors is not null && factors.TryGetValue(named[i].Name, out var f)) s = s * f;
             total = total is null ? s : total + s;
         }
         return total ?? zeros(1, dtype: x.dtype, device: x.device).sum();
     }
 
     /// <summary>Σ_x ‖∇_θ L_x‖², one backward pass per sample (the quantity the approximation stands for, times b).</summary>
-    public static double PerSampleSum(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y)
+    public static double PerSampleSum(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, IReadOnlyDictionary<string, double>? factors = null)
     {
-        var parameters = Trainable(model);
+        var named = TrainableNamed(model);
+        var parameters = named.Select(p => (Tensor)p.Parameter).ToArray();
         double sum = 0;
         for (long i = 0; i < x.shape[0]; i++)
         {
             using var scope = NewDisposeScope();
             var loss = nn.functional.cross_entropy(model.call(x.narrow(0, i, 1)), y.narrow(0, i, 1));
             var grads = autograd.grad([loss], parameters, allow_unused: true);
-            foreach (var g in grads)
-                if (!g.IsInvalid) sum += g.to_type(ScalarType.Float64).pow(2).sum().item<double>();
+            for (int k = 0; k < grads.Count; k++)
+                if (!grads[k].IsInvalid)
+                    sum += grads[k].to_type(ScalarType.Float64).pow(2).sum().item<double>()
+                        * (factors is not null && factors.TryGetValue(named[k].Name, out var f) ? f : 1.0);
         }
         return sum;
     }
 
-    private static Parameter[] Trainable(nn.Module<Tensor, Tensor> model)
+    private static (string Name, Parameter Parameter)[] TrainableNamed(nn.Module<Tensor, Tensor> model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
+        var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToArray();
         if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
         return parameters;
     }
+
 }

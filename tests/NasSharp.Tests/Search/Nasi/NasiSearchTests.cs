@@ -119,6 +119,28 @@ public class NasiSearchTests
             Assert.Equal(1.0, Enumerable.Range(0, 5).Sum(o => a.Probabilities[0][e, o]), 1e-12);
     }
 
+    [Fact]
+    public void TheNtkParameterisationIsTheSupernetsAndTheOptionsTogether()
+    {
+        using var scope = NewDisposeScope();
+        var standard = new NasiOptions { Steps = 1, BatchSize = 4, Seed = 9, Labels = NasiLabels.Random, Data = NasiData.Gaussian };
+        var ntk = standard with { Parameterization = Parameterization.Ntk };
+        var source = new BatchSource(null, [3, 8, 8], 4, standard);
+        using var plain = TinySupernet(5, ScalarType.Float32);
+        using var reparameterised = TinySupernet(5, ScalarType.Float32);
+        reparameterised.UseNtkParameterization();
+        Assert.Throws<ArgumentException>(() => NasiSearch.Run(plain, source.Batch, ntk));
+        Assert.Throws<ArgumentException>(() => NasiSearch.Run(reparameterised, source.Batch, standard));
+        // The step's trace norm is the one of the NTK parameters: the stored weights' squared gradients times their factors.
+        var step = NasiSearch.Run(reparameterised, source.Batch, ntk).Steps[0];
+        var (x, y) = source.Batch(0);
+        using var generator = new Generator((ulong)Seeds.Derive(ntk.Seed, "nasi-gumbel", 0));
+        reparameterised.SetMixingWeights([GumbelSoftmax.Weights(zeros(6, 5), GumbelSoftmax.Noise([6, 5], generator), 1.0)]);
+        double expected = TraceNorm.Approximation(reparameterised, x, y, createGraph: false, reparameterised.GradientFactors).item<float>();
+        Assert.Equal(expected, step.TraceNorm, 1e-4 * expected);
+        Assert.NotEqual(expected, TraceNorm.Approximation(reparameterised, x, y, createGraph: false).item<float>(), 1e-3 * expected);
+    }
+
     private sealed class MemoryJournal : INasiJournal
     {
         public Dictionary<int, NasiStepRecord> Steps { get; } = new();
