@@ -30,8 +30,10 @@ public static class SearchBenchCommand
         var cells = new Option<int>("--cells") { Description = "Cells per stage of NASI's supernet (NB201's search network: 5).", DefaultValueFactory = _ => 5 };
         var candidates = new Option<int>("--candidates") { Description = "Cells sampled by the eigen and NASWOT baselines.", DefaultValueFactory = _ => 100 };
         var rsImages = new Option<int>("--rs-train-images") { Description = "Random search: training images per sampled cell (one epoch).", DefaultValueFactory = _ => 2000 };
+        var parameterization = new Option<Parameterization>("--parameterization") { Description = "NASI's supernet: ntk (the paper's) or standard.", DefaultValueFactory = _ => new NasiOptions().Parameterization };
+        var gumbel = new Option<string>("--gumbel") { Description = "NASI's samples: soft or hard (straight-through).", DefaultValueFactory = _ => new NasiOptions().Hard ? "hard" : "soft" };
         var dataOptions = new DataOptions(cmd);
-        foreach (var o in new Option[] { space, seeds, methods, steps, batch, cells, candidates, rsImages }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { space, seeds, methods, steps, batch, cells, candidates, rsImages, parameterization, gumbel }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(space) != "nb201") throw new UsageException($"--space {pr.GetValue(space)}: the comparison needs a table of trained accuracies; use nb201.");
@@ -41,7 +43,11 @@ public static class SearchBenchCommand
             if (pr.GetValue(seeds) < 1) throw new UsageException("--seeds must be at least 1.");
             var settings = new SearchComparisonSettings
             {
-                Nasi = new NasiOptions { Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch) },
+                Nasi = new NasiOptions
+                {
+                    Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch), Parameterization = pr.GetValue(parameterization),
+                    Hard = pr.GetValue(gumbel) switch { "soft" => false, "hard" => true, var v => throw new UsageException($"--gumbel {v}: use soft or hard.") },
+                },
                 Supernet = new Nb201NetworkOptions { CellsPerStage = pr.GetValue(cells), Affine = false, TrackRunningStats = false },
                 Candidates = pr.GetValue(candidates),
                 ScoreBatch = pr.GetValue(batch),
@@ -55,6 +61,7 @@ public static class SearchBenchCommand
             var table = Nb201Table.LoadDefault(DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path);
             var seedList = Enumerable.Range(1, pr.GetValue(seeds)).ToArray();
             var config = new { space = "nb201", seeds = seedList, methods = chosen, steps = settings.Nasi.Steps, batch = settings.Nasi.BatchSize, cells = settings.Supernet.CellsPerStage,
+                parameterization = settings.Nasi.Parameterization.ToString().ToLowerInvariant(), gumbel = settings.Nasi.Hard ? "hard" : "soft",
                 candidates = settings.Candidates, rs_train_images = settings.RandomTrainImages };
             using var recorder = RunRecorder.Start(pr, console, "bench-search", config, 0, resumable: true);
             if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} searches already stored");

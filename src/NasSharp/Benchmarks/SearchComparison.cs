@@ -99,6 +99,7 @@ public sealed class SearchComparison(Nb201Table table, LabeledDataset train, Sea
                 random.manual_seed(Seeds.Derive(seed, "nasi-supernet"));
                 using (var supernet = new Nb201Supernet(train.SampleShape[0], train.NumClasses, settings.Supernet, device))
                 {
+                    if (options.Parameterization == Parameterization.Ntk) supernet.UseNtkParameterization();
                     var source = new BatchSource(train, train.SampleShape.Select(v => (long)v).ToArray(), train.NumClasses, options, device);
                     var result = NasiSearch.Run(supernet, source.Batch, options, cancellation: cancellation);
                     arch = (Nb201Genotype)result.Architecture;
