@@ -35,7 +35,8 @@ public class TruthKillTests
             while (true)
             {
                 Assert.False(child.HasExited, "the truth run ended before it could be killed");
-                Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(3), "no results were stored in time");
+                // A guard against a hung child only: on a machine busy with other work, two 2-epoch trainings can take minutes.
+                Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(15), "no results were stored in 15 minutes");
                 storedAtKill = StoredResults(cli.StorePath);
                 if (storedAtKill >= 2) break;
                 Thread.Sleep(50);
