@@ -52,7 +52,7 @@ public sealed class NasiCli
             Temperature = pr.GetValue(Tau),
             // An implicit --parameterization is the command's default for other strategies, not NASI's.
             Parameterization = pr.GetResult(Parameterization) is { Implicit: false } ? pr.GetValue(Parameterization) : new NasiOptions().Parameterization,
-            Hard = pr.GetValue(Gumbel) switch { "soft" => false, "hard" => true, var v => throw new UsageException($"--gumbel {v}: use soft or hard.") },
+            Hard = IsHard(pr.GetValue(Gumbel)),
             Labels = pr.GetValue(Labels) switch { "true" => NasiLabels.True, "random" => NasiLabels.Random, var v => throw new UsageException($"--labels {v}: use true or random.") },
             Data = pr.GetValue(Data) switch { "real" => NasiData.Real, "gaussian" => NasiData.Gaussian, var v => throw new UsageException($"--data {v}: use real or gaussian.") },
             Seed = seed,
@@ -61,6 +61,14 @@ public sealed class NasiCli
         catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
         return options;
     }
+
+    /// <summary>The value of a <c>--gumbel</c> option: soft or hard (straight-through).</summary>
+    public static bool IsHard(string? gumbel) => gumbel switch
+    {
+        "soft" => false,
+        "hard" => true,
+        var v => throw new UsageException($"--gumbel {v}: use soft or hard."),
+    };
 
     /// <summary>The supernet of the space at initialisation (seeded right before it is built).</summary>
     public RelaxedSupernet BuildSupernet(ParseResult pr, string space, int inputChannels, int classes, long seed, torch.Device device, NasiOptions options)

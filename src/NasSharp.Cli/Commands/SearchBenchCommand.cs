@@ -46,7 +46,7 @@ public static class SearchBenchCommand
                 Nasi = new NasiOptions
                 {
                     Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch), Parameterization = pr.GetValue(parameterization),
-                    Hard = pr.GetValue(gumbel) switch { "soft" => false, "hard" => true, var v => throw new UsageException($"--gumbel {v}: use soft or hard.") },
+                    Hard = NasiCli.IsHard(pr.GetValue(gumbel)),
                 },
                 Supernet = new Nb201NetworkOptions { CellsPerStage = pr.GetValue(cells), Affine = false, TrackRunningStats = false },
                 Candidates = pr.GetValue(candidates),
