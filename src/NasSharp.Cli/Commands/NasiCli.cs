@@ -18,7 +18,7 @@ public sealed class NasiCli
     public Option<double?> NuAdaptive { get; } = new("--nu-adaptive") { Description = "nasi: adaptive ν starting at this value (NASI-ADA, e.g. 500)." };
     public Option<double> Xi { get; } = new("--xi") { Description = "nasi: ξ, the step size of Δ*.", DefaultValueFactory = _ => 1 };
     public Option<double> Tau { get; } = new("--tau") { Description = "nasi: the Gumbel-softmax temperature τ.", DefaultValueFactory = _ => 1 };
-    public Option<string> Gumbel { get; } = new("--gumbel") { Description = "nasi: soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture).", DefaultValueFactory = _ => "soft" };
+    public Option<string> Gumbel { get; } = new("--gumbel") { Description = "nasi: soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture).", DefaultValueFactory = _ => GumbelName(new NasiOptions().Hard) };
     public Option<string> Labels { get; } = new("--labels") { Description = "nasi: true or random labels (label-agnostic search).", DefaultValueFactory = _ => "true" };
     public Option<string> Data { get; } = new("--data") { Description = "nasi: real images or gaussian inputs (data-agnostic search).", DefaultValueFactory = _ => "real" };
     public Option<int> Channels { get; } = new("--channels") { Description = "nasi: channels C of the supernet's first stage (NB201 and DARTS: 16).", DefaultValueFactory = _ => 16 };
@@ -70,6 +70,9 @@ public sealed class NasiCli
         var v => throw new UsageException($"--gumbel {v}: use soft or hard."),
     };
 
+    /// <summary>The <c>--gumbel</c> value of a setting (the inverse of <see cref="IsHard"/>).</summary>
+    public static string GumbelName(bool hard) => hard ? "hard" : "soft";
+
     /// <summary>The supernet of the space at initialisation (seeded right before it is built).</summary>
     public RelaxedSupernet BuildSupernet(ParseResult pr, string space, int inputChannels, int classes, long seed, torch.Device device, NasiOptions options)
     {
@@ -110,7 +113,7 @@ public sealed class NasiCli
         return new NasiOutput(runId, resumed, space, dataset, o.AdaptiveNu ? "nasi-ada" : "nasi-fix", r.Architecture.Canonical, r.Seconds, alpha,
             nb201 is null ? null : new Nb201Output(nb201.Cifar10Test, nb201.Cifar100Test, nb201.ImageNet16Test),
             TraceSummary.Of(r),
-            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, o.Hard ? "hard" : "soft", o.Parameterization.ToString().ToLowerInvariant(), o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
+            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, GumbelName(o.Hard), o.Parameterization.ToString().ToLowerInvariant(), o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
     }
 
     public static void Render(CliConsole console, NasiOutput o)

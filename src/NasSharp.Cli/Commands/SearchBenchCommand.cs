@@ -31,7 +31,7 @@ public static class SearchBenchCommand
         var candidates = new Option<int>("--candidates") { Description = "Cells sampled by the eigen and NASWOT baselines.", DefaultValueFactory = _ => 100 };
         var rsImages = new Option<int>("--rs-train-images") { Description = "Random search: training images per sampled cell (one epoch).", DefaultValueFactory = _ => 2000 };
         var parameterization = new Option<Parameterization>("--parameterization") { Description = "NASI's supernet: ntk (the paper's) or standard.", DefaultValueFactory = _ => new NasiOptions().Parameterization };
-        var gumbel = new Option<string>("--gumbel") { Description = "NASI's samples: soft or hard (straight-through).", DefaultValueFactory = _ => new NasiOptions().Hard ? "hard" : "soft" };
+        var gumbel = new Option<string>("--gumbel") { Description = "NASI's samples: soft or hard (straight-through).", DefaultValueFactory = _ => NasiCli.GumbelName(new NasiOptions().Hard) };
         var dataOptions = new DataOptions(cmd);
         foreach (var o in new Option[] { space, seeds, methods, steps, batch, cells, candidates, rsImages, parameterization, gumbel }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
@@ -61,7 +61,7 @@ public static class SearchBenchCommand
             var table = Nb201Table.LoadDefault(DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path);
             var seedList = Enumerable.Range(1, pr.GetValue(seeds)).ToArray();
             var config = new { space = "nb201", seeds = seedList, methods = chosen, steps = settings.Nasi.Steps, batch = settings.Nasi.BatchSize, cells = settings.Supernet.CellsPerStage,
-                parameterization = settings.Nasi.Parameterization.ToString().ToLowerInvariant(), gumbel = settings.Nasi.Hard ? "hard" : "soft",
+                parameterization = settings.Nasi.Parameterization.ToString().ToLowerInvariant(), gumbel = NasiCli.GumbelName(settings.Nasi.Hard),
                 candidates = settings.Candidates, rs_train_images = settings.RandomTrainImages };
             using var recorder = RunRecorder.Start(pr, console, "bench-search", config, 0, resumable: true);
             if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} searches already stored");

@@ -22,17 +22,16 @@ public static class TraceNorm
     /// </param>
     public static Tensor Approximation(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, bool createGraph, IReadOnlyDictionary<string, double>? factors = null)
     {
-        var named = TrainableNamed(model);
+        var (parameters, weights) = Trainable(model, factors);
         var loss = nn.functional.cross_entropy(model.call(x), y);
         // retain_graph with create_graph: TorchSharp frees the graph otherwise (TORCHSHARP.md).
-        var grads = autograd.grad([loss], named.Select(p => (Tensor)p.Parameter).ToArray(), retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
+        var grads = autograd.grad([loss], parameters, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
         Tensor? total = null;
         for (int i = 0; i < grads.Count; i++)
         {
-            var g = grads[i];
-            if (g.IsInvalid) continue;
-            var s = g.pow(2).sum();
-            if (factors is not null && factors.TryGetValue(named[i].Name, out var f)) s = s * f;
+            if (grads[i].IsInvalid) continue;
+            var s = grads[i].pow(2).sum();
+            if (weights[i] != 1.0) s = s * weights[i];
             total = total is null ? s : total + s;
         }
         return total ?? zeros(1, dtype: x.dtype, device: x.device).sum();
@@ -41,8 +40,7 @@ public static class TraceNorm
     /// <summary>Σ_x ‖∇_θ L_x‖², one backward pass per sample (the quantity the approximation stands for, times b).</summary>
     public static double PerSampleSum(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, IReadOnlyDictionary<string, double>? factors = null)
     {
-        var named = TrainableNamed(model);
-        var parameters = named.Select(p => (Tensor)p.Parameter).ToArray();
+        var (parameters, weights) = Trainable(model, factors);
         double sum = 0;
         for (long i = 0; i < x.shape[0]; i++)
         {
@@ -50,19 +48,18 @@ public static class TraceNorm
             var loss = nn.functional.cross_entropy(model.call(x.narrow(0, i, 1)), y.narrow(0, i, 1));
             var grads = autograd.grad([loss], parameters, allow_unused: true);
             for (int k = 0; k < grads.Count; k++)
-                if (!grads[k].IsInvalid)
-                    sum += grads[k].to_type(ScalarType.Float64).pow(2).sum().item<double>()
-                        * (factors is not null && factors.TryGetValue(named[k].Name, out var f) ? f : 1.0);
+                if (!grads[k].IsInvalid) sum += grads[k].to_type(ScalarType.Float64).pow(2).sum().item<double>() * weights[k];
         }
         return sum;
     }
 
-    private static (string Name, Parameter Parameter)[] TrainableNamed(nn.Module<Tensor, Tensor> model)
+    /// <summary>The trainable parameters and, for each, its squared gradient factor (1 unless <paramref name="factors"/> names it).</summary>
+    private static (Tensor[] Parameters, double[] Factors) Trainable(nn.Module<Tensor, Tensor> model, IReadOnlyDictionary<string, double>? factors)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToArray();
-        if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
-        return parameters;
+        var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
+        if (named.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
+        return (named.Select(p => (Tensor)p.parameter).ToArray(),
+            named.Select(p => factors is not null && factors.TryGetValue(p.name, out var f) ? f : 1.0).ToArray());
     }
-
 }
