@@ -123,13 +123,17 @@ public static class CorrelateCommand
             new Dictionary<string, double> { [dataset] = 100 * e.TestAccuracy!.Value })).ToList(), dataset);
     }
 
-    public sealed record Agreement(double Kendall, double Spearman, double Top10);
+    /// <param name="BestOf100">The target's expected value for the proxy's pick among 100 uniformly sampled architectures
+    /// (<see cref="CorrelationTable.BestOf"/>; exact, <see cref="NasSharp.Stats.BestOfK"/>).</param>
+    public sealed record Agreement(double Kendall, double Spearman, double Top10, double BestOf100);
 
     public sealed record ProxyOutput(IReadOnlyDictionary<string, Agreement> Targets, int NonFinite, double SecondsPerArch,
         IReadOnlyDictionary<string, double>? Published, string? PublishedStatistic);
 
+    /// <param name="References">Per target: the mean (a random pick) and the oracle best of 100, what the proxies' best-of-100 lie between.</param>
     public sealed record CorrelateOutput(long RunId, string Space, int N, long Seed, int Batch, string Data,
-        IReadOnlyDictionary<string, ProxyOutput> Proxies, IReadOnlyDictionary<string, double> SharedSecondsPerArch);
+        IReadOnlyDictionary<string, ProxyOutput> Proxies, IReadOnlyDictionary<string, TargetReference> References,
+        IReadOnlyDictionary<string, double> SharedSecondsPerArch);
 
     private static CorrelateOutput Summarise(IReadOnlyList<StoredResult> results, IReadOnlyList<IProxy> proxies, IReadOnlyList<CorrelationTarget> targets,
         int n, long runId, long seed, int batch, string data, string space)
@@ -144,31 +148,38 @@ public static class CorrelateCommand
         {
             PublishedCorrelations.Nb201.TryGetValue(c.Proxy, out var pub);
             return new ProxyOutput(
-                c.Targets.ToDictionary(kv => kv.Key, kv => new Agreement(kv.Value.Kendall, kv.Value.Spearman, kv.Value.TopOverlap)),
+                c.Targets.ToDictionary(kv => kv.Key, kv => new Agreement(kv.Value.Kendall, kv.Value.Spearman, kv.Value.TopOverlap, kv.Value.BestOf)),
                 c.NonFinite, PerArch(RunReport.SecondsPrefix + c.Proxy),
                 space == Nb201Space.Name && pub is not null ? targets.ToDictionary(t => t.Name, t => pub.For(t.Name) ?? double.NaN) : null,
                 space == Nb201Space.Name ? pub?.Statistic : null);
         });
         var shared = rows.SelectMany(r => r.Record.Metrics.Keys).Where(k => k.StartsWith("shared:", StringComparison.Ordinal)).Distinct()
             .ToDictionary(k => k["shared:".Length..], PerArch);
-        return new CorrelateOutput(runId, space, n, seed, batch, data, output, shared);
+        var references = CorrelationTable.References(items, targets.Select(t => t.Name).ToList());
+        return new CorrelateOutput(runId, space, n, seed, batch, data, output, references, shared);
     }
 
     private static void Render(CliConsole console, CorrelateOutput o, IReadOnlyList<CorrelationTarget> targets)
     {
         var t = new Table().Title($"{o.Space}: {o.N} architectures, batch {o.Batch} ({o.Data} data), run {o.RunId}").AddColumn("proxy");
-        foreach (var target in targets) t.AddColumn($"{target.Name} τ").AddColumn($"{target.Name} ρ");
+        foreach (var target in targets) t.AddColumn($"{target.Name} τ").AddColumn($"{target.Name} ρ").AddColumn($"{target.Name} best/{CorrelationTable.BestOf}");
         t.AddColumn("published").AddColumn("non-finite").AddColumn("s/arch");
         foreach (var (name, p) in o.Proxies)
         {
             var cells = new List<string> { name };
-            foreach (var target in targets) { cells.Add(p.Targets[target.Name].Kendall.ToString("F3")); cells.Add(p.Targets[target.Name].Spearman.ToString("F3")); }
+            foreach (var target in targets)
+            {
+                var a = p.Targets[target.Name];
+                cells.Add(a.Kendall.ToString("F3")); cells.Add(a.Spearman.ToString("F3")); cells.Add(a.BestOf100.ToString("F2"));
+            }
             cells.Add(p.Published is null ? "" : $"{p.PublishedStatistic} {string.Join(" / ", p.Published.Values.Select(v => v.ToString("F2")))}");
             cells.Add(p.NonFinite.ToString());
             cells.Add(p.SecondsPerArch.ToString("F3"));
             t.AddRow(cells.Select(Markup.Escape).ToArray());
         }
         console.Ansi.Write(t);
+        console.Out.WriteLine(string.Join("; ", targets.Select(target =>
+            $"{target.Name}: random pick {o.References[target.Name].Mean:F2}, oracle best of {CorrelationTable.BestOf} {o.References[target.Name].OracleBestOf:F2}")));
     }
 }
 

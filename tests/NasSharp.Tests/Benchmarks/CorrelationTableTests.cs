@@ -34,4 +34,15 @@ public class CorrelationTableTests
         var items = new[] { Item("a", 1, 10), new ScoredArchitecture("b", new Dictionary<string, double>(), new Dictionary<string, double> { ["c10"] = 3 }) };
         Assert.Equal(1, CorrelationTable.Compute(items, ["p"], ["c10"]).Single().NonFinite);
     }
+
+    [Fact]
+    public void BestOfUsesEveryArchitectureWhenFewerThanKAndRanksNonFiniteLast()
+    {
+        // 4 < k = 100, so the proxy's pick among all four is d if its score were finite; as NaN it ranks last and c wins.
+        var items = new[] { Item("a", 1, 10), Item("b", 2, 20), Item("c", 3, 30), Item("d", double.NaN, 40) };
+        Assert.Equal(30, CorrelationTable.Compute(items, ["p"], ["c10"]).Single().Targets["c10"].BestOf, 12);
+        var reference = CorrelationTable.References(items, ["c10"])["c10"];
+        Assert.Equal(25, reference.Mean, 12);
+        Assert.Equal(40, reference.OracleBestOf, 12);
+    }
 }

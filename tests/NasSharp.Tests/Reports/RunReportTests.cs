@@ -31,8 +31,11 @@ public class RunReportTests : IDisposable
         store.CompleteRun(run.Id);
         var written = RunReport.Write(store.GetRun(run.Id)!, store.GetResults(run.Id), Path.Combine(dir, "out"));
         var md = File.ReadAllText(written.Markdown);
-        Assert.Contains("| good | 1.000 | 1.000 | 1.00 | 0 | 0.5000 |", md);
-        Assert.Contains("| bad | -1.000 | -1.000 | 0.00 | 0 |", md);
+        // 20 architectures < k = 100, so best-of-k is the pick among all of them: "good" finds the best (69), "bad" the worst.
+        Assert.Contains("| good | 1.000 | 1.000 | 1.00 | 69.00 | 0 | 0.5000 |", md);
+        Assert.Contains("| bad | -1.000 | -1.000 | 0.00 | 50.00 | 0 |", md);
+        Assert.Contains("| *random pick (mean)* | | | | 59.50 |", md);
+        Assert.Contains("| *oracle best-of-100* | | | | 69.00 |", md);
         Assert.Contains("| huge |", md);
         Assert.Contains("![huge](scatter_huge.png) (log-scale scores)", md);
         Assert.Equal(4, written.Figures.Count); // τ bars + three scatters
