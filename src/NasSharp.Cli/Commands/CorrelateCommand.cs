@@ -31,10 +31,16 @@ public static class CorrelateCommand
         var truth = new Option<long?>("--truth") { Description = "mlp: the id of a `nas bench truth` run whose accuracies are the ground truth." };
         var targets = new Option<string?>("--targets") { Description = "nb201: comma-separated subset of cifar10,cifar100,imagenet16 (default all)." };
         var table = new Option<string?>("--table") { Description = "nb201: a CSV with the NAS-Bench-201 columns (default: the data directory's)." };
+        var cellBn = new Option<string>("--cell-bn")
+        {
+            Description = "nb201: batch norm of the cells' ReLU–Conv–BN: affine (the benchmark's trained networks) or search (no scale/shift, batch " +
+                "statistics always: the search cells of the benchmark's code and of NASI's supernet).",
+            DefaultValueFactory = _ => "affine",
+        };
         var seed = SpaceOptions.NewSeed();
         var dataOptions = new DataOptions(cmd);
         dataOptions.Dataset.DefaultValueFactory = _ => "cifar10";
-        foreach (var o in new Option[] { space, n, proxies, batch, data, truth, targets, table, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { space, n, proxies, batch, data, truth, targets, table, cellBn, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             long s = pr.GetValue(seed);
@@ -43,6 +49,14 @@ public static class CorrelateCommand
             if (b < 2) throw new UsageException("--batch must be at least 2.");
             var selected = ProxyRegistry.Parse(pr.GetValue(proxies)!);
             var device = GlobalOptions.ResolveDevice(pr);
+            var networkOptions = pr.GetValue(cellBn) switch
+            {
+                "affine" => new NetworkOptions(),
+                "search" => new NetworkOptions { Nb201 = new Nb201NetworkOptions { Affine = false, TrackRunningStats = false } },
+                var other => throw new UsageException($"--cell-bn {other}: use affine or search."),
+            };
+            if (pr.GetValue(cellBn) != "affine" && pr.GetValue(space) != Nb201Space.Name)
+                throw new UsageException("--cell-bn applies to --space nb201 only.");
 
             // Ground truth: the NB201 table or a stored truth run.
             IReadOnlyList<GroundTruthItem> items;
@@ -86,10 +100,10 @@ public static class CorrelateCommand
             else if (source != "real") throw new UsageException($"--data {source}: use real or gaussian.");
 
             var config = new { space = pr.GetValue(space), dataset, n = count, proxies = selected.Select(p => p.Name).ToArray(), batch = b, data = source,
-                truth = pr.GetValue(truth), targets = chosenTargets.Select(t => t.Name).ToArray() };
+                truth = pr.GetValue(truth), targets = chosenTargets.Select(t => t.Name).ToArray(), cell_bn = pr.GetValue(cellBn) };
             using var recorder = RunRecorder.Start(pr, console, "correlate", config, s, resumable: true);
             if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} evaluations already stored");
-            var harness = new ProxyCorrelationHarness(selected, new NetworkOptions(), s);
+            var harness = new ProxyCorrelationHarness(selected, networkOptions, s);
             var journal = new StoreCorrelationJournal(recorder, pr.GetValue(space)!);
             console.WithProgress("correlate", sink =>
             {

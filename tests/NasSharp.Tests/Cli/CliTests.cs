@@ -223,11 +223,42 @@ public class CorrelateCliTests
         Assert.InRange(p.GetProperty("targets").GetProperty("cifar10").GetProperty("kendall").GetDouble(), -1, 1);
         Assert.Equal(0.75, p.GetProperty("published").GetProperty("cifar10").GetDouble());
         Assert.Equal(0, j.GetProperty("proxies").GetProperty("naswot").GetProperty("non_finite").GetInt32());
+        // n = 4 < 100 cells, so best-of-100 is the accuracy of the proxy's top cell among all four: between the mean
+        // (a random pick) and the oracle (the best of the four).
+        var reference = j.GetProperty("references").GetProperty("cifar10");
+        double mean = reference.GetProperty("mean").GetDouble(), oracle = reference.GetProperty("oracle_best_of").GetDouble();
+        Assert.True(mean < oracle, $"mean {mean} vs oracle {oracle}");
+        foreach (var proxy in new[] { "params", "naswot" })
+            Assert.InRange(j.GetProperty("proxies").GetProperty(proxy).GetProperty("targets").GetProperty("cifar10").GetProperty("best_of100").GetDouble(), 0, oracle);
         // A completed run is not reopened: the same command starts a new run with identical figures.
         var again = cli.Json(args);
         Assert.NotEqual(j.GetProperty("run_id").GetInt64(), again.GetProperty("run_id").GetInt64());
         Assert.Equal(p.GetProperty("targets").GetProperty("cifar100").GetProperty("spearman").GetDouble(),
             again.GetProperty("proxies").GetProperty("params").GetProperty("targets").GetProperty("cifar100").GetProperty("spearman").GetDouble());
+    }
+
+    [Fact]
+    public void SearchCellBatchNormDropsTheCellsScaleAndShift()
+    {
+        using var cli = new CliHarness();
+        string[] args = ["bench", "correlate", "--space", "nb201", "--dataset", "cifar10", "--n", "3", "--batch", "8",
+            "--proxies", "params,ntk_trace", "--targets", "cifar10", "--seed", "3"];
+        var affine = cli.Json(args);
+        var search = cli.Json([.. args, "--cell-bn", "search"]);
+        // The same three cells (same accuracies). Without BN scale/shift (2 per channel) a cell convolution gets a bias
+        // (1 per channel, NAS-Bench-201's rule), so no cell gains parameters and one with a convolution loses some.
+        Assert.Equal(affine.GetProperty("references").GetProperty("cifar10").GetProperty("mean").GetDouble(),
+            search.GetProperty("references").GetProperty("cifar10").GetProperty("mean").GetDouble());
+        using var store = NasSharp.Store.ResultsStore.Open(cli.StorePath);
+        List<double> Params(System.Text.Json.JsonElement j) =>
+            store.GetResults(j.GetProperty("run_id").GetInt64()).OrderBy(r => r.Record.ItemKey, StringComparer.Ordinal).Select(r => r.Record.Scores["params"]).ToList();
+        var plain = Params(search);
+        var withAffine = Params(affine);
+        Assert.All(plain.Zip(withAffine), p => Assert.True(p.First <= p.Second, $"{p.First} vs {p.Second}"));
+        Assert.True(plain.Sum() < withAffine.Sum());
+        var (code, _, err) = cli.Run("bench", "correlate", "--space", "mlp", "--cell-bn", "search");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--cell-bn applies to --space nb201 only", err);
     }
 
     [Fact]
