@@ -29,8 +29,11 @@ public static class NasApp
         var root = Build(console);
         var parse = root.Parse(args);
         bool verbose = parse.GetValue(GlobalOptions.Verbose);
+        // --threads holds for this command only; the previous setting is restored (the tests run commands in-process).
+        int previousThreads = TorchSharp.torch.get_num_threads();
         try
         {
+            if (parse.Errors.Count == 0 && GlobalOptions.ResolveThreads(parse) is int threads) TorchSharp.torch.set_num_threads(threads);
             return parse.Invoke(new InvocationConfiguration
             {
                 Output = console.Out,
@@ -41,6 +44,10 @@ public static class NasApp
         catch (Exception e)
         {
             return ReportError(e, console, verbose);
+        }
+        finally
+        {
+            if (TorchSharp.torch.get_num_threads() != previousThreads) TorchSharp.torch.set_num_threads(previousThreads);
         }
     }
 

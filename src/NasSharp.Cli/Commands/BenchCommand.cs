@@ -28,9 +28,8 @@ public static class BenchCommand
         var dtype = new Option<string>("--dtype") { Description = "float32 or float64 networks and Jacobian pieces (Θ is accumulated in float64).", DefaultValueFactory = _ => "float32" };
         var quick = new Option<bool>("--quick") { Description = "Toy sizes of the same cases (seconds in all; for tests)." };
         var only = new Option<string?>("--case") { Description = "Run only the cases whose name contains this text (e.g. mlp, conv)." };
-        var threads = new Option<int?>("--threads") { Description = "libtorch threads for the run (default: libtorch's setting, the number of cores)." };
         var seed = SpaceOptions.NewSeed();
-        foreach (var o in new Option[] { repeats, dtype, quick, only, threads, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { repeats, dtype, quick, only, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var settings = new NtkBenchSettings
@@ -43,7 +42,7 @@ public static class BenchCommand
                     var other => throw new UsageException($"--dtype {other}: use float32 or float64."),
                 },
                 Quick = pr.GetValue(quick),
-                Threads = pr.GetValue(threads) is int t ? (t >= 1 ? t : throw new UsageException("--threads must be at least 1.")) : null,
+                Threads = GlobalOptions.ResolveThreads(pr),
                 Seed = pr.GetValue(seed),
             };
             using var recorder = RunRecorder.Start(pr, console, "bench-ntk",

@@ -19,6 +19,19 @@ public class CliTests
     }
 
     [Fact]
+    public void ThreadsHoldsForOneCommandAndIsChecked()
+    {
+        using var cli = new CliHarness();
+        int before = TorchSharp.torch.get_num_threads();
+        int wanted = before == 1 ? 2 : 1;
+        Assert.Equal(wanted, cli.Json("doctor", "--threads", wanted.ToString()).GetProperty("torch_threads").GetInt32());
+        Assert.Equal(before, TorchSharp.torch.get_num_threads()); // restored for the next command
+        var (code, _, err) = cli.Run("doctor", "--threads", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("--threads 0: need at least 1", err);
+    }
+
+    [Fact]
     public void SpaceSampleIsSeededAndPrintsCanonicalGenotypes()
     {
         using var cli = new CliHarness();
