@@ -13,12 +13,14 @@ namespace NasSharp.Cli;
 public sealed class RunRecorder : IDisposable
 {
     private readonly ResultsStore store;
+    private readonly RunLock runLock;
     private readonly CancellationToken cancellation;
     private bool finished;
 
-    private RunRecorder(ResultsStore store, Run run, CancellationToken cancellation)
+    private RunRecorder(ResultsStore store, Run run, RunLock runLock, CancellationToken cancellation)
     {
         this.store = store;
+        this.runLock = runLock;
         this.cancellation = cancellation;
         RunId = run.Id;
         Resumed = run.Resumed;
@@ -38,7 +40,18 @@ public sealed class RunRecorder : IDisposable
             var spec = new RunSpec(kind, "nas " + string.Join(' ', pr.Tokens.Select(t => t.Value)), config, seed, Versions(),
                 resumable ? RunSpec.DeriveKey(kind, config, seed) : null);
             var run = resumable ? store.GetOrStartRun(spec) : store.StartRun(spec);
-            return new RunRecorder(store, run, console.Cancellation);
+            // A "running" run may be a crashed one (resume it) or a live one in another process (leave it alone, and
+            // do not mark it failed on the way out: that would stop the other process's writes).
+            var runLock = RunLock.TryAcquire(store.FilePath, run.Id)
+                ?? throw new StoreException($"Run {run.Id} in '{store.FilePath}' is being written by another process running the same " +
+                    "command. Wait for it to finish (rerunning the command then resumes or repeats it), or use another --store.");
+            if (store.GetRun(run.Id)?.Status != RunStatus.Running)
+            {
+                // The other process finished it between our resume and our lock.
+                runLock.Dispose();
+                throw new StoreException($"Run {run.Id} in '{store.FilePath}' was finished by another process just now; rerun the command.");
+            }
+            return new RunRecorder(store, run, runLock, console.Cancellation);
         }
         catch
         {
@@ -90,6 +103,7 @@ public sealed class RunRecorder : IDisposable
             catch (StoreException) { }
         }
         store.Dispose();
+        runLock.Dispose();
     }
 
     private static Dictionary<string, double> Compact(Dictionary<string, double?> values) =>

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using NasSharp.Cli;
 using Xunit;
 
 namespace NasSharp.Tests.Cli;
@@ -29,6 +30,34 @@ public class CliTests
         var (code, _, err) = cli.Run("doctor", "--threads", "0");
         Assert.Equal(2, code);
         Assert.Contains("--threads 0: need at least 1", err);
+    }
+
+    [Fact]
+    public void ALiveRunIsNotResumedByASecondCommandButACrashedOneIs()
+    {
+        using var cli = new CliHarness();
+        var console = new CliConsole(new StringWriter(), new StringWriter(), interactive: false);
+        var pr = NasApp.Build(console).Parse(["runs", "list", "--store", cli.StorePath]);
+        RunRecorder Start() => RunRecorder.Start(pr, console, "test", new { a = 1 }, 1, resumable: true);
+        long id;
+        using (var first = Start())
+        {
+            id = first.RunId;
+            var e = Assert.Throws<NasSharp.Store.StoreException>(Start);
+            Assert.Contains("being written by another process", e.Message);
+            // The refused second command left the run alone: the first can still write and finish it.
+            first.AddResult("x", null, new() { ["s"] = 1 }, new());
+        }
+        // The first ended without completing (as a crash would): the next identical command resumes it.
+        using (var resumed = Start())
+        {
+            Assert.True(resumed.Resumed);
+            Assert.Equal(id, resumed.RunId);
+            Assert.Single(resumed.Results());
+            resumed.Complete(new { });
+        }
+        using var fresh = Start();
+        Assert.False(fresh.Resumed); // a completed run is never reopened
     }
 
     [Fact]
