@@ -49,13 +49,14 @@ public static class CorrelateCommand
             if (b < 2) throw new UsageException("--batch must be at least 2.");
             var selected = ProxyRegistry.Parse(pr.GetValue(proxies)!);
             var device = GlobalOptions.ResolveDevice(pr);
-            var networkOptions = pr.GetValue(cellBn) switch
+            string cellNorm = pr.GetValue(cellBn)!;
+            var networkOptions = cellNorm switch
             {
                 "affine" => new NetworkOptions(),
                 "search" => new NetworkOptions { Nb201 = new Nb201NetworkOptions { Affine = false, TrackRunningStats = false } },
                 var other => throw new UsageException($"--cell-bn {other}: use affine or search."),
             };
-            if (pr.GetValue(cellBn) != "affine" && pr.GetValue(space) != Nb201Space.Name)
+            if (cellNorm != "affine" && pr.GetValue(space) != Nb201Space.Name)
                 throw new UsageException("--cell-bn applies to --space nb201 only.");
 
             // Ground truth: the NB201 table or a stored truth run.
@@ -100,7 +101,7 @@ public static class CorrelateCommand
             else if (source != "real") throw new UsageException($"--data {source}: use real or gaussian.");
 
             var config = new { space = pr.GetValue(space), dataset, n = count, proxies = selected.Select(p => p.Name).ToArray(), batch = b, data = source,
-                truth = pr.GetValue(truth), targets = chosenTargets.Select(t => t.Name).ToArray(), cell_bn = pr.GetValue(cellBn) };
+                truth = pr.GetValue(truth), targets = chosenTargets.Select(t => t.Name).ToArray(), cell_bn = cellNorm };
             using var recorder = RunRecorder.Start(pr, console, "correlate", config, s, resumable: true);
             if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} evaluations already stored");
             var harness = new ProxyCorrelationHarness(selected, networkOptions, s);
@@ -153,9 +154,7 @@ public static class CorrelateCommand
         int n, long runId, long seed, int batch, string data, string space)
     {
         var rows = results.Where(r => r.Record.ItemKey.StartsWith("arch/", StringComparison.Ordinal)).ToList();
-        var items = rows.Select(r => new ScoredArchitecture(r.Record.Arch!, r.Record.Scores,
-            r.Record.Metrics.Where(kv => kv.Key.StartsWith(RunReport.AccuracyPrefix, StringComparison.Ordinal))
-                .ToDictionary(kv => kv.Key[RunReport.AccuracyPrefix.Length..], kv => kv.Value))).ToList();
+        var items = RunReport.ScoredArchitectures(rows);
         var table = CorrelationTable.Compute(items, proxies.Select(p => p.Name).ToList(), targets.Select(t => t.Name).ToList());
         double PerArch(string key) => rows.Sum(r => r.Record.Metrics.TryGetValue(key, out var v) ? v : 0) / Math.Max(1, n);
         var output = table.ToDictionary(c => c.Proxy, c =>

@@ -42,7 +42,7 @@ public static class CorrelationTable
             var agreements = new Dictionary<string, ProxyAgreement>();
             foreach (var target in targets)
             {
-                var acc = items.Select(i => i.Accuracies.TryGetValue(target, out var a) ? a : double.NaN).ToArray();
+                var acc = Accuracies(items, target);
                 var keep = Enumerable.Range(0, items.Count).Where(k => double.IsFinite(acc[k])).ToArray();
                 if (keep.Length < 2)
                 {
@@ -67,12 +67,16 @@ public static class CorrelationTable
         var result = new Dictionary<string, TargetReference>();
         foreach (var target in targets)
         {
-            var acc = items.Select(i => i.Accuracies.TryGetValue(target, out var a) ? a : double.NaN).Where(double.IsFinite).ToArray();
+            var acc = Accuracies(items, target).Where(double.IsFinite).ToArray();
             result[target] = acc.Length == 0 ? new TargetReference(double.NaN, double.NaN)
                 : new TargetReference(acc.Average(), BestOfK.Expected(acc, acc, Math.Min(BestOf, acc.Length)));
         }
         return result;
     }
+
+    /// <summary>Each item's accuracy on <paramref name="target"/>, NaN where it has none.</summary>
+    private static double[] Accuracies(IReadOnlyList<ScoredArchitecture> items, string target) =>
+        items.Select(i => i.Accuracies.TryGetValue(target, out var a) ? a : double.NaN).ToArray();
 
     /// <summary>Non-finite scores mapped below the smallest finite one (for ranking only).</summary>
     public static double[] RankLast(IReadOnlyList<double> scores)

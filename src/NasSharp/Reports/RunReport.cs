@@ -45,12 +45,17 @@ public static class RunReport
 
     private static string F(double v, string format = "F3") => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A correlation run's stored evaluations as scored architectures: each proxy's score and the accuracies
+    /// stored under <see cref="AccuracyPrefix"/> (the prefix removed).</summary>
+    public static IReadOnlyList<ScoredArchitecture> ScoredArchitectures(IEnumerable<StoredResult> rows) =>
+        rows.Select(r => new ScoredArchitecture(r.Record.Arch ?? r.Record.ItemKey, r.Record.Scores,
+            r.Record.Metrics.Where(kv => kv.Key.StartsWith(AccuracyPrefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[AccuracyPrefix.Length..], kv => kv.Value))).ToList();
+
     private static void Correlation(IReadOnlyList<StoredResult> results, string outDir, StringBuilder md, List<string> figures)
     {
         var rows = results.Where(r => r.Record.ItemKey.StartsWith("arch/", StringComparison.Ordinal)).ToList();
-        var items = rows.Select(r => new ScoredArchitecture(r.Record.Arch ?? r.Record.ItemKey, r.Record.Scores,
-            r.Record.Metrics.Where(kv => kv.Key.StartsWith(AccuracyPrefix, StringComparison.Ordinal))
-                .ToDictionary(kv => kv.Key[AccuracyPrefix.Length..], kv => kv.Value))).ToList();
+        var items = ScoredArchitectures(rows);
         var proxies = items.SelectMany(i => i.Scores.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var targets = items.SelectMany(i => i.Accuracies.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         if (items.Count < 2 || proxies.Count == 0 || targets.Count == 0)

@@ -22,7 +22,7 @@ public static class BestOfK
             throw new ArgumentException("Best-of-k got a NaN or infinite value; rank non-finite scores explicitly first (CorrelationTable.RankLast).");
         var order = Enumerable.Range(0, n).OrderByDescending(i => score[i]).ToArray();
         double expected = 0;
-        int above = 0;
+        double missAbove = 1; // chance that S misses every item above the current group (none above the first)
         for (int start = 0; start < n;)
         {
             int end = start;
@@ -31,9 +31,9 @@ public static class BestOfK
             double groupMean = 0;
             for (int j = start; j <= end; j++) groupMean += truth[order[j]];
             groupMean /= members;
-            double p = MissRatio(n, above, k) - MissRatio(n, above + members, k);
-            expected += p * groupMean;
-            above += members;
+            double missThrough = MissRatio(n, end + 1, k); // misses this group too
+            expected += (missAbove - missThrough) * groupMean;
+            missAbove = missThrough;
             start = end + 1;
         }
         return expected;

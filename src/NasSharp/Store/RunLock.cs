@@ -13,13 +13,7 @@ public sealed class RunLock : IDisposable
 {
     private readonly FileStream file;
 
-    private RunLock(FileStream file, long runId)
-    {
-        this.file = file;
-        RunId = runId;
-    }
-
-    public long RunId { get; }
+    private RunLock(FileStream file) => this.file = file;
 
     /// <summary>The lock of run <paramref name="runId"/> of the store at <paramref name="storePath"/>, or null when
     /// another process (or another handle in this one) holds it.</summary>
@@ -31,7 +25,7 @@ public sealed class RunLock : IDisposable
         string path = Path.Combine(directory, $"run-{runId}.lock");
         try
         {
-            return new RunLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), runId);
+            return new RunLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
         catch (IOException)
         {
