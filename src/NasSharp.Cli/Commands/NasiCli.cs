@@ -17,7 +17,7 @@ public sealed class NasiCli
     public Option<double?> Nu { get; } = new("--nu") { Description = "nasi: fixed ν (NASI-FIX; default 100)." };
     public Option<double?> NuAdaptive { get; } = new("--nu-adaptive") { Description = "nasi: adaptive ν starting at this value (NASI-ADA, e.g. 500)." };
     public Option<double> Xi { get; } = new("--xi") { Description = "nasi: ξ, the step size of Δ*.", DefaultValueFactory = _ => 1 };
-    public Option<double> Tau { get; } = new("--tau") { Description = "nasi: the Gumbel-softmax temperature τ.", DefaultValueFactory = _ => 1 };
+    public Option<double> Tau { get; } = new("--tau") { Description = "nasi: the Gumbel-softmax temperature τ.", DefaultValueFactory = _ => new NasiOptions().Temperature };
     public Option<string> Gumbel { get; } = new("--gumbel") { Description = "nasi: soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture).", DefaultValueFactory = _ => GumbelName(new NasiOptions().Hard) };
     public Option<string> Labels { get; } = new("--labels") { Description = "nasi: true or random labels (label-agnostic search).", DefaultValueFactory = _ => "true" };
     public Option<string> Data { get; } = new("--data") { Description = "nasi: real images or gaussian inputs (data-agnostic search).", DefaultValueFactory = _ => "real" };

@@ -32,8 +32,9 @@ public static class SearchBenchCommand
         var rsImages = new Option<int>("--rs-train-images") { Description = "Random search: training images per sampled cell (one epoch).", DefaultValueFactory = _ => 2000 };
         var parameterization = new Option<Parameterization>("--parameterization") { Description = "NASI's supernet: ntk (the paper's) or standard.", DefaultValueFactory = _ => new NasiOptions().Parameterization };
         var gumbel = new Option<string>("--gumbel") { Description = "NASI's samples: soft or hard (straight-through).", DefaultValueFactory = _ => NasiCli.GumbelName(new NasiOptions().Hard) };
+        var tau = new Option<double>("--tau") { Description = "NASI's Gumbel-softmax temperature τ.", DefaultValueFactory = _ => new NasiOptions().Temperature };
         var dataOptions = new DataOptions(cmd);
-        foreach (var o in new Option[] { space, seeds, methods, steps, batch, cells, candidates, rsImages, parameterization, gumbel }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { space, seeds, methods, steps, batch, cells, candidates, rsImages, parameterization, gumbel, tau }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(space) != "nb201") throw new UsageException($"--space {pr.GetValue(space)}: the comparison needs a table of trained accuracies; use nb201.");
@@ -46,7 +47,7 @@ public static class SearchBenchCommand
                 Nasi = new NasiOptions
                 {
                     Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch), Parameterization = pr.GetValue(parameterization),
-                    Hard = NasiCli.IsHard(pr.GetValue(gumbel)),
+                    Hard = NasiCli.IsHard(pr.GetValue(gumbel)), Temperature = pr.GetValue(tau),
                 },
                 Supernet = new Nb201NetworkOptions { CellsPerStage = pr.GetValue(cells), Affine = false, TrackRunningStats = false },
                 Candidates = pr.GetValue(candidates),
@@ -62,7 +63,7 @@ public static class SearchBenchCommand
             var seedList = Enumerable.Range(1, pr.GetValue(seeds)).ToArray();
             var config = new { space = "nb201", seeds = seedList, methods = chosen, steps = settings.Nasi.Steps, batch = settings.Nasi.BatchSize, cells = settings.Supernet.CellsPerStage,
                 parameterization = settings.Nasi.Parameterization.ToString().ToLowerInvariant(), gumbel = NasiCli.GumbelName(settings.Nasi.Hard),
-                candidates = settings.Candidates, rs_train_images = settings.RandomTrainImages };
+                tau = settings.Nasi.Temperature, candidates = settings.Candidates, rs_train_images = settings.RandomTrainImages };
             using var recorder = RunRecorder.Start(pr, console, "bench-search", config, 0, resumable: true);
             if (recorder.Resumed) console.Error.WriteLine($"resuming run {recorder.RunId}: {recorder.ResultCount} searches already stored");
             var comparison = new SearchComparison(table, data, settings, GlobalOptions.ResolveDevice(pr));

@@ -83,5 +83,9 @@ public class NasiCliTests
         (code, _, err) = cli.Run(["search", "--space", "mlp", .. Tiny]);
         Assert.Equal(2, code);
         Assert.Contains("nb201 and darts", err);
+        // The comparison takes NASI's temperature too, checked before any data is loaded.
+        (code, _, err) = cli.Run("bench", "search", "--tau", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("τ must be positive", err);
     }
 }

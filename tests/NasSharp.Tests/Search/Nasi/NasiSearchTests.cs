@@ -135,7 +135,7 @@ public class NasiSearchTests
         var step = NasiSearch.Run(reparameterised, source.Batch, ntk).Steps[0];
         var (x, y) = source.Batch(0);
         using var generator = new Generator((ulong)Seeds.Derive(ntk.Seed, "nasi-gumbel", 0));
-        reparameterised.SetMixingWeights([GumbelSoftmax.Weights(zeros(6, 5), GumbelSoftmax.Noise([6, 5], generator), 1.0)]);
+        reparameterised.SetMixingWeights([GumbelSoftmax.Weights(zeros(6, 5), GumbelSoftmax.Noise([6, 5], generator), ntk.Temperature)]);
         double expected = TraceNorm.Approximation(reparameterised, x, y, createGraph: false, reparameterised.GradientFactors).item<float>();
         Assert.Equal(expected, step.TraceNorm, 1e-4 * expected);
         Assert.NotEqual(expected, TraceNorm.Approximation(reparameterised, x, y, createGraph: false).item<float>(), 1e-3 * expected);
