@@ -106,14 +106,17 @@ public sealed class NasiCli
         });
     }
 
-    public static NasiOutput Output(NasiResult r, string space, string dataset, NasiOptions o, long? runId, bool resumed, Nb201Accuracies? nb201)
+    /// <param name="excludingNone">On NB201: the cell derived from the same Δ* without <c>none</c>, and its table accuracies.</param>
+    public static NasiOutput Output(NasiResult r, string space, string dataset, NasiOptions o, long? runId, bool resumed, Nb201Accuracies? nb201,
+        (string Arch, Nb201Accuracies Accuracies)? excludingNone = null)
     {
         var alpha = r.Groups.Select((g, i) => new GroupOutput(g.Name, Enumerable.Range(0, g.Edges).Select(e =>
             g.Operations.Select((op, k) => (op, k)).ToDictionary(x => x.op, x => r.Probabilities[i][e, x.k])).ToArray())).ToArray();
         return new NasiOutput(runId, resumed, space, dataset, o.AdaptiveNu ? "nasi-ada" : "nasi-fix", r.Architecture.Canonical, r.Seconds, alpha,
             nb201 is null ? null : new Nb201Output(nb201.Cifar10Test, nb201.Cifar100Test, nb201.ImageNet16Test),
             TraceSummary.Of(r),
-            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, GumbelName(o.Hard), o.Parameterization.ToString().ToLowerInvariant(), o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed);
+            o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, GumbelName(o.Hard), o.Parameterization.ToString().ToLowerInvariant(), o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed,
+            excludingNone?.Arch, excludingNone is { Accuracies: var a } ? new Nb201Output(a.Cifar10Test, a.Cifar100Test, a.ImageNet16Test) : null);
     }
 
     public static void Render(CliConsole console, NasiOutput o)
@@ -132,6 +135,8 @@ public sealed class NasiCli
         console.Out.WriteLine($"arch: {o.Arch}");
         console.Out.WriteLine($"trace norm of the sampled architectures: min {o.TraceNorm.Min:G4}, mean {o.TraceNorm.Mean:G4}, max {o.TraceNorm.Max:G4}; final ν {o.TraceNorm.FinalNu:G4}");
         if (o.Nb201 is { } a) console.Out.WriteLine($"NAS-Bench-201 test accuracy: cifar10 {a.Cifar10:F2}, cifar100 {a.Cifar100:F2}, imagenet16 {a.ImageNet16:F2}");
+        if (o.ArchExcludingNone is { } n && o.Nb201ExcludingNone is { } b)
+            console.Out.WriteLine($"without none (DARTS' rule): {n}, cifar10 {b.Cifar10:F2}, cifar100 {b.Cifar100:F2}, imagenet16 {b.ImageNet16:F2}");
         console.Out.WriteLine($"search {o.SearchSeconds:F1} s (run {o.RunId})");
     }
 
@@ -152,7 +157,7 @@ public sealed class NasiCli
     public sealed record NasiOutput(
         long? RunId, bool Resumed, string Space, string Dataset, string Strategy, string Arch, double SearchSeconds, GroupOutput[] Alpha,
         Nb201Output? Nb201, TraceSummary TraceNorm, int Steps, int Batch, double Mu, double Nu, bool NuAdaptive, double Xi, double Tau,
-        string Gumbel, string Parameterization, string Labels, string Data, long Seed);
+        string Gumbel, string Parameterization, string Labels, string Data, long Seed, string? ArchExcludingNone = null, Nb201Output? Nb201ExcludingNone = null);
 }
 
 /// <summary>NASI steps in the results store: key <c>step/T</c>, the trace norm, R, ν, ‖G‖ and G_t's entries as g/K.</summary>

@@ -63,15 +63,28 @@ public sealed class Nb201Supernet : RelaxedSupernet
     public override IGenotype Derive(IReadOnlyList<double[,]> logits)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        if (logits.Count != 1 || logits[0].GetLength(0) != Nb201Genotype.EdgeCount || logits[0].GetLength(1) != Nb201Operations.All.Count)
+        if (logits.Count != 1) throw new ArgumentException($"NB201 logits are one [{Nb201Genotype.EdgeCount}, {Nb201Operations.All.Count}] array.", nameof(logits));
+        return Derive(logits[0], excludeNone: false);
+    }
+
+    /// <summary>
+    /// Per edge, the operation of the largest logit (the lowest index on ties); with <paramref name="excludeNone"/>, the
+    /// largest among the operations other than <c>none</c>. DARTS derives its cells that way (Liu et al. 2019, Sec. 2.4):
+    /// with batch norm after the cell, raising the weight of the zero operation only rescales the node, so its logit says
+    /// how large the edge should be, not which operation it should be.
+    /// </summary>
+    public static Nb201Genotype Derive(double[,] logits, bool excludeNone)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        if (logits.GetLength(0) != Nb201Genotype.EdgeCount || logits.GetLength(1) != Nb201Operations.All.Count)
             throw new ArgumentException($"NB201 logits are one [{Nb201Genotype.EdgeCount}, {Nb201Operations.All.Count}] array.", nameof(logits));
-        var a = logits[0];
+        int first = excludeNone ? (int)Nb201Operation.None + 1 : 0;
         var ops = new Nb201Operation[Nb201Genotype.EdgeCount];
         for (int e = 0; e < ops.Length; e++)
         {
-            int best = 0;
-            for (int o = 1; o < a.GetLength(1); o++)
-                if (a[e, o] > a[e, best]) best = o;
+            int best = first;
+            for (int o = first + 1; o < logits.GetLength(1); o++)
+                if (logits[e, o] > logits[e, best]) best = o;
             ops[e] = (Nb201Operation)best;
         }
         return new Nb201Genotype(ops);

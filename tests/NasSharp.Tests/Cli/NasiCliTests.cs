@@ -29,6 +29,14 @@ public class NasiCliTests
         Assert.Equal(table.Lookup(arch).Accuracies.Cifar10Test, j.GetProperty("nb201").GetProperty("cifar10").GetDouble());
         Assert.Equal(table.Lookup(arch).Accuracies.ImageNet16Test, j.GetProperty("nb201").GetProperty("imagenet16").GetDouble());
         Assert.True(j.GetProperty("search_seconds").GetDouble() > 0);
+        // The same Δ* derived without none: where the cell has no none the two agree; the table's accuracies are its own.
+        var withoutNone = Nb201Genotype.Parse(j.GetProperty("arch_excluding_none").GetString()!);
+        for (int e = 0; e < 6; e++)
+        {
+            Assert.NotEqual(Nb201Operation.None, withoutNone.Operations[e]);
+            if (arch.Operations[e] != Nb201Operation.None) Assert.Equal(arch.Operations[e], withoutNone.Operations[e]);
+        }
+        Assert.Equal(table.Lookup(withoutNone).Accuracies.Cifar10Test, j.GetProperty("nb201_excluding_none").GetProperty("cifar10").GetDouble());
 
         // Same seed, same search (the second run resumes the stored steps of the first and must agree with it).
         var again = cli.Json(["search", "--space", "nb201", .. Tiny]);
@@ -65,6 +73,7 @@ public class NasiCliTests
         var genotype = DartsGenotype.Parse(j.GetProperty("arch").GetString()!);
         Assert.Equal(2, j.GetProperty("alpha").GetArrayLength());
         Assert.Equal(JsonNull, j.GetProperty("nb201").ValueKind);
+        Assert.Equal(JsonNull, j.GetProperty("arch_excluding_none").ValueKind);   // DARTS' derivation never selects none anyway
         Assert.Equal(genotype.Canonical, DartsGenotype.Parse(genotype.Canonical).Canonical);
     }
 

@@ -95,6 +95,29 @@ public class NasiSearchTests
     }
 
     [Fact]
+    public void DerivingWithoutNoneTakesTheRunnerUpWhereNoneLeads()
+    {
+        // Edge 1 plants none first and avg_pool second; edge 4 plants a tie between skip and conv 3×3 below none.
+        var logits = new double[6, 5];
+        var planted = new[] { 3, 0, 2, 1, 4, 3 };
+        for (int e = 0; e < 6; e++) logits[e, planted[e]] = 1 + e;
+        logits[1, (int)Nb201Operation.AvgPool3x3] = 1.5;
+        logits[4, (int)Nb201Operation.None] = 9;
+        logits[4, (int)Nb201Operation.SkipConnect] = 7;
+        logits[4, (int)Nb201Operation.NorConv3x3] = 7;
+        logits[4, (int)Nb201Operation.AvgPool3x3] = -1;
+        Assert.Equal(
+            [Nb201Operation.NorConv3x3, Nb201Operation.None, Nb201Operation.NorConv1x1, Nb201Operation.SkipConnect, Nb201Operation.None, Nb201Operation.NorConv3x3],
+            Nb201Supernet.Derive(logits, excludeNone: false).Operations.ToArray());
+        Assert.Equal(
+            [Nb201Operation.NorConv3x3, Nb201Operation.AvgPool3x3, Nb201Operation.NorConv1x1, Nb201Operation.SkipConnect, Nb201Operation.SkipConnect, Nb201Operation.NorConv3x3],
+            Nb201Supernet.Derive(logits, excludeNone: true).Operations.ToArray());
+        // All-zero logits: the lowest index, none, or skip_connect without it.
+        Assert.All(Nb201Supernet.Derive(new double[6, 5], excludeNone: true).Operations, o => Assert.Equal(Nb201Operation.SkipConnect, o));
+        Assert.Throws<ArgumentException>(() => Nb201Supernet.Derive(new double[5, 5], excludeNone: true));
+    }
+
+    [Fact]
     public void ASearchIsReproducibleFromItsSeedAndReportsEveryStep()
     {
         using var scope = NewDisposeScope();
