@@ -3,6 +3,7 @@ using NasSharp.Benchmarks;
 using NasSharp.Data;
 using NasSharp.Networks;
 using NasSharp.Search.Nasi;
+using NasSharp.Spaces;
 using Spectre.Console;
 
 namespace NasSharp.Cli.Commands;
@@ -100,12 +101,18 @@ public static class SearchBenchCommand
 
     public static ComparisonOutput Summarise(IReadOnlyList<SearchRun> runs, IReadOnlyList<string> methods, long? runId, Nb201Table table)
     {
-        var summaries = methods.Select(m =>
+        static MethodSummary Summary(string method, List<SearchRun> r) =>
+            new(method, r.Count, MeanStd.Of(r.Select(x => x.Accuracies.Cifar10Test)), MeanStd.Of(r.Select(x => x.Accuracies.Cifar100Test)),
+                MeanStd.Of(r.Select(x => x.Accuracies.ImageNet16Test)), r.Average(x => x.Seconds), r);
+        var summaries = new List<MethodSummary>();
+        foreach (var m in methods)
         {
             var r = runs.Where(x => x.Method == m).ToList();
-            return new MethodSummary(m, r.Count, MeanStd.Of(r.Select(x => x.Accuracies.Cifar10Test)), MeanStd.Of(r.Select(x => x.Accuracies.Cifar100Test)),
-                MeanStd.Of(r.Select(x => x.Accuracies.ImageNet16Test)), r.Average(x => x.Seconds), r);
-        }).ToList();
+            summaries.Add(Summary(m, r));
+            // NASI's searches also give the cell without none (DARTS' rule); a row of its own when every seed has one.
+            if (r.Count > 0 && r.All(x => x.ArchExcludingNone is not null && x.AccuraciesExcludingNone is not null))
+                summaries.Add(Summary($"{m} (without none)", r.Select(x => x with { Arch = x.ArchExcludingNone!, Accuracies = x.AccuraciesExcludingNone! }).ToList()));
+        }
         // A uniformly random cell's expected accuracy, exactly, over all 15,625 cells.
         var space = new[] { MeanStd.Of(table.Entries.Select(e => e.Accuracies.Cifar10Test)), MeanStd.Of(table.Entries.Select(e => e.Accuracies.Cifar100Test)),
             MeanStd.Of(table.Entries.Select(e => e.Accuracies.ImageNet16Test)) };
@@ -136,18 +143,31 @@ public sealed class StoreComparisonJournal(RunRecorder recorder) : ISearchCompar
     {
         if (!existing.TryGetValue($"{method}/{seed}", out var r) || r.Arch is null) return null;
         var s = r.Scores;
-        return new SearchRun(method, seed, r.Arch, r.Metrics["seconds"],
-            new Nb201Accuracies(s["cifar10_valid"], s["cifar10_test"], s["cifar100_valid"], s["cifar100_test"], s["imagenet16_valid"], s["imagenet16_test"]),
-            r.Notes.GetValueOrDefault("reason"));
+        Nb201Accuracies Accuracies(string prefix) => new(s[prefix + "cifar10_valid"], s[prefix + "cifar10_test"], s[prefix + "cifar100_valid"],
+            s[prefix + "cifar100_test"], s[prefix + "imagenet16_valid"], s[prefix + "imagenet16_test"]);
+        // Stored before the cell without none was recorded: absent, not guessed.
+        bool withoutNone = s.TryGetValue(NoNone + "space_index", out var index);
+        return new SearchRun(method, seed, r.Arch, r.Metrics["seconds"], Accuracies(""), r.Notes.GetValueOrDefault("reason"),
+            withoutNone ? Nb201Genotype.FromIndex((int)index).Canonical : null, withoutNone ? Accuracies(NoNone) : null);
     }
+
+    /// <summary>Score-name prefix of the cell derived without none (its space index and table accuracies).</summary>
+    private const string NoNone = "without_none/";
 
     public void Record(SearchRun run)
     {
-        var a = run.Accuracies;
-        recorder.AddResult($"{run.Method}/{run.Seed}", run.Arch, new()
+        var scores = new Dictionary<string, double?>();
+        void Add(string prefix, Nb201Accuracies a)
         {
-            ["cifar10_valid"] = a.Cifar10Valid, ["cifar10_test"] = a.Cifar10Test, ["cifar100_valid"] = a.Cifar100Valid,
-            ["cifar100_test"] = a.Cifar100Test, ["imagenet16_valid"] = a.ImageNet16Valid, ["imagenet16_test"] = a.ImageNet16Test,
-        }, new() { ["seconds"] = run.Seconds }, run.Detail, "nb201");
+            scores[prefix + "cifar10_valid"] = a.Cifar10Valid; scores[prefix + "cifar10_test"] = a.Cifar10Test; scores[prefix + "cifar100_valid"] = a.Cifar100Valid;
+            scores[prefix + "cifar100_test"] = a.Cifar100Test; scores[prefix + "imagenet16_valid"] = a.ImageNet16Valid; scores[prefix + "imagenet16_test"] = a.ImageNet16Test;
+        }
+        Add("", run.Accuracies);
+        if (run.ArchExcludingNone is { } arch && run.AccuraciesExcludingNone is { } accuracies)
+        {
+            scores[NoNone + "space_index"] = Nb201Genotype.Parse(arch).Index;
+            Add(NoNone, accuracies);
+        }
+        recorder.AddResult($"{run.Method}/{run.Seed}", run.Arch, scores, new() { ["seconds"] = run.Seconds }, run.Detail, "nb201");
     }
 }

@@ -10,8 +10,12 @@ using static TorchSharp.torch;
 
 namespace NasSharp.Benchmarks;
 
-/// <summary>One method's outcome for one seed: the selected NB201 cell, its table accuracies and the search's seconds.</summary>
-public sealed record SearchRun(string Method, int Seed, string Arch, double Seconds, Nb201Accuracies Accuracies, string? Detail = null);
+/// <summary>
+/// One method's outcome for one seed: the selected NB201 cell, its table accuracies and the search's seconds. For NASI
+/// also the cell the same Δ* gives without <c>none</c> (<see cref="Nb201Supernet.Derive(double[,], bool)"/>) and its accuracies.
+/// </summary>
+public sealed record SearchRun(string Method, int Seed, string Arch, double Seconds, Nb201Accuracies Accuracies, string? Detail = null,
+    string? ArchExcludingNone = null, Nb201Accuracies? AccuraciesExcludingNone = null);
 
 /// <summary>Where finished (method, seed) runs are kept, so that an interrupted comparison resumes.</summary>
 public interface ISearchComparisonJournal
@@ -83,6 +87,7 @@ public sealed class SearchComparison(Nb201Table table, LabeledDataset train, Sea
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
         Nb201Genotype arch;
+        Nb201Genotype? withoutNone = null;
         string? detail = null;
         switch (method)
         {
@@ -103,6 +108,7 @@ public sealed class SearchComparison(Nb201Table table, LabeledDataset train, Sea
                     var source = new BatchSource(train, train.SampleShape.Select(v => (long)v).ToArray(), train.NumClasses, options, device);
                     var result = NasiSearch.Run(supernet, source.Batch, options, cancellation: cancellation);
                     arch = (Nb201Genotype)result.Architecture;
+                    withoutNone = Nb201Supernet.Derive(result.Logits[0], excludeNone: true);
                     detail = $"trace norm mean {result.Steps.Average(s => s.TraceNorm):G4}";
                 }
                 break;
@@ -116,7 +122,8 @@ public sealed class SearchComparison(Nb201Table table, LabeledDataset train, Sea
             default:
                 throw new ArgumentException($"Unknown method '{method}'.", nameof(method));
         }
-        return new SearchRun(method, seed, arch.Canonical, clock.Elapsed.TotalSeconds, table.Lookup(arch).Accuracies, detail);
+        return new SearchRun(method, seed, arch.Canonical, clock.Elapsed.TotalSeconds, table.Lookup(arch).Accuracies, detail,
+            withoutNone?.Canonical, withoutNone is null ? null : table.Lookup(withoutNone).Accuracies);
     }
 
     /// <summary>The best of <see cref="SearchComparisonSettings.Candidates"/> distinct sampled cells by λ_min of the NTK or NASWOT.</summary>

@@ -1,4 +1,5 @@
 using NasSharp.Benchmarks;
+using NasSharp.Cli;
 using NasSharp.Cli.Commands;
 using NasSharp.Tests.Benchmarks;
 using Xunit;
@@ -30,5 +31,41 @@ public class SearchBenchTests(SharedNb201Table shared) : IClassFixture<SharedNb2
         double mean = shared.Table.Entries.Average(e => e.Accuracies.Cifar10Test);
         Assert.Equal(mean, o.SpaceMean[0].Mean, 1e-9);
         Assert.Equal(93.55, o.Published["NASI (paper)"][0]);
+        Assert.DoesNotContain(o.Methods, m => m.Method.EndsWith("(without none)"));   // no seed recorded one
+    }
+
+    [Fact]
+    public void NasisCellWithoutNoneGetsARowOfItsOwnAndSurvivesTheStore()
+    {
+        const string withoutNone = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+        SearchRun Nasi(int seed, double c10, double c10WithoutNone) => Run("nasi-fix", seed, c10, 70, 44) with
+        {
+            ArchExcludingNone = withoutNone, AccuraciesExcludingNone = new Nb201Accuracies(1, c10WithoutNone, 2, 72, 3, 46),
+        };
+        var runs = new[] { Nasi(1, 92.0, 94.0), Nasi(2, 92.5, 93.0), Run("naswot", 1, 90.0, 68.0, 40.0) };
+        var o = SearchBenchCommand.Summarise(runs, ["nasi-fix", "naswot"], runId: null, shared.Table);
+        Assert.Equal(["nasi-fix", "nasi-fix (without none)", "naswot"], o.Methods.Select(m => m.Method));
+        var row = o.Methods[1];
+        Assert.Equal(93.5, row.Cifar10.Mean, 1e-12);
+        Assert.Equal(72.0, row.Cifar100.Mean, 1e-12);
+        Assert.All(row.Runs, r => Assert.Equal(withoutNone, r.Arch));
+        Assert.Equal(92.25, o.Methods[0].Cifar10.Mean, 1e-12);   // the plain row is unchanged
+
+        // Stored and found again exactly, and a run stored without it comes back without it.
+        using var cli = new CliHarness();
+        var console = new CliConsole(new StringWriter(), new StringWriter(), interactive: false);
+        var pr = NasApp.Build(console).Parse(["runs", "list", "--store", cli.StorePath]);
+        using (var recorder = RunRecorder.Start(pr, console, "bench-search-test", new { a = 1 }, 1, resumable: true))
+        {
+            var journal = new StoreComparisonJournal(recorder);
+            journal.Record(runs[0]);
+            journal.Record(runs[2]);
+        }
+        using var resumed = RunRecorder.Start(pr, console, "bench-search-test", new { a = 1 }, 1, resumable: true);
+        Assert.True(resumed.Resumed);
+        var found = new StoreComparisonJournal(resumed);
+        Assert.Equal(runs[0], found.Find("nasi-fix", 1));
+        Assert.Equal(runs[2], found.Find("naswot", 1));
+        Assert.Null(found.Find("nasi-fix", 2));
     }
 }
