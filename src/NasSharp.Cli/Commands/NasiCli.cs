@@ -113,10 +113,10 @@ public sealed class NasiCli
         var alpha = r.Groups.Select((g, i) => new GroupOutput(g.Name, Enumerable.Range(0, g.Edges).Select(e =>
             g.Operations.Select((op, k) => (op, k)).ToDictionary(x => x.op, x => r.Probabilities[i][e, x.k])).ToArray())).ToArray();
         return new NasiOutput(runId, resumed, space, dataset, o.AdaptiveNu ? "nasi-ada" : "nasi-fix", r.Architecture.Canonical, r.Seconds, alpha,
-            nb201 is null ? null : new Nb201Output(nb201.Cifar10Test, nb201.Cifar100Test, nb201.ImageNet16Test),
+            Nb201Output.Of(nb201),
             TraceSummary.Of(r),
             o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, GumbelName(o.Hard), o.Parameterization.ToString().ToLowerInvariant(), o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed,
-            excludingNone?.Arch, excludingNone is { Accuracies: var a } ? new Nb201Output(a.Cifar10Test, a.Cifar100Test, a.ImageNet16Test) : null);
+            excludingNone?.Arch, Nb201Output.Of(excludingNone?.Accuracies));
     }
 
     public static void Render(CliConsole console, NasiOutput o)
@@ -142,7 +142,11 @@ public sealed class NasiCli
 
     public sealed record GroupOutput(string Name, IReadOnlyDictionary<string, double>[] Edges);
 
-    public sealed record Nb201Output(double Cifar10, double Cifar100, [property: System.Text.Json.Serialization.JsonPropertyName("imagenet16")] double ImageNet16);
+    public sealed record Nb201Output(double Cifar10, double Cifar100, [property: System.Text.Json.Serialization.JsonPropertyName("imagenet16")] double ImageNet16)
+    {
+        /// <summary>The table's three test accuracies, or null without a cell.</summary>
+        public static Nb201Output? Of(Nb201Accuracies? a) => a is null ? null : new(a.Cifar10Test, a.Cifar100Test, a.ImageNet16Test);
+    }
 
     public sealed record TraceSummary(double Min, double Mean, double Max, double FinalNu)
     {
