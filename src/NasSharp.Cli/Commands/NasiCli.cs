@@ -106,9 +106,9 @@ public sealed class NasiCli
         });
     }
 
-    /// <param name="excludingNone">On NB201: the cell derived from the same Δ* without <c>none</c>, and its table accuracies.</param>
+    /// <param name="argmax">On NB201: the plain argmax of the same Δ*, none allowed, and its table accuracies.</param>
     public static NasiOutput Output(NasiResult r, string space, string dataset, NasiOptions o, long? runId, bool resumed, Nb201Accuracies? nb201,
-        (string Arch, Nb201Accuracies Accuracies)? excludingNone = null)
+        (string Arch, Nb201Accuracies Accuracies)? argmax = null)
     {
         var alpha = r.Groups.Select((g, i) => new GroupOutput(g.Name, Enumerable.Range(0, g.Edges).Select(e =>
             g.Operations.Select((op, k) => (op, k)).ToDictionary(x => x.op, x => r.Probabilities[i][e, x.k])).ToArray())).ToArray();
@@ -116,7 +116,7 @@ public sealed class NasiCli
             Nb201Output.Of(nb201),
             TraceSummary.Of(r),
             o.Steps, o.BatchSize, o.Mu, o.Nu, o.AdaptiveNu, o.Xi, o.Temperature, GumbelName(o.Hard), o.Parameterization.ToString().ToLowerInvariant(), o.Labels.ToString().ToLowerInvariant(), o.Data.ToString().ToLowerInvariant(), o.Seed,
-            excludingNone?.Arch, Nb201Output.Of(excludingNone?.Accuracies));
+            argmax?.Arch, Nb201Output.Of(argmax?.Accuracies));
     }
 
     public static void Render(CliConsole console, NasiOutput o)
@@ -135,8 +135,8 @@ public sealed class NasiCli
         console.Out.WriteLine($"arch: {o.Arch}");
         console.Out.WriteLine($"trace norm of the sampled architectures: min {o.TraceNorm.Min:G4}, mean {o.TraceNorm.Mean:G4}, max {o.TraceNorm.Max:G4}; final ν {o.TraceNorm.FinalNu:G4}");
         if (o.Nb201 is { } a) console.Out.WriteLine($"NAS-Bench-201 test accuracy: cifar10 {a.Cifar10:F2}, cifar100 {a.Cifar100:F2}, imagenet16 {a.ImageNet16:F2}");
-        if (o.ArchExcludingNone is { } n && o.Nb201ExcludingNone is { } b)
-            console.Out.WriteLine($"without none (DARTS' rule): {n}, cifar10 {b.Cifar10:F2}, cifar100 {b.Cifar100:F2}, imagenet16 {b.ImageNet16:F2}");
+        if (o.ArchArgmax is { } n && o.Nb201Argmax is { } b && n != o.Arch)
+            console.Out.WriteLine($"argmax with none: {n}, cifar10 {b.Cifar10:F2}, cifar100 {b.Cifar100:F2}, imagenet16 {b.ImageNet16:F2}");
         console.Out.WriteLine($"search {o.SearchSeconds:F1} s (run {o.RunId})");
     }
 
@@ -161,7 +161,7 @@ public sealed class NasiCli
     public sealed record NasiOutput(
         long? RunId, bool Resumed, string Space, string Dataset, string Strategy, string Arch, double SearchSeconds, GroupOutput[] Alpha,
         Nb201Output? Nb201, TraceSummary TraceNorm, int Steps, int Batch, double Mu, double Nu, bool NuAdaptive, double Xi, double Tau,
-        string Gumbel, string Parameterization, string Labels, string Data, long Seed, string? ArchExcludingNone = null, Nb201Output? Nb201ExcludingNone = null);
+        string Gumbel, string Parameterization, string Labels, string Data, long Seed, string? ArchArgmax = null, Nb201Output? Nb201Argmax = null);
 }
 
 /// <summary>NASI steps in the results store: key <c>step/T</c>, the trace norm, R, ν, ‖G‖ and G_t's entries as g/K.</summary>

@@ -62,7 +62,8 @@ public static class SearchBenchCommand
             var data = dataOptions.Load(pr, console, 0, "cifar10").Train;
             var table = Nb201Table.LoadDefault(DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path);
             var seedList = Enumerable.Range(1, pr.GetValue(seeds)).ToArray();
-            var config = new { space = "nb201", seeds = seedList, methods = chosen, steps = settings.Nasi.Steps, batch = settings.Nasi.BatchSize, cells = settings.Supernet.CellsPerStage,
+            // derivation: NASI's cells leave none out (runs stored before it kept none in the argmax, and are not resumed into this).
+            var config = new { space = "nb201", derivation = "without-none", seeds = seedList, methods = chosen, steps = settings.Nasi.Steps, batch = settings.Nasi.BatchSize, cells = settings.Supernet.CellsPerStage,
                 parameterization = settings.Nasi.Parameterization.ToString().ToLowerInvariant(), gumbel = NasiCli.GumbelName(settings.Nasi.Hard),
                 tau = settings.Nasi.Temperature, candidates = settings.Candidates, rs_train_images = settings.RandomTrainImages };
             using var recorder = RunRecorder.Start(pr, console, "bench-search", config, 0, resumable: true);
@@ -109,9 +110,9 @@ public static class SearchBenchCommand
         {
             var r = runs.Where(x => x.Method == m).ToList();
             summaries.Add(Summary(m, r));
-            // NASI's searches also give the cell without none (DARTS' rule); a row of its own when every seed has one.
-            if (r.Count > 0 && r.All(x => x.ArchExcludingNone is not null && x.AccuraciesExcludingNone is not null))
-                summaries.Add(Summary($"{m} (without none)", r.Select(x => x with { Arch = x.ArchExcludingNone!, Accuracies = x.AccuraciesExcludingNone! }).ToList()));
+            // NASI's searches also give the plain argmax, none allowed; a row of its own when every seed has one.
+            if (r.Count > 0 && r.All(x => x.ArgmaxArch is not null && x.ArgmaxAccuracies is not null))
+                summaries.Add(Summary($"{m} (argmax with none)", r.Select(x => x with { Arch = x.ArgmaxArch!, Accuracies = x.ArgmaxAccuracies! }).ToList()));
         }
         // A uniformly random cell's expected accuracy, exactly, over all 15,625 cells.
         var space = new[] { MeanStd.Of(table.Entries.Select(e => e.Accuracies.Cifar10Test)), MeanStd.Of(table.Entries.Select(e => e.Accuracies.Cifar100Test)),
@@ -145,14 +146,13 @@ public sealed class StoreComparisonJournal(RunRecorder recorder) : ISearchCompar
         var s = r.Scores;
         Nb201Accuracies Accuracies(string prefix) => new(s[prefix + "cifar10_valid"], s[prefix + "cifar10_test"], s[prefix + "cifar100_valid"],
             s[prefix + "cifar100_test"], s[prefix + "imagenet16_valid"], s[prefix + "imagenet16_test"]);
-        // Stored before the cell without none was recorded: absent, not guessed.
-        bool withoutNone = s.TryGetValue(NoNone + "space_index", out var index);
+        bool argmax = s.TryGetValue(Argmax + "space_index", out var index);
         return new SearchRun(method, seed, r.Arch, r.Metrics["seconds"], Accuracies(""), r.Notes.GetValueOrDefault("reason"),
-            withoutNone ? Nb201Genotype.FromIndex((int)index).Canonical : null, withoutNone ? Accuracies(NoNone) : null);
+            argmax ? Nb201Genotype.FromIndex((int)index).Canonical : null, argmax ? Accuracies(Argmax) : null);
     }
 
-    /// <summary>Score-name prefix of the cell derived without none (its space index and table accuracies).</summary>
-    private const string NoNone = "without_none/";
+    /// <summary>Score-name prefix of NASI's plain argmax cell, none allowed (its space index and table accuracies).</summary>
+    private const string Argmax = "argmax/";
 
     public void Record(SearchRun run)
     {
@@ -163,10 +163,10 @@ public sealed class StoreComparisonJournal(RunRecorder recorder) : ISearchCompar
             scores[prefix + "cifar100_test"] = a.Cifar100Test; scores[prefix + "imagenet16_valid"] = a.ImageNet16Valid; scores[prefix + "imagenet16_test"] = a.ImageNet16Test;
         }
         Add("", run.Accuracies);
-        if (run.ArchExcludingNone is { } arch && run.AccuraciesExcludingNone is { } accuracies)
+        if (run.ArgmaxArch is { } arch && run.ArgmaxAccuracies is { } accuracies)
         {
-            scores[NoNone + "space_index"] = Nb201Genotype.Parse(arch).Index;
-            Add(NoNone, accuracies);
+            scores[Argmax + "space_index"] = Nb201Genotype.Parse(arch).Index;
+            Add(Argmax, accuracies);
         }
         recorder.AddResult($"{run.Method}/{run.Seed}", run.Arch, scores, new() { ["seconds"] = run.Seconds }, run.Detail, "nb201");
     }

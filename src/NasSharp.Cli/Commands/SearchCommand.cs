@@ -97,15 +97,15 @@ public static class SearchCommand
         using var supernet = nasi.BuildSupernet(pr, space.SpaceName, (int)sampleShape[0], classes, seed, device, options);
         var result = NasiCli.Search(console, supernet, data, sampleShape, classes, options, device, recorder);
         NasSharp.Benchmarks.Nb201Accuracies? accuracies = null;
-        (string, NasSharp.Benchmarks.Nb201Accuracies)? excludingNone = null;
+        (string, NasSharp.Benchmarks.Nb201Accuracies)? argmax = null;
         if (result.Architecture is NasSharp.Spaces.Nb201Genotype cell)
         {
             var table = NasSharp.Benchmarks.Nb201Table.LoadDefault(NasSharp.Data.DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path);
             accuracies = table.Lookup(cell).Accuracies;
-            var withoutNone = NasSharp.Networks.Nb201Supernet.Derive(result.Logits[0], excludeNone: true);
-            excludingNone = (withoutNone.Canonical, table.Lookup(withoutNone).Accuracies);
+            var withNone = NasSharp.Networks.Nb201Supernet.Derive(result.Logits[0], excludeNone: false);
+            argmax = (withNone.Canonical, table.Lookup(withNone).Accuracies);
         }
-        var output = NasiCli.Output(result, space.SpaceName, dataset, options, recorder.RunId, recorder.Resumed, accuracies, excludingNone);
+        var output = NasiCli.Output(result, space.SpaceName, dataset, options, recorder.RunId, recorder.Resumed, accuracies, argmax);
         recorder.Complete(output);
         if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(output);
         else NasiCli.Render(console, output);

@@ -12,10 +12,11 @@ namespace NasSharp.Benchmarks;
 
 /// <summary>
 /// One method's outcome for one seed: the selected NB201 cell, its table accuracies and the search's seconds. For NASI
-/// also the cell the same Δ* gives without <c>none</c> (<see cref="Nb201Supernet.Derive(double[,], bool)"/>) and its accuracies.
+/// the cell is derived without <c>none</c> (<see cref="Nb201Supernet.Derive(IReadOnlyList{double[,]})"/>), and the run also
+/// carries the plain argmax of the same Δ*, none allowed (<see cref="Nb201Supernet.Derive(double[,], bool)"/>), and its accuracies.
 /// </summary>
 public sealed record SearchRun(string Method, int Seed, string Arch, double Seconds, Nb201Accuracies Accuracies, string? Detail = null,
-    string? ArchExcludingNone = null, Nb201Accuracies? AccuraciesExcludingNone = null);
+    string? ArgmaxArch = null, Nb201Accuracies? ArgmaxAccuracies = null);
 
 /// <summary>Where finished (method, seed) runs are kept, so that an interrupted comparison resumes.</summary>
 public interface ISearchComparisonJournal
@@ -87,7 +88,7 @@ public sealed class SearchComparison(Nb201Table table, LabeledDataset train, Sea
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
         Nb201Genotype arch;
-        Nb201Genotype? withoutNone = null;
+        Nb201Genotype? argmax = null;
         string? detail = null;
         switch (method)
         {
@@ -108,7 +109,7 @@ public sealed class SearchComparison(Nb201Table table, LabeledDataset train, Sea
                     var source = new BatchSource(train, train.SampleShape.Select(v => (long)v).ToArray(), train.NumClasses, options, device);
                     var result = NasiSearch.Run(supernet, source.Batch, options, cancellation: cancellation);
                     arch = (Nb201Genotype)result.Architecture;
-                    withoutNone = Nb201Supernet.Derive(result.Logits[0], excludeNone: true);
+                    argmax = Nb201Supernet.Derive(result.Logits[0], excludeNone: false);
                     detail = $"trace norm mean {result.Steps.Average(s => s.TraceNorm):G4}";
                 }
                 break;
@@ -123,7 +124,7 @@ public sealed class SearchComparison(Nb201Table table, LabeledDataset train, Sea
                 throw new ArgumentException($"Unknown method '{method}'.", nameof(method));
         }
         return new SearchRun(method, seed, arch.Canonical, clock.Elapsed.TotalSeconds, table.Lookup(arch).Accuracies, detail,
-            withoutNone?.Canonical, withoutNone is null ? null : table.Lookup(withoutNone).Accuracies);
+            argmax?.Canonical, argmax is null ? null : table.Lookup(argmax).Accuracies);
     }
 
     /// <summary>The best of <see cref="SearchComparisonSettings.Candidates"/> distinct sampled cells by λ_min of the NTK or NASWOT.</summary>

@@ -59,12 +59,18 @@ public sealed class Nb201Supernet : RelaxedSupernet
         this.weights = weights[0];
     }
 
-    /// <summary>Per edge, the operation of the largest logit (the lowest index on ties).</summary>
+    /// <summary>
+    /// Per edge, the operation of the largest logit among those other than <c>none</c> (the lowest index on ties), as
+    /// DARTS derives its cells and as <see cref="DartsSupernet"/> does. Under Gumbel-softmax weights w = softmax((α + g)/τ),
+    /// none's output is zero, so its component of ∇_α R is −(w_none/τ) Σ_o w_o ∂R/∂w_o: the derivative of R along scaling
+    /// the whole edge (tested). It says how large the edge should be, not which operation it should be. The plain argmax
+    /// with none is <see cref="Derive(double[,], bool)"/> with excludeNone false.
+    /// </summary>
     public override IGenotype Derive(IReadOnlyList<double[,]> logits)
     {
         ArgumentNullException.ThrowIfNull(logits);
         if (logits.Count != 1) throw new ArgumentException($"NB201 logits are one [{Nb201Genotype.EdgeCount}, {Nb201Operations.All.Count}] array.", nameof(logits));
-        return Derive(logits[0], excludeNone: false);
+        return Derive(logits[0], excludeNone: true);
     }
 
     /// <summary>

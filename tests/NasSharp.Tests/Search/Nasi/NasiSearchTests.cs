@@ -81,15 +81,55 @@ public class NasiSearchTests
     }
 
     [Fact]
-    public void DeriveTakesTheLargestLogitPerEdge()
+    public void NonesGradientIsTheEdgesScaleDerivative()
+    {
+        // none outputs zero, so ∂R/∂w_none = 0 and the softmax's Jacobian leaves G_none = −(w_none/τ) Σ_o w_o ∂R/∂w_o,
+        // the derivative of R along scaling the whole edge. None's logit measures the edge's size, not its operation:
+        // the reason DARTS (and our NB201 derivation) leave none out of the argmax.
+        using var scope = NewDisposeScope();
+        using var supernet = TinySupernet(21);
+        supernet.train();
+        using var generator = new Generator(22);
+        var noise = GumbelSoftmax.Noise([6, 5], generator);
+        var x = randn(new long[] { 4, 3, 8, 8 }, dtype: ScalarType.Float64);
+        var y = tensor(new long[] { 0, 1, 2, 3 });
+        const double tau = 10;
+        var alpha0 = (0.3 * randn(new long[] { 6, 5 }, dtype: ScalarType.Float64)).requires_grad_(true);
+        var w = GumbelSoftmax.Weights(alpha0, noise, tau);
+        supernet.SetMixingWeights([w]);
+        var g = autograd.grad([TraceNorm.Approximation(supernet, x, y, createGraph: true)], [alpha0])[0];
+        var w0 = w.detach().clone();
+        int none = (int)Nb201Operation.None;
+        const double h = 1e-5;
+        for (int e = 0; e < 6; e++)
+        {
+            double R(double s)
+            {
+                using var sc = NewDisposeScope();
+                var scaled = w0.clone();
+                scaled[e] = scaled[e] * s;
+                supernet.SetMixingWeights([scaled]);
+                return TraceNorm.Approximation(supernet, x, y, createGraph: false).item<double>();
+            }
+            double scaleDerivative = (R(1 + h) - R(1 - h)) / (2 * h);
+            double expected = -w0[e, none].item<double>() / tau * scaleDerivative;
+            double actual = g[e, none].item<double>();
+            Assert.True(Math.Abs(expected) > 1e-8, $"edge {e}: the scale derivative vanishes, nothing is compared");
+            Assert.True(Math.Abs(actual - expected) <= 1e-6 * Math.Max(1e-6, Math.Abs(expected)) + 1e-10, $"edge {e}: G_none {actual}, −(w_none/τ)·dR/ds {expected}");
+        }
+    }
+
+    [Fact]
+    public void DeriveTakesTheLargestLogitOtherThanNonePerEdge()
     {
         using var scope = NewDisposeScope();
         using var supernet = TinySupernet(1);
         var logits = new double[6, 5];
         var planted = new[] { 3, 0, 2, 1, 4, 3 };
         for (int e = 0; e < 6; e++) logits[e, planted[e]] = 1 + e;
+        logits[1, (int)Nb201Operation.NorConv1x1] = 0.5;   // edge 1 leads with none; its runner-up is conv 1×1
         var genotype = (Nb201Genotype)supernet.Derive([logits]);
-        Assert.Equal(planted.Select(o => (Nb201Operation)o), genotype.Operations);
+        Assert.Equal(planted.Select(o => o == 0 ? Nb201Operation.NorConv1x1 : (Nb201Operation)o), genotype.Operations);
         Assert.Throws<ArgumentException>(() => supernet.Derive([new double[6, 4]]));
         Assert.Throws<ArgumentException>(() => supernet.SetMixingWeights([zeros(6, 4)]));
     }
