@@ -78,8 +78,9 @@ public sealed record NasiResult(
 /// NAS at initialisation (Shu, Cai, Dai, Ooi, Low, ICLR 2022): maximise E_{A∼p_α}[R(A)] with
 /// R(A) = ‖Θ̃₀(A)‖_tr − μ·max(0, ‖Θ̃₀(A)‖_tr − ν) (Eqs. 13–14) by one first-order step from α₀ = 0:
 /// G_t = ∇_α R(A(α₀, g_t)) for T Gumbel draws g_t, Δ* = (ξ/T) Σ_t G_t / max(‖G_1‖, …, ‖G_t‖), and the architecture is the
-/// argmax of p_{α₀+Δ*} as the supernet derives it (both spaces leave <c>none</c> out, as DARTS does). We read the normaliser as the running maximum up to t (the only reading in which the index t
-/// matters); any positive rescaling of the whole sum would select the same architecture.
+/// argmax of p_{α₀+Δ*} as the supernet derives it (both spaces leave <c>none</c> out, as DARTS does). We read the
+/// normaliser as the running maximum up to t (the only reading in which the index t matters); any positive rescaling of
+/// the whole sum would select the same architecture.
 /// </summary>
 public static class NasiSearch
 {

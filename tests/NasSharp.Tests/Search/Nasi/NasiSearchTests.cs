@@ -16,6 +16,16 @@ public class NasiSearchTests
         return new Nb201Supernet(3, 4, new Nb201NetworkOptions { Channels = 4, CellsPerStage = 1, Affine = false, TrackRunningStats = false }, dtype: dtype);
     }
 
+    /// <summary>A tiny supernet in train mode, one Gumbel draw over its 6 × 5 logits (generator seed + 1) and a batch of four.</summary>
+    private static (Nb201Supernet Supernet, Tensor Noise, Tensor X, Tensor Y) GradientFixture(long seed)
+    {
+        var supernet = TinySupernet(seed);
+        supernet.train();
+        using var generator = new Generator((ulong)seed + 1);
+        var noise = GumbelSoftmax.Noise([6, 5], generator);
+        return (supernet, noise, randn(new long[] { 4, 3, 8, 8 }, dtype: ScalarType.Float64), tensor(new long[] { 0, 1, 2, 3 }));
+    }
+
     [Fact]
     public void TheApproximationIsTheSquaredNormOfTheMeanPerSampleGradientAndBoundedByTheirMeanSquaredNorm()
     {
@@ -45,12 +55,8 @@ public class NasiSearchTests
     public void TheArchitectureGradientMatchesCentralDifferences()
     {
         using var scope = NewDisposeScope();
-        using var supernet = TinySupernet(11);
-        supernet.train();
-        using var generator = new Generator(12);
-        var noise = GumbelSoftmax.Noise([6, 5], generator);
-        var x = randn(new long[] { 4, 3, 8, 8 }, dtype: ScalarType.Float64);
-        var y = tensor(new long[] { 0, 1, 2, 3 });
+        var (supernet, noise, x, y) = GradientFixture(11);
+        using var _ = supernet;
         const double mu = 2, nu = 1e-3;   // ν small enough that the penalty is active: both branches of Eq. 14 in play
 
         Tensor Objective(Tensor alpha, bool createGraph)
@@ -87,12 +93,8 @@ public class NasiSearchTests
         // the derivative of R along scaling the whole edge. None's logit measures the edge's size, not its operation:
         // the reason DARTS (and our NB201 derivation) leave none out of the argmax.
         using var scope = NewDisposeScope();
-        using var supernet = TinySupernet(21);
-        supernet.train();
-        using var generator = new Generator(22);
-        var noise = GumbelSoftmax.Noise([6, 5], generator);
-        var x = randn(new long[] { 4, 3, 8, 8 }, dtype: ScalarType.Float64);
-        var y = tensor(new long[] { 0, 1, 2, 3 });
+        var (supernet, noise, x, y) = GradientFixture(21);
+        using var _ = supernet;
         const double tau = 10;
         var alpha0 = (0.3 * randn(new long[] { 6, 5 }, dtype: ScalarType.Float64)).requires_grad_(true);
         var w = GumbelSoftmax.Weights(alpha0, noise, tau);
