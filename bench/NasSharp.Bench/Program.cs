@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using NasSharp.Bench;
+using NasSharp.Networks;
 using NasSharp.Proxies;
+using NasSharp.Spaces;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,11 +17,14 @@ int repeat = int.Parse(options.GetValueOrDefault("repeat", "1"), CultureInfo.Inv
 int leak = int.Parse(options.GetValueOrDefault("leak", "0"), CultureInfo.InvariantCulture);
 var proxies = ProxyRegistry.Parse(options.GetValueOrDefault("proxies", "all"));
 
-Console.WriteLine($"threads {torch.get_num_threads()}, batch {batch}, 3×32×32, 10 classes, network: NB201-like C=16, 5 cells/stage, cell {string.Join(",", Nb201LikeNetwork.BestCell)}");
+// NAS-Bench-201's best CIFAR-10 cell (index 6111) in the benchmark's network (C = 16, 5 cells per stage).
+var space = new Nb201Space();
+var cell = space.Parse(Nb201Genotype.Example);
+Console.WriteLine($"threads {torch.get_num_threads()}, batch {batch}, 3×32×32, 10 classes, network: NAS-Bench-201 C=16, 5 cells/stage, cell {cell}");
 random.manual_seed(0);
 var x = randn(new long[] { batch, 3, 32, 32 });
 var y = randint(0, 10, new long[] { batch }, dtype: ScalarType.Int64);
-Func<nn.Module<Tensor, Tensor>> Build(long seed) => () => { random.manual_seed(seed); return new Nb201LikeNetwork(Nb201LikeNetwork.BestCell); };
+Func<nn.Module<Tensor, Tensor>> Build(long seed) => () => space.BuildNetwork(cell, [3, 32, 32], 10, new NetworkOptions(), seed);
 
 var evaluator = new ProxyEvaluator(proxies);
 new ProxyEvaluator([new GradNormProxy()]).Evaluate(Build(0), x, y, 10, 0); // warm-up: the first calls in a process are slow

@@ -1,5 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using NasSharp.Experiments;
 using Spectre.Console;
 
 namespace NasSharp.Cli;
@@ -63,61 +62,61 @@ public sealed class CliConsole
     /// <summary>Progress bars (stderr), so stdout stays clean for JSON.</summary>
     public IAnsiConsole AnsiError { get; }
 
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        // Architecture strings contain '+', '|' and '~': print them as they are, not as \u002B.
-        Encoder = global::System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        // NaN/Infinity are reported honestly as the strings "NaN", "Infinity".
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    /// <summary>Writes <paramref name="value"/> in NasSharp's JSON dialect (<see cref="NasJson"/>), indented.</summary>
+    public void WriteJson<T>(T value) => Out.WriteLine(NasJson.Serialize(value, typeof(T) == typeof(object) ? value!.GetType() : typeof(T), indented: true));
 
-    public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+    private ProgressSink? current;
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the calling thread (libtorch scopes are thread-static) with a progress
-    /// display: a live bar when interactive, otherwise a plain line every few seconds and at the end.
+    /// Runs <paramref name="work"/> on the calling thread (libtorch scopes are thread-static) with a progress display of
+    /// the tasks it reports, each shown when first reported: live bars when interactive, otherwise a plain line every few
+    /// seconds and at the end.
     /// </summary>
-    public T WithProgress<T>(string title, Func<ProgressSink, T> work)
+    public T WithProgress<T>(string title, Func<IProgress<ExperimentProgress>, T> work)
     {
-        if (Interactive)
+        try
         {
-            T result = default!;
-            AnsiError.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx => { result = work(new ProgressSink(title, ctx, null)); });
-            return result;
+            if (Interactive)
+            {
+                T result = default!;
+                AnsiError.Progress()
+                    .AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                    .Start(ctx => { current = new ProgressSink(title, ctx, null); result = work(current); });
+                return result;
+            }
+            current = new ProgressSink(title, null, Error);
+            return work(current);
         }
-        return work(new ProgressSink(title, null, Error));
+        finally
+        {
+            current = null;
+        }
     }
+
+    /// <summary>Decoding progress of a dataset, shown as a task of the progress display running at the time.</summary>
+    public IProgress<(int Done, int Total)> LoadingProgress(string dataset) => new SyncProgress<(int Done, int Total)>(p =>
+        current?.Report(new ExperimentProgress($"loading {dataset}", p.Total == 0 ? 100 : (int)(100L * p.Done / p.Total), 100, "decoding")));
 }
 
-/// <summary>A progress display for one command: named tasks with a count of steps.</summary>
-public sealed class ProgressSink
+/// <summary>A progress display for one command: one task per name reported, with a count of steps.</summary>
+public sealed class ProgressSink(string title, ProgressContext? context, TextWriter? plain) : IProgress<ExperimentProgress>
 {
-    private readonly string title;
-    private readonly ProgressContext? context;
-    private readonly TextWriter? plain;
+    private readonly Dictionary<string, ProgressTask> tasks = [];
 
-    internal ProgressSink(string title, ProgressContext? context, TextWriter? plain)
+    public void Report(ExperimentProgress value)
     {
-        this.title = title;
-        this.context = context;
-        this.plain = plain;
+        if (!tasks.TryGetValue(value.Task, out var task))
+            tasks[value.Task] = task = new ProgressTask(context?.AddTask(Markup.Escape(value.Task), maxValue: Math.Max(value.Total, 1)), plain, $"{title}: {value.Task}", value.Total);
+        task.Report(value.Done, value.Detail);
     }
 
-    public ProgressTask Task(string name, int total) => new(context?.AddTask(Markup.Escape(name), maxValue: Math.Max(total, 1)), plain, $"{title}: {name}", total);
-
-    public sealed class ProgressTask(Spectre.Console.ProgressTask? bar, TextWriter? plain, string label, int total)
+    private sealed class ProgressTask(Spectre.Console.ProgressTask? bar, TextWriter? plain, string label, int total)
     {
         private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
         private TimeSpan lastLine = TimeSpan.FromSeconds(-10);
 
-        public void Report(int done, string? detail = null)
+        public void Report(int done, string? detail)
         {
             if (bar is not null)
             {

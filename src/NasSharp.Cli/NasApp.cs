@@ -6,27 +6,28 @@ namespace NasSharp.Cli;
 /// <summary>The <c>nas</c> command tree. Commands are thin: parse, call one library service, render.</summary>
 public static class NasApp
 {
-    public static RootCommand Build(CliConsole console)
+    public static RootCommand Build(CliConsole console, Registries? registries = null)
     {
+        registries ??= Registries.Default;
         var root = new RootCommand("NasSharp: theory-guided, training-free neural architecture search on TorchSharp.");
         GlobalOptions.AddTo(root);
         root.Subcommands.Add(DoctorCommand.Create(console));
-        root.Subcommands.Add(SpaceCommand.Create(console));
-        root.Subcommands.Add(TrainCommand.Create(console));
-        root.Subcommands.Add(NtkCommand.Create(console));
-        root.Subcommands.Add(SearchCommand.Create(console));
-        root.Subcommands.Add(TheoryCommand.Create(console));
+        root.Subcommands.Add(SpaceCommand.Create(console, registries));
+        root.Subcommands.Add(TrainCommand.Create(console, registries));
+        root.Subcommands.Add(NtkCommand.Create(console, registries));
+        root.Subcommands.Add(SearchCommand.Create(console, registries));
+        root.Subcommands.Add(TheoryCommand.Create(console, registries));
         root.Subcommands.Add(RunsCommand.Create(console));
         root.Subcommands.Add(Nb201Command.Create(console));
-        root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(BenchCommand.Create(console, registries));
         root.Subcommands.Add(ReportCommand.Create(console));
         return root;
     }
 
     /// <summary>Parses and runs; errors become one line on stderr and a non-zero exit code.</summary>
-    public static int Run(string[] args, CliConsole console)
+    public static int Run(string[] args, CliConsole console, Registries? registries = null)
     {
-        var root = Build(console);
+        var root = Build(console, registries);
         var parse = root.Parse(args);
         bool verbose = parse.GetValue(GlobalOptions.Verbose);
         // --threads holds for this command only; the previous setting is restored (the tests run commands in-process).

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NasSharp.Benchmarks;
+using NasSharp.Experiments;
 using TorchSharp;
 
 namespace NasSharp.Cli.Commands;
@@ -8,14 +9,14 @@ namespace NasSharp.Cli.Commands;
 /// <summary><c>nas bench</c>: benchmarks, one subcommand each (<c>ntk</c>: fast against exact empirical NTK).</summary>
 public static class BenchCommand
 {
-    public static Command Create(CliConsole console)
+    public static Command Create(CliConsole console, Registries registries)
     {
         var cmd = new Command("bench", "Benchmarks on this machine: kernel timings side by side, trained ground truth, proxy rank correlations, search comparisons.");
         cmd.Subcommands.Add(Ntk(console));
-        cmd.Subcommands.Add(TruthCommand.Create(console));
-        cmd.Subcommands.Add(CorrelateCommand.Create(console));
-        cmd.Subcommands.Add(SearchBenchCommand.Create(console));
-        cmd.Subcommands.Add(DartsBenchCommand.Create(console));
+        cmd.Subcommands.Add(BenchExperiments.Truth(console, registries));
+        cmd.Subcommands.Add(BenchExperiments.Correlate(console, registries));
+        cmd.Subcommands.Add(BenchExperiments.Search(console, registries));
+        cmd.Subcommands.Add(BenchExperiments.Train(console, registries));
         return cmd;
     }
 
@@ -28,7 +29,7 @@ public static class BenchCommand
         var dtype = new Option<string>("--dtype") { Description = "float32 or float64 networks and Jacobian pieces (Θ is accumulated in float64).", DefaultValueFactory = _ => "float32" };
         var quick = new Option<bool>("--quick") { Description = "Toy sizes of the same cases (seconds in all; for tests)." };
         var only = new Option<string?>("--case") { Description = "Run only the cases whose name contains this text (e.g. mlp, conv)." };
-        var seed = SpaceOptions.NewSeed();
+        var seed = ExperimentCli.NewSeed();
         foreach (var o in new Option[] { repeats, dtype, quick, only, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
@@ -45,22 +46,11 @@ public static class BenchCommand
                 Threads = GlobalOptions.ResolveThreads(pr),
                 Seed = pr.GetValue(seed),
             };
-            using var recorder = RunRecorder.Start(pr, console, "bench-ntk",
-                new { repeats = settings.Repeats, dtype = pr.GetValue(dtype), quick = settings.Quick, threads = settings.Threads, only = pr.GetValue(only) }, settings.Seed);
             var cases = NtkBenchmark.DefaultCases(settings.Quick)
                 .Where(c => pr.GetValue(only) is not { } name || c.Name.Contains(name, StringComparison.OrdinalIgnoreCase)).ToList();
             if (cases.Count == 0) throw new UsageException($"--case {pr.GetValue(only)}: no case matches.");
-            var report = NtkBenchmark.Run(cases, settings,
-                line => console.Error.WriteLine($"[bench ntk] {line}"), console.Cancellation);
-            foreach (var row in report.Cases)
-                recorder.AddResult($"{row.Name}/{row.N}", null, scores: new(), metrics: new()
-                {
-                    ["n"] = row.N, ["parameters"] = row.Parameters, ["exact_s"] = row.ExactS, ["fast_s"] = row.FastS, ["speedup"] = row.Speedup,
-                    ["rel_err"] = row.RelErr, ["fwd_bwd_s"] = row.FwdBwdS, ["peak_mb"] = row.PeakMb, ["process_peak_mb"] = row.ProcessPeakMb,
-                });
-            recorder.Complete(report);
-            if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(report);
-            else WriteTable(console, report);
+            ExperimentCli.Run(pr, console, new KernelBenchExperiment(cases, settings, line => console.Error.WriteLine($"[bench ntk] {line}")),
+                report => WriteTable(console, report), resumable: false);
             return 0;
         });
         return cmd;

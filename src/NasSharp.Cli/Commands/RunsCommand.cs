@@ -21,10 +21,10 @@ public static class RunsCommand
             using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
             var items = store.ListRuns(pr.GetValue(limit), pr.GetValue(kind));
             if (pr.GetValue(GlobalOptions.Json))
-                console.WriteJson(new { store = store.FilePath, runs = items.Select(Summary).ToList() });
+                console.WriteJson(new RunList(store.FilePath, [.. items.Select(Summary)]));
             else
             {
-                var table = new Table().AddColumn("id").AddColumn("kind").AddColumn("status").AddColumn("started (UTC)")
+                var table = new Table().AddColumn("run_id").AddColumn("kind").AddColumn("status").AddColumn("started (UTC)")
                     .AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("results").RightAligned()).AddColumn("command");
                 foreach (var r in items)
                     table.AddRow(r.Id.ToString(), r.Kind, r.Status.ToString().ToLowerInvariant(), r.StartedUtc.ToString("yyyy-MM-dd HH:mm:ss"),
@@ -44,25 +44,18 @@ public static class RunsCommand
             var results = store.GetResults(run.Id);
             if (pr.GetValue(GlobalOptions.Json))
             {
-                console.WriteJson(new
-                {
-                    run = Summary(run),
-                    config = Parse(run.ConfigJson),
-                    summary = run.SummaryJson is null ? (JsonElement?)null : Parse(run.SummaryJson),
-                    versions = run.Versions,
-                    results = results.Select(r => new { key = r.Record.ItemKey, arch = r.Record.Arch, scores = r.Record.Scores, metrics = r.Record.Metrics, notes = r.Record.Notes }).ToList(),
-                });
+                console.WriteJson(new RunDetail(Summary(run), Parse(run.ConfigJson), run.SummaryJson is null ? null : Parse(run.SummaryJson), run.Versions,
+                    [.. results.Select(r => new ResultOutput(r.Record.ItemKey, r.Record.Arch, r.Record.Space, r.CreatedUtc, Parse(r.Record.ValueJson)))]));
             }
             else
             {
                 console.Out.WriteLine($"run {run.Id} ({run.Kind}, {run.Status.ToString().ToLowerInvariant()}): {run.Command}");
                 console.Out.WriteLine($"started {run.StartedUtc:u}, {(run.EndedUtc is { } e ? $"ended {e:u}" : "not ended")}, seed {run.Seed}");
                 if (run.Error is not null) console.Out.WriteLine($"note: {run.Error}");
-                var table = new Table().AddColumn("item").AddColumn("arch").AddColumn("scores").AddColumn("metrics");
+                var table = new Table().AddColumn("item").AddColumn("arch").AddColumn("value");
                 foreach (var r in results)
                     table.AddRow(Markup.Escape(r.Record.ItemKey), Markup.Escape(r.Record.Arch ?? ""),
-                        Markup.Escape(string.Join(", ", r.Record.Scores.Select(kv => $"{kv.Key}={kv.Value:G4}"))),
-                        Markup.Escape(string.Join(", ", r.Record.Metrics.Select(kv => $"{kv.Key}={kv.Value:G4}"))));
+                        Markup.Escape(r.Record.ValueJson.Length <= 160 ? r.Record.ValueJson : r.Record.ValueJson[..157] + "..."));
                 console.Ansi.Write(table);
             }
             return 0;
@@ -72,11 +65,17 @@ public static class RunsCommand
         return runs;
     }
 
-    private static object Summary(RunInfo r) => new
-    {
-        id = r.Id, kind = r.Kind, status = r.Status.ToString().ToLowerInvariant(), command = r.Command, seed = r.Seed,
-        started_utc = r.StartedUtc, ended_utc = r.EndedUtc, seconds = r.Duration?.TotalSeconds, results = r.ResultCount, note = r.Error,
-    };
+    public sealed record RunSummary(long RunId, string Kind, RunStatus Status, string Command, long? Seed, DateTimeOffset StartedUtc, DateTimeOffset? EndedUtc,
+        double? Seconds, int Results, string? Note);
+
+    public sealed record RunList(string Store, IReadOnlyList<RunSummary> Runs);
+
+    public sealed record ResultOutput(string Key, string? Arch, string? Space, DateTimeOffset CreatedUtc, JsonElement Value);
+
+    public sealed record RunDetail(RunSummary Run, JsonElement Config, JsonElement? Summary, IReadOnlyDictionary<string, string> Versions, IReadOnlyList<ResultOutput> Results);
+
+    private static RunSummary Summary(RunInfo r) =>
+        new(r.Id, r.Kind, r.Status, r.Command, r.Seed, r.StartedUtc, r.EndedUtc, r.Duration?.TotalSeconds, r.ResultCount, r.Error);
 
     private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();
 }

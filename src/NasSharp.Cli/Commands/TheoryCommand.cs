@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NasSharp.Networks;
+using NasSharp.Experiments;
 using NasSharp.Spaces;
 using NasSharp.Theory;
 using Spectre.Console;
@@ -7,50 +8,33 @@ using Spectre.Console;
 namespace NasSharp.Cli.Commands;
 
 /// <summary>
-/// <c>nas theory</c>: seed 000's theory quantities of one architecture (analytic λ_min, its bounds, yᵀΘ⁻¹y/N, Hermite
+/// <c>nas theory</c>: the theory quantities of Zhu et al. (NeurIPS 2022) of one architecture (analytic λ_min, its bounds, yᵀΘ⁻¹y/N, Hermite
 /// coefficients); <c>nas theory agreement</c>: rank agreement of analytic and empirical λ_min over sampled genotypes.
 /// </summary>
 public static class TheoryCommand
 {
-    public static Command Create(CliConsole console)
+    public static Command Create(CliConsole console, Registries registries)
     {
         var cmd = new Command("theory", "Infinite-width NTK theory of one architecture, no network built: λ_min, its lower and upper bounds, " +
             "the complexity yᵀΘ⁻¹y/N and each layer's Hermite coefficients, on a batch projected onto the sphere ‖x‖² = d.");
-        var arch = new Option<string?>("--arch") { Description = "Canonical mlp genotype, e.g. w256/relu-tanh+1 (the width does not enter the infinite-width kernel)." };
+        var arch = new Option<string?>("--arch") { Description = "Canonical genotype of --space, e.g. w256/relu-tanh+1 (the width does not enter the infinite-width kernel)." };
         var batch = new Option<int>("--batch") { Description = "Number of inputs N.", DefaultValueFactory = _ => 64 };
-        var seed = SpaceOptions.NewSeed();
+        var seed = ExperimentCli.NewSeed();
         var sigmaW = SigmaW();
         var sigmaB = SigmaB();
+        var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces);
         foreach (var o in new Option[] { arch, batch, seed, sigmaW, sigmaB }) cmd.Options.Add(o);
-        var data = new DataOptions(cmd);
+        var dataOptions = new DataOptions(cmd, batches: false);
         cmd.SetAction(pr =>
         {
             var text = pr.GetValue(arch) ?? throw new UsageException("--arch is required, e.g. --arch w256/relu-tanh+1.");
-            var genotype = MlpGenotype.Parse(text);
-            int n = pr.GetValue(batch);
-            if (n < 2) throw new UsageException("--batch must be at least 2.");
+            var space = spaceOptions.Resolve(pr);
+            var genotype = spaceOptions.Definition(pr).Parse(text);
             long s = pr.GetValue(seed);
-            var network = Network(pr, sigmaW, sigmaB);
-            var loaded = data.Load(pr, console, s);
-            if (loaded.Train.Count < n) throw new UsageException($"--batch {n} is larger than the training split ({loaded.Train.Count} samples).");
-            using var recorder = RunRecorder.Start(pr, console, "theory", new { arch = genotype.Canonical, dataset = loaded.Name, batch = n, sigma_w = network.SigmaW, sigma_b = network.SigmaB }, s);
-
-            // The same seeded batch as `nas ntk` draws, so the two commands describe the same inputs.
-            var rng = Seeds.Rng(s, "ntk-batch");
-            var idx = Enumerable.Range(0, loaded.Train.Count).ToArray();
-            rng.Shuffle(idx);
-            var report = NtkTheory.Analyze(genotype, SphereBatch.From(loaded.Train.Subset(idx[..n])), network);
-
-            recorder.AddResult("0", genotype.Canonical, scores: new()
-            {
-                ["lambda_min"] = report.LambdaMin, ["lower_bound"] = report.LowerBound, ["upper_bound"] = report.UpperBound,
-                ["complexity"] = report.Complexity, ["inverse_complexity"] = report.InverseComplexity,
-            }, metrics: new() { ["seconds"] = report.Seconds }, note: report.NonFiniteReason);
-            var output = new { run_id = recorder.RunId, dataset = loaded.Name, report };
-            recorder.Complete(output);
-            if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(output);
-            else Render(console, loaded.Name, report);
-            return report.IsFinite ? 0 : 1;
+            var data = DataOptions.Load(pr, console, dataOptions.Spec(pr), s);
+            var output = ExperimentCli.Run(pr, console, new TheoryExperiment(space, genotype, data, pr.GetValue(batch), Network(pr, sigmaW, sigmaB), s),
+                o => Render(console, o.Dataset, o.Report), resumable: false);
+            return output.Report.IsFinite ? 0 : 1;
         });
         cmd.Subcommands.Add(Agreement(console));
         return cmd;
@@ -66,11 +50,11 @@ public static class TheoryCommand
         var width = new Option<int>("--width") { Description = "Hidden width of the finite networks.", DefaultValueFactory = _ => 512 };
         var batch = new Option<int>("--batch") { Description = "Number of inputs N.", DefaultValueFactory = _ => 32 };
         var ntkSeeds = new Option<int>("--ntk-seeds") { Description = "Initialisations averaged per genotype.", DefaultValueFactory = _ => 2 };
-        var seed = SpaceOptions.NewSeed();
+        var seed = ExperimentCli.NewSeed();
         var sigmaW = SigmaW();
         var sigmaB = SigmaB();
         foreach (var o in new Option[] { n, minDepth, maxDepth, width, batch, ntkSeeds, seed, sigmaW, sigmaB }) cmd.Options.Add(o);
-        var data = new DataOptions(cmd);
+        var dataOptions = new DataOptions(cmd, batches: false);
         cmd.SetAction(pr =>
         {
             long s = pr.GetValue(seed);
@@ -82,26 +66,11 @@ public static class TheoryCommand
             };
             try { options.Validate(); }
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
-            var device = GlobalOptions.ResolveDevice(pr);
-            var loaded = data.Load(pr, console, s);
-            using var recorder = RunRecorder.Start(pr, console, "theory-agreement", new { dataset = loaded.Name, options }, s);
-            var result = console.WithProgress("agreement", sink =>
-            {
-                var task = sink.Task("analytic vs empirical λ_min", options.Genotypes);
-                return AnalyticAgreement.Run(loaded.Train, options, device, new SyncProgress<(int Done, int Total, AgreementItem Item)>(p =>
-                {
-                    recorder.AddResult((p.Done - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), p.Item.Arch,
-                        scores: new() { ["analytic_lambda_min"] = p.Item.Analytic, ["empirical_lambda_min"] = p.Item.Empirical },
-                        metrics: new() { ["analytic_seconds"] = p.Item.AnalyticSeconds, ["empirical_seconds"] = p.Item.EmpiricalSeconds });
-                    task.Report(p.Done, p.Item.Arch);
-                }));
-            });
-            var output = new { run_id = recorder.RunId, dataset = loaded.Name, inputs = "projected onto the sphere ‖x‖² = d", result };
-            recorder.Complete(output);
-            if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(output);
-            else
-                console.Out.WriteLine($"{result.Items.Count} genotypes, depth {options.MinDepth}–{options.MaxDepth}, width {options.Width}, N = {options.Batch} {loaded.Name} inputs: " +
-                    $"Kendall τ {result.KendallTau:F3}, Spearman ρ {result.Spearman:F3}, median |empirical − analytic|/analytic {result.MedianRelativeGap:P1} (run {recorder.RunId})");
+            var data = DataOptions.Load(pr, console, dataOptions.Spec(pr), s);
+            ExperimentCli.Run(pr, console, new AgreementExperiment(data, options), o =>
+                console.Out.WriteLine($"{o.Result.Items.Count} genotypes, depth {options.MinDepth}–{options.MaxDepth}, width {options.Width}, N = {options.Batch} {o.Dataset} inputs: " +
+                    $"Kendall τ {o.Result.KendallTau:F3}, Spearman ρ {o.Result.Spearman:F3}, median |empirical − analytic|/analytic {o.Result.MedianRelativeGap:P1} (run {o.RunId})"),
+                resumable: false);
             return 0;
         });
         return cmd;
@@ -125,7 +94,7 @@ public static class TheoryCommand
         if (!r.IsFinite) console.Out.WriteLine($"  NON-FINITE kernel: {r.NonFiniteReason}");
         console.Out.WriteLine($"  λ_min (analytic)  {r.LambdaMin:G6}\n  lower bound       {r.LowerBound:G6}\n  upper bound       {r.UpperBound:G6}\n" +
             $"  yᵀΘ⁻¹y/N          {r.Complexity:G6}  (√(2·) = {r.GeneralizationTerm:G4})\n  λ_max, trace      {r.LambdaMax:G6}, {r.Trace:G6}");
-        // μ_0 … μ_4 as in PAPERS.md; --json lists all reported coefficients.
+        // μ_0 … μ_4; --json lists all reported coefficients.
         const int shown = 5;
         var table = new Table().AddColumn("layer").AddColumn("activation").AddColumn(new TableColumn("q").RightAligned());
         for (int k = 0; k < shown; k++) table.AddColumn(new TableColumn($"μ{k}").RightAligned());

@@ -86,7 +86,7 @@ public sealed class BenchmarkLookupException(string message) : KeyNotFoundExcept
 /// NATS-Bench's topology space via NASLib's tables) holds all 15,625 cells; any file with the same columns loads,
 /// also a subset. The index is the benchmark's own (not <see cref="Nb201Genotype.Index"/>).
 /// </summary>
-public sealed class Nb201Table
+public sealed class Nb201Table : IGroundTruth
 {
     public const string RelativePath = "nas-bench-201/nb201_accuracy.csv";
     public static IReadOnlyList<string> Columns { get; } =
@@ -240,4 +240,60 @@ public sealed class Nb201Table
         }
         return drawn;
     }
+
+    /// <summary>The three datasets' test accuracies, the ground truth of correlation runs and search comparisons.</summary>
+    public static IReadOnlyList<GroundTruthTarget> Targets { get; } =
+        [new(Nb201Dataset.Cifar10.Token(), 10), new(Nb201Dataset.Cifar100.Token(), 100), new(Nb201Dataset.ImageNet16.Token(), 120)];
+
+    /// <summary>
+    /// Published Spearman ρ of zero-cost proxies with NB201 test accuracy (CIFAR-10 / CIFAR-100 / ImageNet16-120):
+    /// Abdelfattah et al., ICLR 2021 (arXiv 2101.08134), as collected in ZiCo (Li et al., ICLR 2023, arXiv 2301.11300,
+    /// Table 1), and TE-NAS (Chen, Gong, Wang, ICLR 2021, arXiv 2102.11535); NASWOT's are Kendall τ (Mellor et al.,
+    /// ICML 2021, arXiv 2006.04647).
+    /// </summary>
+    public static IReadOnlyDictionary<string, PublishedFigure> PublishedCorrelations { get; } = new Dictionary<string, PublishedFigure>
+    {
+        ["params"] = Figure("spearman", 0.75, 0.73, 0.69),
+        ["flops"] = Figure("spearman", 0.73, 0.71, 0.67),
+        ["synflow"] = Figure("spearman", 0.73, 0.76, 0.75),
+        ["snip"] = Figure("spearman", 0.63, 0.63, 0.58),
+        ["grad_norm"] = Figure("spearman", 0.63, 0.63, 0.58),
+        ["grasp"] = Figure("spearman", 0.54, 0.51, 0.56),
+        ["fisher"] = Figure("spearman", 0.55, 0.55, 0.50),
+        ["zico"] = Figure("spearman", 0.80, 0.81, 0.79),
+        ["ntk_cond"] = Figure("spearman", 0.70, 0.67, 0.64),
+        ["naswot"] = Figure("kendall", 0.574, 0.611, 0.549),
+    };
+
+    /// <summary>
+    /// Published NB201 test accuracies (%) of the cells search methods found (CIFAR-10 / CIFAR-100 / ImageNet16-120):
+    /// NASI (Shu, Cai, Dai, Ooi, Low, ICLR 2022, arXiv 2109.00817), NASWOT with N = 1000 (Mellor et al., ICML 2021), and
+    /// the table's optimum.
+    /// </summary>
+    public static IReadOnlyDictionary<string, PublishedFigure> PublishedSearches { get; } = new Dictionary<string, PublishedFigure>
+    {
+        ["NASI (paper)"] = Figure("test_accuracy_percent", 93.55, 71.20, 44.84),
+        ["NASWOT N=1000 (paper)"] = Figure("test_accuracy_percent", 92.96, 69.98, 44.44),
+        ["optimum"] = Figure("test_accuracy_percent", 94.37, 73.51, 47.31),
+    };
+
+    private static PublishedFigure Figure(string statistic, double cifar10, double cifar100, double imageNet16) =>
+        new(statistic, new Dictionary<string, double> { ["cifar10"] = cifar10, ["cifar100"] = cifar100, ["imagenet16"] = imageNet16 });
+
+    /// <summary>A row as ground truth: the test accuracy of each dataset.</summary>
+    public static GroundTruthEntry AsGroundTruth(Nb201Entry entry) => new(entry.Arch, new Dictionary<string, double>
+    {
+        ["cifar10"] = entry.Accuracies.Cifar10Test,
+        ["cifar100"] = entry.Accuracies.Cifar100Test,
+        ["imagenet16"] = entry.Accuracies.ImageNet16Test,
+    });
+
+    private IReadOnlyList<GroundTruthEntry>? groundTruth;
+
+    IReadOnlyList<GroundTruthTarget> IGroundTruth.Targets => Targets;
+    IReadOnlyList<GroundTruthEntry> IGroundTruth.Entries => groundTruth ??= [.. Entries.Select(AsGroundTruth)];
+    IReadOnlyList<GroundTruthEntry> IGroundTruth.Sample(int count, Random rng) => [.. Sample(count, rng).Select(AsGroundTruth)];
+    GroundTruthEntry? IGroundTruth.Lookup(IGenotype arch) => arch is Nb201Genotype cell && TryLookup(cell, out var e) ? AsGroundTruth(e) : null;
+    IReadOnlyDictionary<string, PublishedFigure> IGroundTruth.PublishedCorrelations => PublishedCorrelations;
+    IReadOnlyDictionary<string, PublishedFigure> IGroundTruth.PublishedSearches => PublishedSearches;
 }

@@ -76,7 +76,7 @@ public static class NtkBenchmark
         string mlpName = $"mlp-784-{width}-{width}-10";
         string mlpDescription = $"MlpNetwork {mlpGenotype.Canonical} on 784 inputs, 10 logits, NTK parameterisation (σ_w = 1, σ_b = 0.1)";
         nn.Module<Tensor, Tensor> Mlp(ScalarType dtype, long seed) =>
-            NetworkFactory.Build(mlpGenotype, [784], 10, NetworkOptions.Ntk() with { DType = dtype }, seed);
+            new MlpSpace().BuildNetwork(mlpGenotype, [784], 10, NetworkOptions.Ntk() with { DType = dtype }, seed);
         string convName = $"conv-resnet-w{convWidth}-{image}x{image}";
         string convDescription = $"ConvResNet width {convWidth} (conv–BN–ReLU stem, two basic blocks, pool, linear) on 3×{image}×{image}, 10 logits, eval mode, PyTorch initialisation";
         nn.Module<Tensor, Tensor> Conv(ScalarType dtype, long seed)

@@ -5,12 +5,14 @@ public sealed class DatasetEntry
 {
     private readonly Func<string, string?, IProgress<(int done, int total)>?, TrainTest> _load;
 
-    internal DatasetEntry(string name, string folder, string description, bool hasOfficialTest,
+    internal DatasetEntry(string name, string folder, string description, int[] sampleShape, int classes, bool hasOfficialTest,
         Func<string, string?, IProgress<(int done, int total)>?, TrainTest> load)
     {
         Name = name;
         Folder = folder;
         Description = description;
+        SampleShape = sampleShape;
+        Classes = classes;
         HasOfficialTest = hasOfficialTest;
         _load = load;
     }
@@ -20,6 +22,9 @@ public sealed class DatasetEntry
     /// <summary>Sub-folder of the data root holding the files.</summary>
     public string Folder { get; }
     public string Description { get; }
+    /// <summary>The shape of one sample, known without loading (a data-free search draws Gaussian inputs of it).</summary>
+    public IReadOnlyList<int> SampleShape { get; }
+    public int Classes { get; }
     /// <summary>False for the scikit-learn tables: <see cref="Load"/> then returns the whole table as Train and a null Test.</summary>
     public bool HasOfficialTest { get; }
 
@@ -41,13 +46,13 @@ public static class DatasetCatalog
 {
     public static IReadOnlyList<DatasetEntry> Entries { get; } =
     [
-        new("mnist", "mnist", "MNIST handwritten digits, 60k/10k, [1,28,28]", true, (dir, _, _) => Mnist.Load(dir)),
-        new("fashion-mnist", "fashion-mnist", "Fashion-MNIST clothing, 60k/10k, [1,28,28]", true, (dir, _, _) => FashionMnist.Load(dir)),
-        new("cifar10", "cifar10", "CIFAR-10 objects, 50k/10k, [3,32,32]", true, Cifar10.Load),
-        new("digits", "sklearn", "scikit-learn 8x8 digits, 1,797 samples, [64]", false, Table(dir => SklearnCsv.LoadDigits(SklearnFile(dir, "digits.csv")))),
-        new("iris", "sklearn", "Fisher's iris, 150 samples, [4]", false, Table(dir => SklearnCsv.LoadWithHeader(SklearnFile(dir, "iris.csv"), "iris"))),
-        new("wine", "sklearn", "UCI wine, 178 samples, [13]", false, Table(dir => SklearnCsv.LoadWithHeader(SklearnFile(dir, "wine_data.csv"), "wine"))),
-        new("breast-cancer", "sklearn", "Wisconsin breast cancer, 569 samples, [30]", false,
+        new("mnist", "mnist", "MNIST handwritten digits, 60k/10k, [1,28,28]", [1, 28, 28], 10, true, (dir, _, _) => Mnist.Load(dir)),
+        new("fashion-mnist", "fashion-mnist", "Fashion-MNIST clothing, 60k/10k, [1,28,28]", [1, 28, 28], 10, true, (dir, _, _) => FashionMnist.Load(dir)),
+        new("cifar10", "cifar10", "CIFAR-10 objects, 50k/10k, [3,32,32]", [3, 32, 32], 10, true, Cifar10.Load),
+        new("digits", "sklearn", "scikit-learn 8x8 digits, 1,797 samples, [64]", [64], 10, false, Table(dir => SklearnCsv.LoadDigits(SklearnFile(dir, "digits.csv")))),
+        new("iris", "sklearn", "Fisher's iris, 150 samples, [4]", [4], 3, false, Table(dir => SklearnCsv.LoadWithHeader(SklearnFile(dir, "iris.csv"), "iris"))),
+        new("wine", "sklearn", "UCI wine, 178 samples, [13]", [13], 3, false, Table(dir => SklearnCsv.LoadWithHeader(SklearnFile(dir, "wine_data.csv"), "wine"))),
+        new("breast-cancer", "sklearn", "Wisconsin breast cancer, 569 samples, [30]", [30], 2, false,
             Table(dir => SklearnCsv.LoadWithHeader(SklearnFile(dir, "breast_cancer.csv"), "breast-cancer"))),
     ];
 

@@ -101,35 +101,49 @@ public sealed class DartsCell : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>
-/// The CIFAR evaluation network of a DARTS genotype (<c>NetworkCIFAR</c>, Liu et al. ICLR 2019 §3.2, without the
-/// auxiliary head and drop-path): stem Conv 3×3 (3C, no bias) + BN; the cells of <see cref="DartsNetworkOptions"/>, each
-/// reading the outputs of the two cells before it (the stem's twice at first); global average pooling; linear classifier.
-/// BN is affine everywhere. The forward pass returns the logits [B, classes]. Height and width must be divisible by 2 per
-/// reduction cell (<see cref="CheckInputShape"/>).
+/// The macro skeleton of DARTS' CIFAR networks (Liu, Simonyan &amp; Yang, ICLR 2019, arXiv 1806.09055, §3.2): stem Conv 3×3
+/// (3C, no bias) + BN; the cells of <see cref="DartsNetworkOptions"/>, each reading the outputs of the two cells before
+/// it (the stem's twice at first); global average pooling; linear classifier. The cells come from a factory, so the same
+/// skeleton is the evaluation network of a genotype (<c>NetworkCIFAR</c> without the auxiliary head and drop-path, BN
+/// affine everywhere: <see cref="DartsCell"/>) and the search network (<see cref="DartsSupernet"/>'s mixed cells). The
+/// forward pass returns the logits [B, classes]. Height and width must be divisible by 2 per reduction cell
+/// (<see cref="CheckInputShape"/>).
 /// </summary>
 public sealed class DartsNetwork : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential stem;
-    private readonly ModuleList<DartsCell> cells;
+    private readonly ModuleList<nn.Module<Tensor, Tensor, Tensor>> cells;
     private readonly AdaptiveAvgPool2d global_pooling;
     private readonly Linear classifier;
 
+    /// <summary>The evaluation network of <paramref name="genotype"/>.</summary>
     public DartsNetwork(DartsGenotype genotype, int inputChannels, int classes, DartsNetworkOptions? options = null, Device? device = null, ScalarType dtype = ScalarType.Float32)
+        : this(inputChannels, classes, options ?? new DartsNetworkOptions(),
+            layout => new DartsCell(genotype ?? throw new ArgumentNullException(nameof(genotype)), layout), device, dtype)
+    {
+        Genotype = genotype;
+    }
+
+    /// <summary>The skeleton with the cells <paramref name="cell"/> makes for each layout.</summary>
+    public DartsNetwork(int inputChannels, int classes, DartsNetworkOptions options, Func<DartsCellLayout, nn.Module<Tensor, Tensor, Tensor>> cell,
+        Device? device = null, ScalarType dtype = ScalarType.Float32)
         : base(nameof(DartsNetwork))
     {
-        ArgumentNullException.ThrowIfNull(genotype);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(cell);
         if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "Input channels must be positive.");
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "Number of classes must be positive.");
-        options ??= new DartsNetworkOptions();
         options.Validate();
-        Genotype = genotype;
         InputChannels = inputChannels;
         Classes = classes;
         Options = options;
 
-        stem = Stem(inputChannels, options);
-        cells = new ModuleList<DartsCell>();
-        foreach (var layout in options.Cells()) cells.Add(new DartsCell(genotype, layout));
+        int c = DartsNetworkOptions.StemMultiplier * options.Channels;
+        stem = nn.Sequential(
+            ("conv", nn.Conv2d(inputChannels, c, 3, padding: 1, bias: false)),
+            ("bn", nn.BatchNorm2d(c)));
+        cells = new ModuleList<nn.Module<Tensor, Tensor, Tensor>>();
+        foreach (var layout in options.Cells()) cells.Add(cell(layout));
         global_pooling = nn.AdaptiveAvgPool2d(1);
         classifier = nn.Linear(options.FinalChannels, classes);
         RegisterComponents();
@@ -139,23 +153,15 @@ public sealed class DartsNetwork : nn.Module<Tensor, Tensor>
         if (device is not null) this.to(device);
     }
 
-    public DartsGenotype Genotype { get; }
+    /// <summary>The genotype of the cells; null for a skeleton with other cells (the supernet's).</summary>
+    public DartsGenotype? Genotype { get; }
     public int InputChannels { get; }
     public int Classes { get; }
     public DartsNetworkOptions Options { get; }
 
-    public IReadOnlyList<DartsCell> Cells => [.. cells];
+    public IReadOnlyList<nn.Module<Tensor, Tensor, Tensor>> Cells => [.. cells];
 
     public Linear Classifier => classifier;
-
-    /// <summary>Conv 3×3 to 3C channels without bias, then BN: the stem of DARTS' CIFAR networks.</summary>
-    internal static Sequential Stem(int inputChannels, DartsNetworkOptions options)
-    {
-        int c = DartsNetworkOptions.StemMultiplier * options.Channels;
-        return nn.Sequential(
-            ("conv", nn.Conv2d(inputChannels, c, 3, padding: 1, bias: false)),
-            ("bn", nn.BatchNorm2d(c)));
-    }
 
     /// <summary>Why an input of this shape cannot go through a DARTS network, or null when it can.</summary>
     public static string? CheckInputShape(IReadOnlyList<long> sampleShape, int inputChannels, DartsNetworkOptions options)
@@ -177,7 +183,7 @@ public sealed class DartsNetwork : nn.Module<Tensor, Tensor>
     {
         var problem = input.dim() != 4 ? $"expected a batch [B, {InputChannels}, H, W]" : CheckInputShape(input.shape[1..], InputChannels, Options);
         if (problem is not null)
-            throw new ArgumentException($"DartsNetwork input of shape [{string.Join(",", input.shape)}]: {problem}.");
+            throw new ArgumentException($"DARTS network input of shape [{string.Join(",", input.shape)}]: {problem}.");
         using var scope = torch.NewDisposeScope();
         var s0 = stem.call(input);
         var s1 = s0;

@@ -6,23 +6,23 @@ using static TorchSharp.torch;
 namespace NasSharp.Networks;
 
 /// <summary>
-/// DARTS' search network (<c>Network</c> in <c>model_search.py</c>; Liu et al. ICLR 2019 Eq. 2): the skeleton of
-/// <see cref="DartsNetworkOptions"/> (by default 5 cells here, DARTS searches with 8), where each cell has 14 mixed edges
-/// (node k one from each of its k + 2 predecessors), edge e computing Σ_o w_{e,o} o(x) over the eight operations, node k
-/// the sum of its incoming edges, the cell output the concatenation of the four nodes. Every normal cell mixes with the
-/// "normal" [14, 8] weights, every reduction cell with the "reduce" ones. As in the reference, BN inside the cells is
-/// non-affine (so no operation is favoured by a learnt scale) and the pooling operations are followed by a non-affine BN.
+/// DARTS' search network (<c>Network</c> in <c>model_search.py</c>; Liu et al. ICLR 2019 Eq. 2): the
+/// <see cref="DartsNetwork"/> skeleton whose cells each have 14 mixed edges (node k one from each of its k + 2
+/// predecessors), edge e computing Σ_o w_{e,o} o(x) over the eight operations, node k the sum of its incoming edges, the
+/// cell output the concatenation of the four nodes. Every normal cell mixes with the "normal" [14, 8] weights, every
+/// reduction cell with the "reduce" ones. As in the reference, BN inside the cells is non-affine (so no operation is
+/// favoured by a learnt scale) and the pooling operations are followed by a non-affine BN. Its genotypes are derived by
+/// <see cref="DartsGenotype.Derive"/>.
 /// </summary>
 public sealed class DartsSupernet : RelaxedSupernet
 {
     private static readonly IReadOnlyList<string> OperationNames = [.. DartsPrimitives.All.Select(o => o.Token())];
-    private static readonly ArchitectureGroup normalGroup = new("normal", DartsGenotype.MixedEdgeCount, OperationNames);
-    private static readonly ArchitectureGroup reduceGroup = new("reduce", DartsGenotype.MixedEdgeCount, OperationNames);
 
-    private readonly Sequential stem;
-    private readonly ModuleList<SearchCell> cells;
-    private readonly AdaptiveAvgPool2d global_pooling;
-    private readonly Linear classifier;
+    /// <summary>"normal" then "reduce", each [14, 8]: edges in <see cref="DartsGenotype.MixedEdges"/> order, operations in <see cref="DartsOperation"/> order.</summary>
+    public static IReadOnlyList<ArchitectureGroup> CellGroups { get; } =
+        [new("normal", DartsGenotype.MixedEdgeCount, OperationNames), new("reduce", DartsGenotype.MixedEdgeCount, OperationNames)];
+
+    private readonly DartsNetwork network;
     private Tensor? normalWeights;
     private Tensor? reduceWeights;
 
@@ -32,30 +32,16 @@ public sealed class DartsSupernet : RelaxedSupernet
     public DartsSupernet(int inputChannels, int classes, DartsNetworkOptions? options = null, Device? device = null, ScalarType dtype = ScalarType.Float32)
         : base(nameof(DartsSupernet))
     {
-        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "Input channels must be positive.");
-        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "Number of classes must be positive.");
         options ??= DefaultOptions;
-        options.Validate();
+        network = new DartsNetwork(inputChannels, classes, options,
+            layout => new SearchCell(layout.Reduction ? () => reduceWeights : () => normalWeights, layout), device, dtype);
         Options = options;
-        InputChannels = inputChannels;
-
-        stem = DartsNetwork.Stem(inputChannels, options);
-        cells = new ModuleList<SearchCell>();
-        foreach (var layout in options.Cells())
-            cells.Add(new SearchCell(layout.Reduction ? () => reduceWeights : () => normalWeights, layout));
-        global_pooling = nn.AdaptiveAvgPool2d(1);
-        classifier = nn.Linear(options.FinalChannels, classes);
         RegisterComponents();
-        ConvolutionBackend.Protect(this);
-        if (dtype != ScalarType.Float32) this.to(dtype);
-        if (device is not null) this.to(device);
     }
 
     public DartsNetworkOptions Options { get; }
-    public int InputChannels { get; }
 
-    /// <summary>"normal" then "reduce", each [14, 8]: edges in <see cref="DartsGenotype.MixedEdges"/> order, operations in <see cref="DartsOperation"/> order.</summary>
-    public override IReadOnlyList<ArchitectureGroup> Groups => [normalGroup, reduceGroup];
+    public override IReadOnlyList<ArchitectureGroup> Groups => CellGroups;
 
     /// <summary>Weights of the normal cells, then of the reduction cells; kept as given (not detached), so gradients reach them.</summary>
     public override void SetMixingWeights(IReadOnlyList<Tensor> weights)
@@ -65,27 +51,11 @@ public sealed class DartsSupernet : RelaxedSupernet
         reduceWeights = weights[1];
     }
 
-    /// <summary>DARTS' derivation from the normal and reduce logits (<see cref="DartsGenotype.Derive"/>).</summary>
-    public override IGenotype Derive(IReadOnlyList<double[,]> logits)
-    {
-        ArgumentNullException.ThrowIfNull(logits);
-        if (logits.Count != 2)
-            throw new ArgumentException($"DARTS logits are two [{DartsGenotype.MixedEdgeCount}, {DartsPrimitives.All.Count}] arrays (normal, reduce), got {logits.Count}.", nameof(logits));
-        return DartsGenotype.Derive(logits[0], logits[1]);
-    }
-
     public override Tensor forward(Tensor input)
     {
         if (normalWeights is null || reduceWeights is null)
             throw new InvalidOperationException("Set the mixing weights (SetMixingWeights) before running the supernet.");
-        var problem = input.dim() != 4 ? $"expected a batch [B, {InputChannels}, H, W]" : DartsNetwork.CheckInputShape(input.shape[1..], InputChannels, Options);
-        if (problem is not null)
-            throw new ArgumentException($"DartsSupernet input of shape [{string.Join(",", input.shape)}]: {problem}.");
-        using var scope = NewDisposeScope();
-        var s0 = stem.call(input);
-        var s1 = s0;
-        foreach (var cell in cells) (s0, s1) = (s1, cell.call(s0, s1));
-        return classifier.call(global_pooling.call(s1).flatten(1)).MoveToOuterDisposeScope();
+        return network.call(input);
     }
 
     /// <summary>One edge of a search cell: all eight operations (<c>MixedOp</c>), mixed by a row of weights.</summary>

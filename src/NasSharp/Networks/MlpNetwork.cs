@@ -7,7 +7,7 @@ namespace NasSharp.Networks;
 
 /// <summary>
 /// The network of an <see cref="MlpGenotype"/>: x_0 = flatten(input); for each hidden layer
-/// x_l = σ_l(W_l x_{l−1} + b_l) + Σ_{j∈S_l} x_j (deep layer skips, seed 000); output f = W_{L+1} x_L + b_{L+1}.
+/// x_l = σ_l(W_l x_{l−1} + b_l) + Σ_{j∈S_l} x_j (deep layer skips, Zhu et al., NeurIPS 2022); output f = W_{L+1} x_L + b_{L+1}.
 /// </summary>
 public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
 {

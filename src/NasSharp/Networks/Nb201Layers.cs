@@ -103,8 +103,20 @@ public sealed class Nb201Cell : nn.Module<Tensor, Tensor>
     /// <summary>The module on each edge, in the order of <see cref="Nb201Genotype.Edges"/>.</summary>
     public IReadOnlyList<nn.Module<Tensor, Tensor>> EdgeModules => [.. edges];
 
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Nodes(input, (e, from, sum) =>
     {
+        var y = edges[e].call(from);
+        return sum is null ? y : sum + y;
+    });
+
+    /// <summary>
+    /// Node 0 is <paramref name="input"/>, node j = Σ_{i&lt;j} (edge j←i)(node i), the result node 3. <paramref name="addEdge"/>
+    /// adds edge e's output on its source node to the running sum of its target node (null before the first edge), so a
+    /// mixed cell can add each operation in turn: the sums are formed in one order for every kind of cell.
+    /// </summary>
+    public static Tensor Nodes(Tensor input, Func<int, Tensor, Tensor?, Tensor> addEdge)
+    {
+        ArgumentNullException.ThrowIfNull(addEdge);
         using var scope = torch.NewDisposeScope();
         var nodes = new Tensor[Nb201Genotype.NodeCount];
         nodes[0] = input;
@@ -112,10 +124,7 @@ public sealed class Nb201Cell : nn.Module<Tensor, Tensor>
         {
             Tensor? sum = null;
             for (int from = 0; from < to; from++)
-            {
-                var y = edges[Nb201Genotype.EdgeIndex(to, from)].call(nodes[from]);
-                sum = sum is null ? y : sum + y;
-            }
+                sum = addEdge(Nb201Genotype.EdgeIndex(to, from), nodes[from], sum);
             nodes[to] = sum!;
         }
         return nodes[^1].MoveToOuterDisposeScope();

@@ -51,10 +51,12 @@ public sealed record Nb201NetworkOptions
 public readonly record struct Nb201Block(bool IsReduction, int InChannels, int OutChannels);
 
 /// <summary>
-/// A NAS-Bench-201 network (<c>TinyNetwork</c>, Dong &amp; Yang ICLR 2020 Fig. 1): stem Conv 3×3 (C) + BN; N cells at
-/// C; residual reduction to 2C; N cells; reduction to 4C; N cells; BN + ReLU; global average pooling; linear
-/// classifier. The forward pass returns the logits [B, classes]. Inputs must be [B, channels, H, W] with H and W
-/// divisible by 4 (two stride-2 reductions whose conv and pooling paths must agree in size).
+/// The macro skeleton of NAS-Bench-201's networks (<c>TinyNetwork</c>, Dong &amp; Yang ICLR 2020 Fig. 1): stem Conv 3×3 (C)
+/// + BN; N cells at C; residual reduction to 2C; N cells; reduction to 4C; N cells; BN + ReLU; global average pooling;
+/// linear classifier. The cells come from a factory, so the same skeleton is the benchmark's network of a genotype
+/// (<see cref="Nb201Cell"/>) and the relaxed search network (<see cref="Nb201Supernet"/>'s mixed cells). The forward pass
+/// returns the logits [B, classes]. Inputs must be [B, channels, H, W] with H and W divisible by 4 (two stride-2
+/// reductions whose conv and pooling paths must agree in size).
 /// </summary>
 public sealed class Nb201Network : nn.Module<Tensor, Tensor>
 {
@@ -64,15 +66,24 @@ public sealed class Nb201Network : nn.Module<Tensor, Tensor>
     private readonly AdaptiveAvgPool2d global_pooling;
     private readonly Linear classifier;
 
+    /// <summary>The benchmark's network of <paramref name="genotype"/>: every cell is that genotype's cell.</summary>
     public Nb201Network(Nb201Genotype genotype, int inputChannels, int classes, Nb201NetworkOptions? options = null, Device? device = null, ScalarType dtype = ScalarType.Float32)
+        : this(inputChannels, classes, options ?? new Nb201NetworkOptions(),
+            (o, channels) => new Nb201Cell(genotype ?? throw new ArgumentNullException(nameof(genotype)), channels, o.Affine, o.TrackRunningStats), device, dtype)
+    {
+        Genotype = genotype;
+    }
+
+    /// <summary>The skeleton with the cells <paramref name="cell"/> makes for the options and a stage's channel count.</summary>
+    public Nb201Network(int inputChannels, int classes, Nb201NetworkOptions options, Func<Nb201NetworkOptions, long, nn.Module<Tensor, Tensor>> cell,
+        Device? device = null, ScalarType dtype = ScalarType.Float32)
         : base(nameof(Nb201Network))
     {
-        ArgumentNullException.ThrowIfNull(genotype);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(cell);
         if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "Input channels must be positive.");
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "Number of classes must be positive.");
-        options ??= new Nb201NetworkOptions();
         options.Validate();
-        Genotype = genotype;
         InputChannels = inputChannels;
         Classes = classes;
         Options = options;
@@ -85,7 +96,7 @@ public sealed class Nb201Network : nn.Module<Tensor, Tensor>
         foreach (var block in options.Blocks())
             cells.Add(block.IsReduction
                 ? new Nb201ReductionBlock(block.InChannels, block.OutChannels, options.Affine, options.TrackRunningStats)
-                : new Nb201Cell(genotype, block.OutChannels, options.Affine, options.TrackRunningStats));
+                : cell(options, block.OutChannels));
         lastact = nn.Sequential(("bn", nn.BatchNorm2d(options.FinalChannels)), ("relu", nn.ReLU()));
         global_pooling = nn.AdaptiveAvgPool2d(1);
         classifier = nn.Linear(options.FinalChannels, classes);
@@ -96,7 +107,8 @@ public sealed class Nb201Network : nn.Module<Tensor, Tensor>
         if (device is not null) this.to(device);
     }
 
-    public Nb201Genotype Genotype { get; }
+    /// <summary>The genotype of every cell; null for a skeleton with other cells (the supernet's).</summary>
+    public Nb201Genotype? Genotype { get; }
     public int InputChannels { get; }
     public int Classes { get; }
     public Nb201NetworkOptions Options { get; }

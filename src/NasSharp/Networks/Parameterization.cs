@@ -9,7 +9,7 @@ public enum Parameterization
     Ntk,
 }
 
-/// <summary>Options shared by every network builder.</summary>
+/// <summary>How a network of any space is parameterised and in which dtype (a space's own skeleton, e.g. NB201's C and N, is one of the space's settings).</summary>
 public sealed record NetworkOptions
 {
     public Parameterization Parameterization { get; init; } = Parameterization.Standard;
@@ -18,10 +18,6 @@ public sealed record NetworkOptions
     /// <summary>σ_b of the NTK parameterisation (ignored in standard).</summary>
     public double SigmaB { get; init; } = 0.1;
     public TorchSharp.torch.ScalarType DType { get; init; } = TorchSharp.torch.ScalarType.Float32;
-    /// <summary>Macro skeleton of nb201 networks (C, cells per stage, BN flags).</summary>
-    public Nb201NetworkOptions Nb201 { get; init; } = new();
-    /// <summary>Macro skeleton of darts networks (C, number of cells).</summary>
-    public DartsNetworkOptions Darts { get; init; } = new();
 
     public static NetworkOptions Ntk(double sigmaW = 1.0, double sigmaB = 0.1) =>
         new() { Parameterization = Parameterization.Ntk, SigmaW = sigmaW, SigmaB = sigmaB };

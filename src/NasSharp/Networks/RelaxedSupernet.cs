@@ -1,4 +1,3 @@
-using NasSharp.Spaces;
 using static TorchSharp.torch;
 
 namespace NasSharp.Networks;
@@ -11,7 +10,8 @@ public sealed record ArchitectureGroup(string Name, int Edges, IReadOnlyList<str
 /// <summary>
 /// A weight-sharing supernet whose every edge outputs Σ_o w_{e,o} · o(x), the weights w set from outside (e.g. a
 /// Gumbel-softmax sample of logits α, as DARTS/GDAS/NASI relax a cell space). The weights may require grad, so that
-/// ∂(anything computed from the output)/∂α flows back through them.
+/// ∂(anything computed from the output)/∂α flows back through them. Its space's <see cref="Spaces.IRelaxation"/> builds it and
+/// turns logits back into a genotype.
 /// </summary>
 public abstract class RelaxedSupernet(string name) : nn.Module<Tensor, Tensor>(name)
 {
@@ -30,9 +30,6 @@ public abstract class RelaxedSupernet(string name) : nn.Module<Tensor, Tensor>(n
 
     /// <summary>Mixing weights for the following forward passes: one [edges, operations] tensor per group.</summary>
     public abstract void SetMixingWeights(IReadOnlyList<Tensor> weights);
-
-    /// <summary>The discrete architecture that the logits (one [edges, operations] array per group) select.</summary>
-    public abstract IGenotype Derive(IReadOnlyList<double[,]> logits);
 
     /// <summary>Checks weights against <see cref="Groups"/>; for implementations.</summary>
     protected void CheckWeights(IReadOnlyList<Tensor> weights)

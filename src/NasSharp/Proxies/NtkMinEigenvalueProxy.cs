@@ -3,7 +3,7 @@ namespace NasSharp.Proxies;
 /// <summary>
 /// <c>ntk_min_eig</c>: λ_min of the empirical NTK Θ = J Jᵀ of the summed logits on the batch (BN in eval mode, all trainable
 /// parameters). A larger λ_min gives faster convergence and a smaller generalisation bound (yᵀΘ⁻¹y ≤ n/λ_min; Arora et al.
-/// 2019, seed 000), so larger = predicted better. Tiny negative values are rounding of a singular Θ and kept as computed.
+/// 2019; Zhu et al., NeurIPS 2022), so larger = predicted better. Tiny negative values are rounding of a singular Θ and kept as computed.
 /// </summary>
 public sealed class NtkMinEigenvalueProxy : IProxy
 {

@@ -87,4 +87,52 @@ public static class Plots
         plot.YLabel(scoreLabel);
         plot.SavePng(path, Width, Height);
     }
+
+    /// <summary>Lines over a shared x axis (e.g. a search's trace norm and ν per step); non-finite points are left out.</summary>
+    public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)> series)
+    {
+        var plot = new Plot();
+        foreach (var (name, x, y) in series)
+        {
+            var points = x.Zip(y).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToArray();
+            var line = plot.Add.Scatter(points.Select(p => p.First).ToArray(), points.Select(p => p.Second).ToArray());
+            line.MarkerSize = 3;
+            line.LegendText = name;
+        }
+        if (series.Count > 1) plot.ShowLegend(Edge.Right);
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.SavePng(path, Width, Height);
+    }
+
+    /// <summary>
+    /// One column of points per group (e.g. a method's accuracy per seed), spread sideways by a fixed offset so equal values
+    /// stay visible, with the group's mean as a short black line.
+    /// </summary>
+    public static void Strip(string path, string title, string valueLabel, IReadOnlyList<(string Group, IReadOnlyList<double> Values)> groups)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var values = groups[g].Values.Where(double.IsFinite).ToArray();
+            if (values.Length == 0) continue;
+            var xs = values.Select((_, i) => g + (values.Length == 1 ? 0 : 0.3 * (i / (double)(values.Length - 1) - 0.5))).ToArray();
+            var points = plot.Add.ScatterPoints(xs, values);
+            points.MarkerSize = 7;
+            points.Color = palette.GetColor(g);
+            var mean = plot.Add.Line(g - 0.25, values.Average(), g + 0.25, values.Average());
+            mean.Color = Colors.Black;
+            mean.LineWidth = 2;
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, groups.Count).Select(i => (double)i).ToArray(), groups.Select(g => g.Group).ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -35;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperRight;
+        plot.Axes.Bottom.MinimumSize = 120;
+        plot.Title(title);
+        plot.YLabel(valueLabel);
+        plot.SavePng(path, Width, Height);
+    }
 }

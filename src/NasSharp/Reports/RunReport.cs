@@ -1,29 +1,45 @@
 using System.Globalization;
 using System.Text;
 using NasSharp.Benchmarks;
+using NasSharp.Experiments;
+using NasSharp.Search;
+using NasSharp.Search.Nasi;
 using NasSharp.Store;
 
 namespace NasSharp.Reports;
 
 /// <summary>
-/// Writes a Markdown report with PNG figures for a stored run: a correlation run (proxy-vs-accuracy
-/// scatter plots and a Kendall τ bar chart), a search (score-vs-rank curve) or a truth run (accuracy by rank).
-/// Results of correlation runs use item keys <c>arch/i</c>, scores keyed by proxy, and metrics
-/// <c>acc:TARGET</c> (accuracy in %) and <c>seconds:PROXY</c>.
+/// A Markdown report with PNG figures for a stored run, one section writer per <see cref="ExperimentKind"/>: a search
+/// (the candidates by score, or a relaxed search's architecture distribution and trace norm per step), a correlation run
+/// (the agreement table, a Kendall τ chart and a scatter plot per proxy), a truth run (accuracy by rank), a search
+/// comparison (the table and each method's accuracy per seed), a training comparison, a training or an NTK run. A run
+/// still in progress is reported from what its journal holds so far.
 /// </summary>
 public static class RunReport
 {
-    public const string AccuracyPrefix = "acc:";
-    public const string SecondsPrefix = "seconds:";
-
     public sealed record Written(string Markdown, IReadOnlyList<string> Figures);
+
+    private sealed record Report(RunInfo Run, IRunJournal Journal, string OutDir, StringBuilder Md, List<string> Figures)
+    {
+        /// <summary>The run's output when it completed, else null (it is reported from its journal).</summary>
+        public T? Output<T>() where T : class => Run.SummaryJson is { } json ? NasJson.Deserialize<T>(json) : null;
+
+        public void Figure(string file, string alt, string? note = null)
+        {
+            Figures.Add(Path.Combine(OutDir, file));
+            Md.AppendLine($"![{alt}]({file}){note}").AppendLine();
+        }
+
+        public string PathOf(string file) => Path.Combine(OutDir, file);
+    }
 
     public static Written Write(RunInfo run, IReadOnlyList<StoredResult> results, string outDir)
     {
         ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(results);
         Directory.CreateDirectory(outDir);
-        var md = new StringBuilder();
-        var figures = new List<string>();
+        var r = new Report(run, StoreJournal.Read(results), outDir, new StringBuilder(), []);
+        var md = r.Md;
         md.AppendLine($"# NasSharp report: run {run.Id} ({run.Kind})").AppendLine();
         md.AppendLine($"- command: `{run.Command}`");
         md.AppendLine($"- status: {run.Status.ToString().ToLowerInvariant()}, seed {run.Seed}, started {run.StartedUtc:u}" +
@@ -31,31 +47,105 @@ public static class RunReport
         md.AppendLine($"- versions: {string.Join(", ", run.Versions.Select(kv => $"{kv.Key} {kv.Value}"))}");
         md.AppendLine($"- results: {results.Count}").AppendLine();
 
-        switch (run.Kind)
+        var kind = Enum.GetValues<ExperimentKind>().Cast<ExperimentKind?>().FirstOrDefault(k => ExperimentRun.KindName(k!.Value) == run.Kind);
+        Action<Report>? section = kind switch
         {
-            case "correlate": Correlation(results, outDir, md, figures); break;
-            case "search": Search(results, outDir, md, figures); break;
-            case "truth": Truth(results, outDir, md, figures); break;
-            default: md.AppendLine($"Runs of kind '{run.Kind}' have no figures; `nas runs show {run.Id}` lists their results."); break;
+            ExperimentKind.Search => Search,
+            ExperimentKind.Correlate => Correlation,
+            ExperimentKind.Truth => Truth,
+            ExperimentKind.BenchSearch => Comparison,
+            ExperimentKind.BenchTrain => TrainingComparison,
+            ExperimentKind.Train => Train,
+            ExperimentKind.Ntk => Ntk,
+            _ => null,
+        };
+        try
+        {
+            if (section is null) md.AppendLine($"Runs of kind '{run.Kind}' have no report; `nas runs show {run.Id}` lists their results.");
+            else section(r);
+        }
+        catch (StoreException ex)
+        {
+            // A run stored by an older NasSharp keeps its results in another shape.
+            md.AppendLine($"This run's results cannot be read as a {run.Kind} run of this version ({ex.Message}); `nas runs show {run.Id}` lists them.");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            md.AppendLine($"This run's output cannot be read as a {run.Kind} run of this version ({ex.Message}); `nas runs show {run.Id}` lists it.");
         }
         var path = Path.Combine(outDir, "report.md");
         File.WriteAllText(path, md.ToString());
-        return new Written(path, figures);
+        return new Written(path, r.Figures);
     }
 
-    private static string F(double v, string format = "F3") => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
+    private static string F(double? v, string format = "F3") =>
+        v is { } x && double.IsFinite(x) ? x.ToString(format, CultureInfo.InvariantCulture) : v is null ? "" : "non-finite";
 
-    /// <summary>A correlation run's stored evaluations as scored architectures: each proxy's score and the accuracies
-    /// stored under <see cref="AccuracyPrefix"/> (the prefix removed).</summary>
-    public static IReadOnlyList<ScoredArchitecture> ScoredArchitectures(IEnumerable<StoredResult> rows) =>
-        rows.Select(r => new ScoredArchitecture(r.Record.Arch ?? r.Record.ItemKey, r.Record.Scores,
-            r.Record.Metrics.Where(kv => kv.Key.StartsWith(AccuracyPrefix, StringComparison.Ordinal))
-                .ToDictionary(kv => kv.Key[AccuracyPrefix.Length..], kv => kv.Value))).ToList();
-
-    private static void Correlation(IReadOnlyList<StoredResult> results, string outDir, StringBuilder md, List<string> figures)
+    private static void Search(Report r)
     {
-        var rows = results.Where(r => r.Record.ItemKey.StartsWith("arch/", StringComparison.Ordinal)).ToList();
-        var items = ScoredArchitectures(rows);
+        var md = r.Md;
+        var output = r.Output<SearchOutput>();
+        var steps = output?.Steps ?? [.. r.Journal.All<NasiStepRecord>("step/").Select(s => s.Value.Step)];
+        var ranked = output?.Ranked ?? [.. Candidates.Rank(r.Journal.All<ScoredCandidate>("score/").Select(s => s.Value))
+            .Select((c, i) => new RankedOutput(i + 1, c.Index, c.Arch, c.Score, c.NonFiniteReason, c.Measures, null, null, c.Seconds))];
+        if (output is not null)
+        {
+            md.AppendLine($"## {output.Strategy} search on {output.Space} ({output.Dataset})").AppendLine();
+            md.AppendLine($"Selected: `{output.Arch ?? "none (no candidate had a finite score)"}`" +
+                (output.TestAccuracyPercent is { } t ? $", validation {F(output.ValAccuracyPercent, "F2")}%, test {F(t, "F2")}% after training" : "") + ".").AppendLine();
+            if (output.TableTestAccuracyPercent is { } table)
+                md.AppendLine($"Its test accuracy in the space's table: {string.Join(", ", table.Select(kv => $"{kv.Key} {F(kv.Value, "F2")}%"))}.").AppendLine();
+            if (output.Derivations.Count > 1)
+            {
+                md.AppendLine("| derivation rule | architecture | table test accuracy (%) |").AppendLine("|---|---|---|");
+                foreach (var d in output.Derivations)
+                    md.AppendLine($"| {d.Rule} | `{d.Arch}` | {(d.TestAccuracyPercent is { } a ? string.Join(", ", a.Select(kv => $"{kv.Key} {F(kv.Value, "F2")}")) : "")} |");
+                md.AppendLine();
+            }
+            md.AppendLine($"Search {F(output.SearchSeconds, "F1")} s (scoring {F(output.ScoringSeconds, "F1")} s, training {F(output.TrainingSeconds, "F1")} s).").AppendLine();
+            foreach (var group in output.Alpha)
+            {
+                var operations = group.Edges.SelectMany(e => e.Keys).Distinct().ToList();
+                md.AppendLine($"### Architecture distribution of '{group.Name}' (softmax of the final logits)").AppendLine();
+                md.AppendLine("| edge | " + string.Join(" | ", operations) + " |").AppendLine("|---:|" + string.Concat(operations.Select(_ => "---:|")));
+                for (int e = 0; e < group.Edges.Count; e++)
+                    md.AppendLine($"| {e} | " + string.Join(" | ", operations.Select(op => F(group.Edges[e].GetValueOrDefault(op, double.NaN), "F4"))) + " |");
+                md.AppendLine();
+                var file = $"alpha_{Sanitize(group.Name)}.png";
+                Plots.GroupedBars(r.PathOf(file), $"Probability of each operation per edge ({group.Name})", "probability",
+                    [.. Enumerable.Range(0, group.Edges.Count).Select(e => $"edge {e}")], operations,
+                    (edge, op) => group.Edges[int.Parse(edge[5..], CultureInfo.InvariantCulture)].GetValueOrDefault(op, double.NaN));
+                r.Figure(file, $"alpha of {group.Name}");
+            }
+        }
+        if (steps.Count > 0)
+        {
+            md.AppendLine($"## Steps ({steps.Count})").AppendLine();
+            md.AppendLine($"Trace norm of the sampled architectures: min {F(steps.Min(s => s.TraceNorm), "G4")}, mean {F(steps.Average(s => s.TraceNorm), "G4")}, " +
+                $"max {F(steps.Max(s => s.TraceNorm), "G4")}; ν of the last step {F(steps[^1].Nu, "G4")}.").AppendLine();
+            var x = steps.Select(s => (double)s.Step).ToList();
+            Plots.Lines(r.PathOf("trace_norm.png"), "Trace norm of each step's sampled architecture, and ν", "step", "trace norm",
+                [("trace norm", x, [.. steps.Select(s => s.TraceNorm)]), ("ν", x, [.. steps.Select(s => s.Nu)])]);
+            r.Figure("trace_norm.png", "trace norm per step");
+        }
+        if (ranked.Count > 0)
+        {
+            md.AppendLine($"## Candidates by score ({ranked.Count})").AppendLine();
+            md.AppendLine("| rank | arch | score | val acc (%) | test acc (%) |").AppendLine("|---:|---|---:|---:|---:|");
+            foreach (var c in ranked)
+                md.AppendLine($"| {c.Rank} | `{c.Arch}` | {F(c.Score, "G4")} | {F(c.ValAccuracyPercent, "F2")} | {F(c.TestAccuracyPercent, "F2")} |");
+            md.AppendLine();
+            Plots.ScoreByRank(r.PathOf("score_by_rank.png"), "Search: candidate scores in rank order", "score", [.. ranked.Select(c => c.Score)]);
+            r.Figure("score_by_rank.png", "score by rank");
+        }
+        if (output is null && steps.Count == 0 && ranked.Count == 0) md.AppendLine("Nothing stored yet.");
+    }
+
+    private static void Correlation(Report r)
+    {
+        var md = r.Md;
+        var records = r.Journal.All<ProxyEvaluationRecord>("arch/").Select(x => x.Value).ToList();
+        var items = CorrelationExperiment.Scored(records);
         var proxies = items.SelectMany(i => i.Scores.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var targets = items.SelectMany(i => i.Accuracies.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         if (items.Count < 2 || proxies.Count == 0 || targets.Count == 0)
@@ -64,8 +154,7 @@ public static class RunReport
             return;
         }
         var table = CorrelationTable.Compute(items, proxies, targets);
-        // Keys are arch/INDEX/TARGET: one stored evaluation per architecture and target (the class count differs per target).
-        int architectures = rows.Select(r => r.Record.ItemKey.Split('/') is { Length: >= 2 } k ? k[1] : r.Record.ItemKey).Distinct().Count();
+        int architectures = records.Select(x => x.Index).Distinct().Count();
         string counted = $"{architectures} architectures × {targets.Count} target{(targets.Count == 1 ? "" : "s")}";
         md.AppendLine($"## Rank correlation with test accuracy ({counted})").AppendLine();
         int k = CorrelationTable.BestOf;
@@ -77,7 +166,7 @@ public static class RunReport
         md.Append("|---|").Append(string.Concat(targets.Select(_ => "---:|---:|---:|---:|"))).AppendLine("---:|---:|");
         foreach (var c in table)
         {
-            var seconds = rows.Select(r => r.Record.Metrics.TryGetValue(SecondsPrefix + c.Proxy, out var s) ? s : double.NaN).Where(double.IsFinite).ToList();
+            var seconds = records.Where(x => x.Seconds.ContainsKey(c.Proxy)).Select(x => x.Seconds[c.Proxy]).ToList();
             md.Append($"| {c.Proxy} |");
             foreach (var t in targets)
             {
@@ -91,65 +180,118 @@ public static class RunReport
         md.Append($"| *oracle best-of-{k}* |").Append(string.Concat(targets.Select(t => $" | | | {F(references[t].OracleBestOf, "F2")} |"))).AppendLine(" | |");
         md.AppendLine();
 
-        var tau = Path.Combine(outDir, "kendall_tau.png");
-        Plots.GroupedBars(tau, $"Kendall τ of each proxy with test accuracy ({counted})", "Kendall τ-b",
+        Plots.GroupedBars(r.PathOf("kendall_tau.png"), $"Kendall τ of each proxy with test accuracy ({counted})", "Kendall τ-b",
             proxies, targets, (p, t) => table.First(c => c.Proxy == p).Targets[t].Kendall);
-        figures.Add(tau);
-        md.AppendLine("![Kendall tau per proxy and dataset](kendall_tau.png)").AppendLine();
+        r.Figure("kendall_tau.png", "Kendall tau per proxy and dataset");
 
         var first = targets[0];
+        var firstItems = items.Where(i => i.Accuracies.ContainsKey(first)).ToList();
         md.AppendLine($"## Scores against {first} test accuracy").AppendLine();
         foreach (var p in proxies)
         {
             var file = $"scatter_{Sanitize(p)}.png";
-            bool log = Plots.Scatter(Path.Combine(outDir, file), $"{p} at initialisation vs {first} test accuracy", $"{p} score", $"{first} test accuracy (%)",
-                items.Select(i => i.Scores.TryGetValue(p, out var v) ? v : double.NaN).ToList(),
-                items.Select(i => i.Accuracies.TryGetValue(first, out var a) ? a : double.NaN).ToList());
-            figures.Add(Path.Combine(outDir, file));
-            md.AppendLine($"![{p}]({file}){(log ? " (log-scale scores)" : "")}").AppendLine();
+            bool log = Plots.Scatter(r.PathOf(file), $"{p} at initialisation vs {first} test accuracy", $"{p} score", $"{first} test accuracy (%)",
+                [.. firstItems.Select(i => i.Scores.GetValueOrDefault(p, double.NaN))], [.. firstItems.Select(i => i.Accuracies[first])]);
+            r.Figure(file, p, log ? " (log-scale scores)" : null);
         }
     }
 
-    private static void Search(IReadOnlyList<StoredResult> results, string outDir, StringBuilder md, List<string> figures)
+    private static void Truth(Report r)
     {
-        var scores = results.Where(r => r.Record.ItemKey.StartsWith("score/", StringComparison.Ordinal))
-            .Select(r => (Arch: r.Record.Arch ?? "", Score: r.Record.Scores.TryGetValue("score", out var s) ? s : double.NaN))
-            .ToList();
-        var ranked = scores.OrderBy(s => double.IsFinite(s.Score) ? 0 : 1).ThenByDescending(s => double.IsFinite(s.Score) ? s.Score : 0).ToList();
-        var trained = results.Where(r => r.Record.ItemKey.StartsWith("train/", StringComparison.Ordinal))
-            .ToDictionary(r => r.Record.Arch ?? "", r => r.Record.Metrics);
-        md.AppendLine($"## Candidates by score ({ranked.Count})").AppendLine();
-        md.AppendLine("| rank | arch | score | val acc | test acc |").AppendLine("|---:|---|---:|---:|---:|");
-        foreach (var (c, i) in ranked.Select((c, i) => (c, i)))
+        var entries = r.Journal.All<TruthEntry>("truth/").Select(x => x.Value)
+            .OrderByDescending(e => e.TestAccuracyPercent ?? double.MinValue).ToList();
+        TrainedTable(r, "Trained architectures", entries.Select(e => ("", e.Arch, e.ValidationAccuracyPercent, e.TestAccuracyPercent, e.Diverged)).ToList());
+        Plots.ScoreByRank(r.PathOf("accuracy_by_rank.png"), "Trained ground truth: test accuracy in rank order", "test accuracy (%)",
+            [.. entries.Select(e => e.TestAccuracyPercent ?? double.NaN)]);
+        r.Figure("accuracy_by_rank.png", "accuracy by rank");
+    }
+
+    private static void TrainedTable(Report r, string title, IReadOnlyList<(string Role, string Arch, double? Val, double? Test, bool Diverged)> rows)
+    {
+        bool roles = rows.Any(x => x.Role.Length > 0);
+        r.Md.AppendLine($"## {title} ({rows.Count})").AppendLine();
+        r.Md.AppendLine(roles ? "| rank | role | arch | val acc (%) | test acc (%) |" : "| rank | arch | val acc (%) | test acc (%) |")
+            .AppendLine(roles ? "|---:|---|---|---:|---:|" : "|---:|---|---:|---:|");
+        foreach (var (row, i) in rows.Select((row, i) => (row, i)))
+            r.Md.AppendLine($"| {i + 1} |{(roles ? $" {row.Role} |" : "")} `{row.Arch}` | {F(row.Val, "F2")} | {(row.Diverged ? "diverged" : F(row.Test, "F2"))} |");
+        r.Md.AppendLine();
+    }
+
+    private static void Comparison(Report r)
+    {
+        var md = r.Md;
+        var output = r.Output<ComparisonOutput>();
+        IReadOnlyList<MethodSummary> methods;
+        IReadOnlyList<string> targets;
+        if (output is not null) (methods, targets) = (output.Methods, output.Targets);
+        else
         {
-            trained.TryGetValue(c.Arch, out var m);
-            string Acc(string k) => m is not null && m.TryGetValue(k, out var v) ? Percent(v) : "";
-            md.AppendLine($"| {i + 1} | `{c.Arch}` | {F(c.Score, "G4")} | {Acc("val_accuracy")} | {Acc("test_accuracy")} |");
+            // In progress: the (method, seed) searches finished so far; keys method/seed (their searches' own items lie below them).
+            var runs = r.Journal.All<MethodRun>("").Where(x => x.Key.Count(ch => ch == '/') == 1).Select(x => x.Value).ToList();
+            targets = runs.SelectMany(x => x.TestAccuracyPercent.Keys).Distinct().ToList();
+            methods = [.. runs.GroupBy(x => x.Method).Select(g => new MethodSummary(g.Key, g.Count(),
+                targets.ToDictionary(t => t, t => MeanStd.Of(g.Select(x => x.TestAccuracyPercent[t]))), g.Average(x => x.Seconds), [.. g]))];
+        }
+        if (methods.Count == 0)
+        {
+            md.AppendLine("No search has finished yet.");
+            return;
+        }
+        md.AppendLine("## Test accuracy (%) of the architecture each method found, mean ± std over seeds").AppendLine();
+        md.AppendLine("| method | seeds | " + string.Join(" | ", targets) + " | search s (mean) | " + $"{targets[0]} per seed |");
+        md.AppendLine("|---|---:|" + string.Concat(targets.Select(_ => "---:|")) + "---:|---|");
+        foreach (var m in methods)
+            md.AppendLine($"| {m.Method} | {m.Seeds} | " + string.Join(" | ", targets.Select(t => $"{F(m.TestAccuracyPercent[t].Mean, "F2")} ± {F(m.TestAccuracyPercent[t].Std, "F2")}")) +
+                $" | {F(m.SearchSeconds, "F0")} | {string.Join(", ", m.Runs.Select(x => F(x.TestAccuracyPercent[targets[0]], "F2")))} |");
+        if (output is not null)
+        {
+            md.AppendLine("| *uniformly random architecture (exact)* | – | " + string.Join(" | ", targets.Select(t => F(output.UniformRandom[t].Mean, "F2"))) + " | – | |");
+            foreach (var (name, figure) in output.Published)
+                md.AppendLine($"| *{name}* | – | " + string.Join(" | ", targets.Select(t => figure.Targets.TryGetValue(t, out var v) ? F(v, "F2") : "")) + " | – | |");
         }
         md.AppendLine();
-        var file = "score_by_rank.png";
-        Plots.ScoreByRank(Path.Combine(outDir, file), "Search: candidate scores in rank order", "score (λ_min of the NTK)", ranked.Select(c => c.Score).ToList());
-        figures.Add(Path.Combine(outDir, file));
-        md.AppendLine($"![score by rank]({file})").AppendLine();
+        foreach (var target in targets)
+        {
+            var file = $"accuracy_{Sanitize(target)}.png";
+            Plots.Strip(r.PathOf(file), $"{target} test accuracy of the found architecture, one point per seed (line: mean)", $"{target} test accuracy (%)",
+                [.. methods.Select(m => (m.Method, (IReadOnlyList<double>)[.. m.Runs.Select(x => x.TestAccuracyPercent[target])]))]);
+            r.Figure(file, $"{target} accuracy per method and seed");
+        }
     }
 
-    private static void Truth(IReadOnlyList<StoredResult> results, string outDir, StringBuilder md, List<string> figures)
+    private static void TrainingComparison(Report r)
     {
-        var entries = results.Where(r => r.Record.ItemKey.StartsWith("truth/", StringComparison.Ordinal))
-            .Select(r => (Arch: r.Record.Arch ?? "", Test: r.Record.Metrics.TryGetValue("test_accuracy", out var t) ? t : double.NaN))
-            .OrderByDescending(e => double.IsFinite(e.Test) ? e.Test : double.MinValue).ToList();
-        md.AppendLine($"## Trained architectures ({entries.Count})").AppendLine();
-        md.AppendLine("| rank | arch | test acc |").AppendLine("|---:|---|---:|");
-        foreach (var (e, i) in entries.Select((e, i) => (e, i)))
-            md.AppendLine($"| {i + 1} | `{e.Arch}` | {(double.IsFinite(e.Test) ? Percent(e.Test) : "diverged")} |");
-        md.AppendLine();
-        var file = "accuracy_by_rank.png";
-        Plots.ScoreByRank(Path.Combine(outDir, file), "Trained ground truth: test accuracy in rank order", "test accuracy (fraction)", entries.Select(e => e.Test).ToList());
-        figures.Add(Path.Combine(outDir, file));
-        md.AppendLine($"![accuracy by rank]({file})").AppendLine();
+        var output = r.Output<TrainingComparisonOutput>();
+        List<(string Role, string Arch, double? Val, double? Test, bool Diverged)> rows = output?.Trained.Select(t => (t.Role, t.Arch, t.ValAccuracyPercent, t.TestAccuracyPercent, t.Diverged)).ToList()
+            ?? [.. r.Journal.All<TruthEntry>("truth/").Select(x => (x.Value.Index == 0 ? "found" : "random", x.Value.Arch, x.Value.ValidationAccuracyPercent, x.Value.TestAccuracyPercent, x.Value.Diverged))];
+        if (output is not null)
+            r.Md.AppendLine($"{output.Strategy} on {output.Space} ({output.Dataset}) found `{output.Arch}` in {F(output.SearchSeconds, "F0")} s; trained for " +
+                $"{output.Epochs} epochs on {output.TrainImages} images with {string.Join(", ", output.TrainedSpace.Select(kv => $"{kv.Key} {kv.Value}"))}: " +
+                $"rank {output.FoundRank} of {output.Trained.Count} by test accuracy (random: {F(output.RandomTestAccuracyPercentMean, "F2")} ± {F(output.RandomTestAccuracyPercentStd, "F2")}%).").AppendLine();
+        TrainedTable(r, "Trained architectures", rows);
+        Plots.GroupedBars(r.PathOf("trained.png"), "Test accuracy of the found and the random architectures", "test accuracy (%)",
+            [.. rows.Select((x, i) => $"{x.Role} {i}")], ["test accuracy"], (name, _) => rows[int.Parse(name.Split(' ')[1], CultureInfo.InvariantCulture)].Test ?? double.NaN);
+        r.Figure("trained.png", "test accuracy of the trained architectures");
     }
 
-    private static string Percent(double fraction) => (100 * fraction).ToString("F2", CultureInfo.InvariantCulture) + "%";
+    private static void Train(Report r)
+    {
+        if (r.Output<TrainOutput>() is not { } o) { r.Md.AppendLine("The training did not finish."); return; }
+        r.Md.AppendLine($"`{o.Arch}` on {o.Dataset}: validation {F(o.ValAccuracyPercent, "F2")}%, test {F(o.TestAccuracyPercent, "F2")}%{(o.Diverged ? " (diverged)" : "")}, {F(o.Seconds, "F1")} s.").AppendLine();
+        r.Md.AppendLine("| epoch | train loss | train acc (%) | val acc (%) | s |").AppendLine("|---:|---:|---:|---:|---:|");
+        foreach (var e in o.Epochs) r.Md.AppendLine($"| {e.Epoch} | {F(e.TrainLoss, "F4")} | {F(e.TrainAccuracyPercent, "F2")} | {F(e.ValAccuracyPercent, "F2")} | {F(e.Seconds, "F1")} |");
+        Plots.Lines(r.PathOf("training_loss.png"), $"Training loss of {o.Arch}", "epoch", "mean cross-entropy",
+            [("train loss", [.. o.Epochs.Select(e => (double)e.Epoch)], [.. o.Epochs.Select(e => e.TrainLoss)])]);
+        r.Md.AppendLine();
+        r.Figure("training_loss.png", "training loss per epoch");
+    }
+
+    private static void Ntk(Report r)
+    {
+        if (r.Output<NtkResult>() is not { } o) { r.Md.AppendLine("The computation did not finish."); return; }
+        r.Md.AppendLine($"`{o.Arch}` on {o.Batch} {o.Dataset} inputs ({o.Method} method): λ_min {F(o.LambdaMin, "G6")}, λ_max {F(o.LambdaMax, "G6")}, " +
+            $"trace {F(o.Trace, "G6")}, condition {F(o.Condition, "G6")}{(o.NonFiniteReason is { } why ? $" — not finite: {why}" : "")}.");
+    }
 
     private static string Sanitize(string name) => string.Concat(name.Select(ch => char.IsLetterOrDigit(ch) || ch == '_' ? ch : '_'));
 }

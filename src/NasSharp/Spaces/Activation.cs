@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace NasSharp.Spaces;
 
-/// <summary>The per-layer activation choices of the activation search space (seed 000).</summary>
+/// <summary>The per-layer activation choices of the activation search space (Zhu et al., NeurIPS 2022).</summary>
 public enum Activation
 {
     Relu,
@@ -39,7 +39,7 @@ public static class Activations
 
     public static IReadOnlyList<Activation> All { get; } = Table.Select(t => t.Kind).ToArray();
 
-    /// <summary>The default choice set of the <c>mlp</c> space: the eight the issue names.</summary>
+    /// <summary>The default choice set of the <c>mlp</c> space: relu, leaky_relu, tanh, sigmoid, swish, gelu, elu and identity.</summary>
     public static IReadOnlyList<Activation> Default { get; } =
     [
         Activation.Relu, Activation.LeakyRelu, Activation.Tanh, Activation.Sigmoid,

@@ -5,7 +5,7 @@ namespace NasSharp.Spaces;
 
 /// <summary>
 /// One hidden layer of an <c>mlp</c> genotype: its activation and the earlier hidden layers (1-based)
-/// whose outputs are added to its own ("deep layer skip", seed 000): x_l = σ_l(W_l x_{l−1}) + Σ_{j∈S_l} x_j.
+/// whose outputs are added to its own ("deep layer skip", Zhu et al., NeurIPS 2022): x_l = σ_l(W_l x_{l−1}) + Σ_{j∈S_l} x_j.
 /// </summary>
 public sealed record MlpLayer(Activation Activation, ImmutableArray<int> Skips)
 {
@@ -22,7 +22,7 @@ public sealed record MlpLayer(Activation Activation, ImmutableArray<int> Skips)
 }
 
 /// <summary>
-/// A fully connected / residual network of the activation + skip-connection search space (seed 000).
+/// A fully connected / residual network of the activation + skip-connection search space of Zhu, Liu, Chrysos &amp; Cevher (NeurIPS 2022, arXiv 2209.07238).
 /// Canonical form: <c>w256/relu-tanh+1-gelu+1+2</c> — the hidden width, then one token per hidden layer,
 /// each an activation optionally followed by <c>+j</c> for every earlier layer j whose output it adds.
 /// A plain FC net has no skips; a standard residual net has <c>+(l−1)</c> on every layer l ≥ 2.

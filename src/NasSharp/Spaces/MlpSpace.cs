@@ -1,16 +1,42 @@
 using System.Numerics;
+using NasSharp.Networks;
+using NasSharp.Theory;
+using static TorchSharp.torch;
 
 namespace NasSharp.Spaces;
 
 /// <summary>
-/// The activation + deep-layer-skip space of seed 000: depth L hidden layers of width m, each with an
-/// activation from <see cref="Choices"/> and any subset of earlier hidden layers as skip inputs.
-/// |space| = |A|^L · 2^{L(L−1)/2}.
+/// The activation + deep-layer-skip space of Zhu, Liu, Chrysos &amp; Cevher (NeurIPS 2022, arXiv 2209.07238): depth L hidden
+/// layers of width m, each with an activation from <see cref="Choices"/> and any subset of earlier hidden layers as skip
+/// inputs. |space| = |A|^L · 2^{L(L−1)/2}. Its networks are <see cref="MlpNetwork"/>s, in either parameterisation; its
+/// infinite-width NTK is analytic (<see cref="IAnalyticNtkSpace"/>).
 /// </summary>
-public sealed class MlpSpace : ISearchSpace
+public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
 {
     public const string Name = "mlp";
     public const long EnumerationLimit = 10_000_000;
+
+    public static SpaceDefinition Definition { get; } = new(Name,
+        "fully connected networks: an activation per hidden layer and skips from any earlier hidden layer; no table",
+        [
+            new("depth", "number of hidden layers L", "3"),
+            new("width", "hidden width m", "256"),
+            new("activations", "comma-separated activation choices", string.Join(",", Activations.Default.Select(a => a.Token()))),
+            new("no-skips", "plain fully connected networks only", IsFlag: true),
+        ],
+        settings =>
+        {
+            List<Activation>? choices = null;
+            if (settings.Text("activations") is { } list)
+            {
+                choices = [];
+                foreach (var token in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    choices.Add(Activations.TryParse(token, out var a) ? a
+                        : throw new SettingException($"--activations: unknown activation '{token}'; known: {Activations.KnownTokens}."));
+            }
+            return new MlpSpace(settings.Int("depth", 3, min: 1), settings.Int("width", 256, min: 1), choices, allowSkips: !settings.Flag("no-skips"));
+        },
+        MlpGenotype.Parse);
 
     public MlpSpace(int depth = 3, int width = 256, IReadOnlyList<Activation>? choices = null, double skipProbability = 0.5, bool allowSkips = true)
     {
@@ -30,20 +56,26 @@ public sealed class MlpSpace : ISearchSpace
     public IReadOnlyList<Activation> Choices { get; }
     public double SkipProbability { get; }
     public bool AllowSkips { get; }
-    public string SpaceName => Name;
+    public override string SpaceName => Name;
+
+    public override IReadOnlyDictionary<string, string> Settings => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["depth"] = Depth.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["width"] = Width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["activations"] = string.Join(",", Choices.Select(c => c.Token())),
+        ["no-skips"] = AllowSkips ? "false" : "true",
+    };
 
     private int SkipEdges => AllowSkips ? Depth * (Depth - 1) / 2 : 0;
 
-    public BigInteger Count => BigInteger.Pow(Choices.Count, Depth) * BigInteger.Pow(2, SkipEdges);
+    public override BigInteger Count => BigInteger.Pow(Choices.Count, Depth) * BigInteger.Pow(2, SkipEdges);
 
-    public string Describe() =>
+    public override string Describe() =>
         $"mlp: depth {Depth}, width {Width}, activations {{{string.Join(", ", Choices.Select(c => c.Token()))}}}, " +
         $"skips {(AllowSkips ? "from any earlier hidden layer" : "off")}; {Count:N0} genotypes";
 
-    IGenotype ISearchSpace.Parse(string text) => Parse(text);
-
     /// <summary>Parses and checks membership (depth, width, activation choices, skips allowed).</summary>
-    public MlpGenotype Parse(string text)
+    public override MlpGenotype Parse(string text)
     {
         var g = MlpGenotype.Parse(text);
         Validate(g);
@@ -63,9 +95,7 @@ public sealed class MlpSpace : ISearchSpace
         }
     }
 
-    IGenotype ISearchSpace.Sample(Random rng) => Sample(rng);
-
-    public MlpGenotype Sample(Random rng)
+    public override MlpGenotype Sample(Random rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
         var layers = new MlpLayer[Depth];
@@ -81,10 +111,8 @@ public sealed class MlpSpace : ISearchSpace
         return new MlpGenotype(Width, layers);
     }
 
-    IGenotype ISearchSpace.Mutate(IGenotype genotype, Random rng) => Mutate(AsMlp(genotype), rng);
-
     /// <summary>Changes exactly one decision: one layer's activation, or one skip edge on/off.</summary>
-    public MlpGenotype Mutate(MlpGenotype g, Random rng)
+    public override MlpGenotype Mutate(MlpGenotype g, Random rng)
     {
         Validate(g);
         int actMoves = Choices.Count > 1 ? Depth : 0;
@@ -111,10 +139,8 @@ public sealed class MlpSpace : ISearchSpace
         return new MlpGenotype(Width, layers);
     }
 
-    IEnumerable<IGenotype> ISearchSpace.Enumerate() => Enumerate();
-
     /// <summary>All genotypes in a fixed mixed-radix order (activations first, then skip masks).</summary>
-    public IEnumerable<MlpGenotype> Enumerate()
+    public override IEnumerable<MlpGenotype> Enumerate()
     {
         if (Count > EnumerationLimit)
             throw new InvalidOperationException($"The mlp space has {Count:N0} genotypes, more than {EnumerationLimit:N0}: sample it instead.");
@@ -136,6 +162,9 @@ public sealed class MlpSpace : ISearchSpace
         }
     }
 
-    private static MlpGenotype AsMlp(IGenotype g) =>
-        g as MlpGenotype ?? throw new ArgumentException($"'{g.Canonical}' is a {g.Space} genotype, not an mlp one.");
+    /// <summary>Any mlp genotype is built, whatever this space's depth, width and activations (the genotype says them).</summary>
+    protected override nn.Module<Tensor, Tensor> Build(MlpGenotype genotype, IReadOnlyList<int> sampleShape, int classes, NetworkOptions options, Device? device) =>
+        new MlpNetwork(genotype, sampleShape.Aggregate(1, (a, b) => a * b), classes, options, device);
+
+    public TheoryReport Analyze(IGenotype genotype, SphereBatch data, NetworkOptions options) => NtkTheory.Analyze(Typed(genotype), data, options);
 }

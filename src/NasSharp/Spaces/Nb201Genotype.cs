@@ -98,6 +98,31 @@ public sealed record Nb201Genotype : IGenotype
     /// <summary>This cell with edge <paramref name="edge"/> (position in <see cref="Edges"/>) set to <paramref name="op"/>.</summary>
     public Nb201Genotype With(int edge, Nb201Operation op) => new(Operations.SetItem(edge, op));
 
+    /// <summary>
+    /// The cell a relaxed search's logits [6, 5] select: per edge the operation of the largest logit (the lowest index on
+    /// ties); with <paramref name="excludeNone"/>, the largest among the operations other than <c>none</c>, as DARTS derives
+    /// its cells (Liu, Simonyan &amp; Yang, ICLR 2019, arXiv 1806.09055, Sec. 2.4). Why that rule suits NASI's logits: under
+    /// Gumbel-softmax weights w = softmax((α + g)/τ) none's output is zero, so its component of ∇_α R is
+    /// −(w_none/τ) Σ_o w_o ∂R/∂w_o, the derivative of R along scaling the whole edge (tested): it says how large the edge
+    /// should be, not which operation it should be.
+    /// </summary>
+    public static Nb201Genotype Derive(double[,] logits, bool excludeNone)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        if (logits.GetLength(0) != EdgeCount || logits.GetLength(1) != Nb201Operations.All.Count)
+            throw new ArgumentException($"NB201 logits are one [{EdgeCount}, {Nb201Operations.All.Count}] array (edges × operations {Nb201Operations.KnownTokens}), got [{logits.GetLength(0)}, {logits.GetLength(1)}].", nameof(logits));
+        int first = excludeNone ? (int)Nb201Operation.None + 1 : 0;
+        var ops = new Nb201Operation[EdgeCount];
+        for (int e = 0; e < ops.Length; e++)
+        {
+            int best = first;
+            for (int o = first + 1; o < logits.GetLength(1); o++)
+                if (logits[e, o] > logits[e, best]) best = o;
+            ops[e] = (Nb201Operation)best;
+        }
+        return new Nb201Genotype(ops);
+    }
+
     public string Canonical
     {
         get

@@ -172,19 +172,17 @@ public sealed class ResultsStore : IDisposable
         RequireRunning(runId, "add results to", tx);
         string onConflict = overwrite
             ? """
-              DO UPDATE SET arch = excluded.arch, space = excluded.space, scores_json = excluded.scores_json,
-                            metrics_json = excluded.metrics_json, notes_json = excluded.notes_json,
+              DO UPDATE SET arch = excluded.arch, space = excluded.space, value_json = excluded.value_json,
                             created_utc = excluded.created_utc
               """
             : "DO NOTHING";
         int written = Command($"""
-            INSERT INTO results (run_id, item_key, arch, space, scores_json, metrics_json, notes_json, created_utc)
-            VALUES ($run, $item, $arch, $space, $scores, $metrics, $notes, $created)
+            INSERT INTO results (run_id, item_key, arch, space, value_json, created_utc)
+            VALUES ($run, $item, $arch, $space, $value, $created)
             ON CONFLICT (run_id, item_key) {onConflict}
             """, tx,
             ("$run", runId), ("$item", result.ItemKey), ("$arch", result.Arch), ("$space", result.Space),
-            ("$scores", StoreJson.Serialize(result.Scores)), ("$metrics", StoreJson.Serialize(result.Metrics)),
-            ("$notes", StoreJson.Serialize(result.Notes)), ("$created", Now())).ExecuteNonQuery();
+            ("$value", result.ValueJson), ("$created", Now())).ExecuteNonQuery();
         tx.Commit();
         return written > 0;
     }
@@ -206,29 +204,26 @@ public sealed class ResultsStore : IDisposable
         ThrowIfDisposed();
         if (StatusOf(runId, null) is null) throw UnknownRun(runId);
         using var cmd = Command("""
-            SELECT id, run_id, item_key, arch, space, scores_json, metrics_json, notes_json, created_utc
+            SELECT id, run_id, item_key, arch, space, value_json, created_utc
             FROM results WHERE run_id = $run ORDER BY id
             """, null, ("$run", runId));
         using var reader = cmd.ExecuteReader();
         var results = new List<StoredResult>();
         while (reader.Read())
         {
-            var record = new ResultRecord(reader.GetString(2))
+            var record = new ResultRecord(reader.GetString(2), reader.GetString(5))
             {
                 Arch = reader.IsDBNull(3) ? null : reader.GetString(3),
                 Space = reader.IsDBNull(4) ? null : reader.GetString(4),
-                Scores = StoreJson.DeserializeMap<double>(reader.GetString(5), "scores"),
-                Metrics = StoreJson.DeserializeMap<double>(reader.GetString(6), "metrics"),
-                Notes = StoreJson.DeserializeMap<string>(reader.GetString(7), "notes"),
             };
-            results.Add(new StoredResult(reader.GetInt64(0), reader.GetInt64(1), ParseTime(reader.GetString(8)), record));
+            results.Add(new StoredResult(reader.GetInt64(0), reader.GetInt64(1), ParseTime(reader.GetString(6)), record));
         }
         return results;
     }
 
-    /// <summary>Marks a running run completed, with an optional summary serialized as JSON.</summary>
+    /// <summary>Marks a running run completed, with an optional summary (the command's output) in NasSharp's JSON dialect.</summary>
     public void CompleteRun(long runId, object? summary = null) =>
-        Finish(runId, RunStatus.Completed, summary is null ? null : StoreJson.Serialize(summary), null);
+        Finish(runId, RunStatus.Completed, summary is null ? null : NasJson.Serialize(summary, summary.GetType()), null);
 
     /// <summary>Marks a running run failed; <paramref name="message"/> says why. It can be resumed later.</summary>
     public void FailRun(long runId, string message)
@@ -287,7 +282,7 @@ public sealed class ResultsStore : IDisposable
                 Command: reader.GetString(2),
                 ConfigJson: reader.GetString(3),
                 Seed: reader.IsDBNull(4) ? null : reader.GetInt64(4),
-                Versions: StoreJson.DeserializeMap<string>(reader.GetString(5), "versions"),
+                Versions: ReadVersions(reader.GetString(5)),
                 Status: RunStatusText.Parse(reader.GetString(6)),
                 StartedUtc: ParseTime(reader.GetString(7)),
                 EndedUtc: reader.IsDBNull(8) ? null : ParseTime(reader.GetString(8)),
@@ -307,8 +302,8 @@ public sealed class ResultsStore : IDisposable
             VALUES ($kind, $command, $config, $seed, $versions, 'running', $started, $key)
             RETURNING id
             """, tx,
-            ("$kind", spec.Kind), ("$command", spec.Command), ("$config", StoreJson.Serialize(spec.Config)),
-            ("$seed", spec.Seed), ("$versions", StoreJson.Serialize(versions)), ("$started", Now()), ("$key", spec.Key));
+            ("$kind", spec.Kind), ("$command", spec.Command), ("$config", spec.Config is null ? "null" : NasJson.Serialize(spec.Config, spec.Config.GetType())),
+            ("$seed", spec.Seed), ("$versions", NasJson.Serialize(versions)), ("$started", Now()), ("$key", spec.Key));
         long id = Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
         return new Run(id, spec.Key, Resumed: false, ResultCount: 0);
     }
@@ -369,18 +364,13 @@ public sealed class ResultsStore : IDisposable
     {
         if (string.IsNullOrWhiteSpace(result.ItemKey))
             throw new ArgumentException("A result needs a non-blank ItemKey that identifies it within its run.", nameof(result));
-        RequireKeys(result.Scores, "Scores", result.ItemKey);
-        RequireKeys(result.Metrics, "Metrics", result.ItemKey);
-        RequireKeys(result.Notes, "Notes", result.ItemKey);
+        try { using var _ = System.Text.Json.JsonDocument.Parse(result.ValueJson ?? throw new ArgumentException($"Result '{result.ItemKey}' has no value.", nameof(result))); }
+        catch (System.Text.Json.JsonException e) { throw new ArgumentException($"Result '{result.ItemKey}': its value is not JSON ({e.Message}).", nameof(result)); }
     }
 
-    private static void RequireKeys<T>(IReadOnlyDictionary<string, T>? map, string name, string itemKey)
-    {
-        if (map is null) throw new ArgumentException($"Result '{itemKey}': {name} is null; use an empty dictionary.", "result");
-        foreach (var key in map.Keys)
-            if (string.IsNullOrWhiteSpace(key))
-                throw new ArgumentException($"Result '{itemKey}': {name} has a blank name.", "result");
-    }
+    private static IReadOnlyDictionary<string, string> ReadVersions(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(json)
+        ?? throw new StoreException("The results store holds null where a run's versions should be a JSON object.");
 
     private SqliteCommand Command(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
     {

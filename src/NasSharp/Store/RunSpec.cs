@@ -4,8 +4,8 @@ using System.Text.Json;
 namespace NasSharp.Store;
 
 /// <summary>
-/// What a command is about to compute. <paramref name="Config"/> is serialized with System.Text.Json (NaN and
-/// infinities allowed). <paramref name="Key"/>, when given, is the run's deterministic identity: rerunning
+/// What a command is about to compute. <paramref name="Config"/> is serialized in NasSharp's JSON dialect
+/// (<see cref="NasJson"/>). <paramref name="Key"/>, when given, is the run's deterministic identity: rerunning
 /// with the same key resumes the unfinished run instead of starting over (see <see cref="DeriveKey"/>).
 /// </summary>
 public sealed record RunSpec(
@@ -17,7 +17,7 @@ public sealed record RunSpec(
     string? Key = null)
 {
     /// <summary>
-    /// A stable key from what determines a run's results: SHA-256 of the JSON array [kind, seed, config].
+    /// A stable key from what determines a run's results: SHA-256 of the JSON array [kind, seed, config] (compact dialect).
     /// The config must serialize deterministically (records and classes do; dictionaries keep insertion
     /// order, so build them in a fixed order). Versions are left out on purpose so that a resume survives a
     /// rebuild; fold a version into the config if results from different builds must not mix.
@@ -25,7 +25,7 @@ public sealed record RunSpec(
     public static string DeriveKey(string kind, object? config, long? seed)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(new object?[] { kind, seed, config }, StoreJson.Options);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(new object?[] { kind, seed, config }, NasJson.Compact);
         return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 

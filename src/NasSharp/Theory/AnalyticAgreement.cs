@@ -82,7 +82,7 @@ public static class AnalyticAgreement
             for (int s = 0; s < options.NtkSeeds; s++)
             {
                 using var scope = NewDisposeScope();
-                using var model = NetworkFactory.Build(g, subset.SampleShape, subset.NumClasses, network, Seeds.Derive(options.Seed, "agreement-init", g.Canonical, s), device);
+                using var model = new MlpSpace().BuildNetwork(g, subset.SampleShape, subset.NumClasses, network, Seeds.Derive(options.Seed, "agreement-init", g.Canonical, s), device);
                 var x = tensor(batch.Inputs, new long[] { batch.Count }.Concat(subset.SampleShape.Select(v => (long)v)).ToArray(), ScalarType.Float32, device);
                 empirical += EmpiricalNtk.Exact(model, x).Spectrum().LambdaMin / subset.NumClasses / options.NtkSeeds;
             }

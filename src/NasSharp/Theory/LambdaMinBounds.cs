@@ -15,8 +15,8 @@ public sealed record NtkBounds(double Lower, double Upper, NtkPowerSeries Series
 /// Bounds of λ_min(Θ) in terms of the activations' Hermite coefficients and the data, for inputs on the sphere.
 /// </summary>
 /// <remarks>
-/// <para>Seed 000 (Zhu, Liu, Chrysos &amp; Cevher, NeurIPS 2022) states lower and upper bounds of λ_min for mixed
-/// activations and deep skips, but its exact statement could not be read here (PAPERS.md has only the abstract). What
+/// <para>Zhu, Liu, Chrysos &amp; Cevher (NeurIPS 2022, arXiv 2209.07238) state lower and upper bounds of λ_min for mixed
+/// activations and deep skips, but its exact statement could not be read here (only the abstract was available). What
 /// is implemented is the standard mechanism it extends (Oymak &amp; Soltanolkotabi 2020; Nguyen, Mondelli &amp;
 /// Montúfar 2021), composed through layers with different activations and skip sums as derived below; change this
 /// class when the paper's statement is at hand.</para>

@@ -8,7 +8,7 @@ namespace NasSharp.Theory;
 /// <summary>One hidden layer as the theory sees it.</summary>
 /// <param name="Layer">1-based layer index.</param>
 /// <param name="Variance">q_l = Σ^l(x, x), the pre-activation variance on the sphere.</param>
-/// <param name="Hermite">μ_0 … μ_{R} of the activation at unit variance (seed 000's coefficients).</param>
+/// <param name="Hermite">μ_0 … μ_{R} of the activation at unit variance (the coefficients of Zhu et al.'s bounds).</param>
 /// <param name="HermiteAtVariance">a_0 … a_R at the layer's own variance, a_r = E[σ(√q z) h_r(z)] (what the bound composes).</param>
 public sealed record LayerTheory(int Layer, Activation Activation, IReadOnlyList<int> Skips, double Variance,
     IReadOnlyList<double> Hermite, IReadOnlyList<double> HermiteAtVariance);
@@ -39,7 +39,16 @@ public sealed record TheoryReport(
 }
 
 /// <summary>
-/// Seed 000's theory quantities for a genotype without building a network: λ_min of the analytic NTK, its lower and
+/// A space whose networks have an analytic infinite-width NTK: its genotypes can be scored by <see cref="NtkTheory"/>
+/// without building a network (the eigen strategy's analytic, bound and complexity scores; <c>nas theory</c>).
+/// </summary>
+public interface IAnalyticNtkSpace
+{
+    TheoryReport Analyze(IGenotype genotype, SphereBatch data, NetworkOptions options);
+}
+
+/// <summary>
+/// The theory quantities of Zhu, Liu, Chrysos &amp; Cevher (NeurIPS 2022, arXiv 2209.07238) for a genotype without building a network: λ_min of the analytic NTK, its lower and
 /// upper bound (<see cref="LambdaMinBounds"/>), the complexity yᵀΘ⁻¹y/N (<see cref="KernelComplexity"/>) and the
 /// Hermite coefficients of each layer's activation. Inputs are projected onto the sphere ‖x‖² = d first
 /// (<see cref="SphereBatch"/>), the setting the bounds are stated in.

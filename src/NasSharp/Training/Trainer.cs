@@ -28,13 +28,13 @@ public sealed record TrainingOptions
     }
 }
 
-public sealed record EpochReport(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationAccuracy, double Seconds);
+public sealed record EpochReport(int Epoch, double TrainLoss, double TrainAccuracyPercent, double? ValidationAccuracyPercent, double Seconds);
 
-/// <summary>Training outcome. Accuracies are fractions in [0, 1]; null when that split was not given.</summary>
+/// <summary>Training outcome. Accuracies are in % (NasSharp's one unit); null when that split was not given or training diverged.</summary>
 public sealed record TrainingResult(
     IReadOnlyList<EpochReport> Epochs,
-    double? ValidationAccuracy,
-    double? TestAccuracy,
+    double? ValidationAccuracyPercent,
+    double? TestAccuracyPercent,
     bool Diverged,
     double Seconds);
 
@@ -111,17 +111,17 @@ public static class Trainer
                 progress?.Report(new TrainingProgress(step, totalSteps, epoch, lossValue));
             }
             if (diverged) break;
-            double? val = validation is { Count: > 0 } ? Accuracy(model, validation, options.EvalBatchSize, device) : null;
-            epochs.Add(new EpochReport(epoch, lossSum / n, (double)correct / n, val, epochClock.Elapsed.TotalSeconds));
+            double? val = validation is { Count: > 0 } ? AccuracyPercent(model, validation, options.EvalBatchSize, device) : null;
+            epochs.Add(new EpochReport(epoch, lossSum / n, 100.0 * correct / n, val, epochClock.Elapsed.TotalSeconds));
         }
 
-        double? valAcc = diverged ? null : epochs.LastOrDefault()?.ValidationAccuracy;
-        double? testAcc = !diverged && test is { Count: > 0 } ? Accuracy(model, test, options.EvalBatchSize, device) : null;
+        double? valAcc = diverged ? null : epochs.LastOrDefault()?.ValidationAccuracyPercent;
+        double? testAcc = !diverged && test is { Count: > 0 } ? AccuracyPercent(model, test, options.EvalBatchSize, device) : null;
         return new TrainingResult(epochs, valAcc, testAcc, diverged, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Fraction of correctly classified samples, evaluated in eval mode without gradients.</summary>
-    public static double Accuracy(nn.Module<Tensor, Tensor> model, LabeledDataset data, int batchSize = 2000, Device? device = null)
+    /// <summary>Correctly classified samples in %, evaluated in eval mode without gradients.</summary>
+    public static double AccuracyPercent(nn.Module<Tensor, Tensor> model, LabeledDataset data, int batchSize = 2000, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Count == 0) throw new ArgumentException("Cannot measure accuracy on an empty split.", nameof(data));
@@ -139,6 +139,22 @@ public static class Trainer
                 correct += model.forward(xb.to(dtype)).argmax(1).eq(yb).sum().item<long>();
             }
         }
-        return (double)correct / data.Count;
+        return 100.0 * correct / data.Count;
+    }
+
+    /// <summary>
+    /// Trains the network of <paramref name="genotype"/> in <paramref name="space"/>, built with weights seeded by
+    /// <paramref name="initSeed"/> (the minibatch order by <see cref="TrainingOptions.Seed"/>): validation accuracy on
+    /// <paramref name="data"/>'s validation split, test accuracy on its test split when <paramref name="test"/>.
+    /// </summary>
+    public static TrainingResult FitArchitecture(Spaces.ISearchSpace space, Spaces.IGenotype genotype, DataSplits data, NetworkOptions network,
+        TrainingOptions options, long initSeed, Device? device = null, bool test = true, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(data);
+        using var scope = torch.NewDisposeScope();
+        using var model = space.BuildNetwork(genotype, data.Train.SampleShape, data.Train.NumClasses, network, initSeed, device);
+        return Fit(model, data.Train, data.Validation, test ? data.Test : null, options, device, progress, cancellation);
     }
 }

@@ -32,7 +32,7 @@ public class Nb201TableTests(SharedNb201Table shared) : IClassFixture<SharedNb20
     [Fact]
     public void BestCellsAreThoseTheDataReadmeLists()
     {
-        // data/README.md: CIFAR-10 test 94.37 (index 6111), CIFAR-100 test 73.51 (9930), ImageNet16-120 test 47.31 (857).
+        // The table's best cells: CIFAR-10 test 94.37 (index 6111), CIFAR-100 test 73.51 (9930), ImageNet16-120 test 47.31 (857).
         // Index 13714 ties 6111 at 94.3733 on CIFAR-10; ties go to the lower index.
         var c10 = Table.Best(Nb201Dataset.Cifar10);
         Assert.Equal(6111, c10.Index);

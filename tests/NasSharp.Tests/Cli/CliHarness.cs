@@ -6,8 +6,12 @@ namespace NasSharp.Tests.Cli;
 /// <summary>Runs <c>nas</c> in process with captured output and a throw-away results store.</summary>
 public sealed class CliHarness : IDisposable
 {
-    public CliHarness()
+    private readonly Registries? registries;
+
+    /// <param name="registries">The spaces and strategies the command tree offers (default: NasSharp's).</param>
+    public CliHarness(Registries? registries = null)
     {
+        this.registries = registries;
         Directory = Path.Combine(Path.GetTempPath(), "nassharp-cli-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
         StorePath = Path.Combine(Directory, "results.db");
@@ -21,7 +25,7 @@ public sealed class CliHarness : IDisposable
         var @out = new StringWriter();
         var err = new StringWriter();
         var all = args.Concat(["--store", StorePath]).ToArray();
-        int code = NasApp.Run(all, new CliConsole(@out, err, interactive: false));
+        int code = NasApp.Run(all, new CliConsole(@out, err, interactive: false), registries);
         return (code, @out.ToString(), err.ToString());
     }
 

@@ -1,5 +1,7 @@
 using System.IO.Compression;
 using NasSharp.Cli;
+using NasSharp.Experiments;
+using NasSharp.Store;
 using Xunit;
 
 namespace NasSharp.Tests.Cli;
@@ -36,9 +38,7 @@ public class CliTests
     public void ALiveRunIsNotResumedByASecondCommandButACrashedOneIs()
     {
         using var cli = new CliHarness();
-        var console = new CliConsole(new StringWriter(), new StringWriter(), interactive: false);
-        var pr = NasApp.Build(console).Parse(["runs", "list", "--store", cli.StorePath]);
-        RunRecorder Start() => RunRecorder.Start(pr, console, "test", new { a = 1 }, 1, resumable: true);
+        ExperimentRun Start() => ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 1 }, 1, "nas test");
         long id;
         using (var first = Start())
         {
@@ -46,14 +46,14 @@ public class CliTests
             var e = Assert.Throws<NasSharp.Store.StoreException>(Start);
             Assert.Contains("being written by another process", e.Message);
             // The refused second command left the run alone: the first can still write and finish it.
-            first.AddResult("x", null, new() { ["s"] = 1 }, new());
+            first.Journal.Record("x", new { s = 1 });
         }
         // The first ended without completing (as a crash would): the next identical command resumes it.
         using (var resumed = Start())
         {
             Assert.True(resumed.Resumed);
             Assert.Equal(id, resumed.RunId);
-            Assert.Single(resumed.Results());
+            Assert.Equal(1, resumed.ResultCount);
             resumed.Complete(new { });
         }
         using var fresh = Start();
@@ -117,17 +117,17 @@ public class CliTests
     }
 
     [Fact]
-    public void TrainReportsAccuraciesAsFractionsAndRecordsTheRun()
+    public void TrainReportsAccuraciesInPercentAndRecordsTheRun()
     {
         using var cli = new CliHarness();
         var j = cli.Json("train", "--arch", "w64/relu-tanh+1", "--dataset", "mnist", "--train-size", "3000", "--val-size", "500",
             "--test-size", "1000", "--epochs", "2", "--seed", "1");
         Assert.Equal("w64/relu-tanh+1", j.GetProperty("arch").GetString());
-        var val = j.GetProperty("val_accuracy").GetDouble();
-        var test = j.GetProperty("test_accuracy").GetDouble();
-        Assert.InRange(val, 0.0, 1.0);
-        // 3,000 MNIST images, 2 epochs: a working trainer is far above chance (0.1).
-        Assert.InRange(test, 0.85, 1.0);
+        var val = j.GetProperty("val_accuracy_percent").GetDouble();
+        var test = j.GetProperty("test_accuracy_percent").GetDouble();
+        Assert.InRange(val, 0.0, 100.0);
+        // 3,000 MNIST images, 2 epochs: a working trainer is far above chance (10%).
+        Assert.InRange(test, 85.0, 100.0);
         var runs = cli.Json("runs", "list").GetProperty("runs");
         Assert.Equal("train", runs[0].GetProperty("kind").GetString());
         Assert.Equal("completed", runs[0].GetProperty("status").GetString());
@@ -165,7 +165,7 @@ public class CliTests
 
         var (code, _, err) = cli.Run("ntk", "--arch", "w8/relu", "--dataset", "iris", "--batch", "4", "--method", "quick");
         Assert.Equal(2, code);
-        Assert.Contains("--method quick: use exact, fast or auto", err);
+        Assert.Contains("--method quick: use exact, fast, auto", err);
     }
 
     [Fact]
@@ -212,13 +212,12 @@ public class CliTests
         Assert.Equal(4, ranked.GetArrayLength());
         var scores = ranked.EnumerateArray().Select(r => r.GetProperty("score").GetDouble()).ToList();
         Assert.Equal(scores.OrderByDescending(s => s), scores);
-        Assert.Equal(2, ranked.EnumerateArray().Count(r => r.GetProperty("test_accuracy").ValueKind == System.Text.Json.JsonValueKind.Number));
-        var best = j.GetProperty("best");
-        Assert.InRange(best.GetProperty("test_accuracy").GetDouble(), 0.0, 1.0);
+        Assert.Equal(2, ranked.EnumerateArray().Count(r => r.GetProperty("test_accuracy_percent").ValueKind == System.Text.Json.JsonValueKind.Number));
+        Assert.InRange(j.GetProperty("test_accuracy_percent").GetDouble(), 0.0, 100.0);
 
         // The same seed gives the same ranking and winner in a new run.
         var again = cli.Json(args);
-        Assert.Equal(j.GetProperty("best").GetProperty("arch").GetString(), again.GetProperty("best").GetProperty("arch").GetString());
+        Assert.Equal(j.GetProperty("arch").GetString(), again.GetProperty("arch").GetString());
         Assert.Equal(scores, again.GetProperty("ranked").EnumerateArray().Select(r => r.GetProperty("score").GetDouble()).ToList());
     }
 
@@ -232,7 +231,7 @@ public class CliTests
         Assert.True(j.GetProperty("complexity").GetDouble() <= 1 / min);
         var layers = j.GetProperty("layers");
         Assert.Equal(2, layers.GetArrayLength());
-        // Layer 1 is relu: μ_1 = 1/2 (PAPERS.md).
+        // Layer 1 is relu: μ_1 = 1/2 (the closed form).
         Assert.Equal(0.5, layers[0].GetProperty("hermite")[1].GetDouble(), 1e-9);
     }
 
@@ -242,7 +241,7 @@ public class CliTests
         using var cli = new CliHarness();
         var j = cli.Json("search", "--dataset", "digits", "--depth", "2", "--width", "16", "--candidates", "3", "--top-k", "0",
             "--ntk-batch", "12", "--seed", "1", "--score", "bound");
-        Assert.Equal("bound", j.GetProperty("score").GetString());
+        Assert.Equal("bound", j.GetProperty("options").GetProperty("score").GetString());
         Assert.Equal(3, j.GetProperty("ranked").GetArrayLength());
         var (code, _, err) = cli.Run("search", "--dataset", "digits", "--score", "banana");
         Assert.Equal(2, code);
@@ -263,7 +262,8 @@ public class CorrelateCliTests
         Assert.Equal(4, j.GetProperty("n").GetInt32());
         var p = j.GetProperty("proxies").GetProperty("params");
         Assert.InRange(p.GetProperty("targets").GetProperty("cifar10").GetProperty("kendall").GetDouble(), -1, 1);
-        Assert.Equal(0.75, p.GetProperty("published").GetProperty("cifar10").GetDouble());
+        Assert.Equal(0.75, p.GetProperty("published").GetProperty("targets").GetProperty("cifar10").GetDouble());
+        Assert.Equal("spearman", p.GetProperty("published").GetProperty("statistic").GetString());
         Assert.Equal(0, j.GetProperty("proxies").GetProperty("naswot").GetProperty("non_finite").GetInt32());
         // n = 4 < 100 cells, so best-of-100 is the accuracy of the proxy's top cell among all four: between the mean
         // (a random pick) and the oracle (the best of the four).
@@ -271,7 +271,7 @@ public class CorrelateCliTests
         double mean = reference.GetProperty("mean").GetDouble(), oracle = reference.GetProperty("oracle_best_of").GetDouble();
         Assert.True(mean < oracle, $"mean {mean} vs oracle {oracle}");
         foreach (var proxy in new[] { "params", "naswot" })
-            Assert.InRange(j.GetProperty("proxies").GetProperty(proxy).GetProperty("targets").GetProperty("cifar10").GetProperty("best_of100").GetDouble(), 0, oracle);
+            Assert.InRange(j.GetProperty("proxies").GetProperty(proxy).GetProperty("targets").GetProperty("cifar10").GetProperty("best_of_100").GetDouble(), 0, oracle);
         // A completed run is not reopened: the same command starts a new run with identical figures.
         var again = cli.Json(args);
         Assert.NotEqual(j.GetProperty("run_id").GetInt64(), again.GetProperty("run_id").GetInt64());
@@ -293,14 +293,15 @@ public class CorrelateCliTests
             search.GetProperty("references").GetProperty("cifar10").GetProperty("mean").GetDouble());
         using var store = NasSharp.Store.ResultsStore.Open(cli.StorePath);
         List<double> Params(System.Text.Json.JsonElement j) =>
-            store.GetResults(j.GetProperty("run_id").GetInt64()).OrderBy(r => r.Record.ItemKey, StringComparer.Ordinal).Select(r => r.Record.Scores["params"]).ToList();
+            StoreJournal.Read(store.GetResults(j.GetProperty("run_id").GetInt64())).All<ProxyEvaluationRecord>("arch/")
+                .OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value.Scores["params"]).ToList();
         var plain = Params(search);
         var withAffine = Params(affine);
         Assert.All(plain.Zip(withAffine), p => Assert.True(p.First <= p.Second, $"{p.First} vs {p.Second}"));
         Assert.True(plain.Sum() < withAffine.Sum());
         var (code, _, err) = cli.Run("bench", "correlate", "--space", "mlp", "--cell-bn", "search");
         Assert.NotEqual(0, code);
-        Assert.Contains("--cell-bn applies to --space nb201 only", err);
+        Assert.Contains("--cell-bn does not apply to --space mlp", err);
     }
 
     [Fact]
@@ -313,9 +314,9 @@ public class CorrelateCliTests
         var tau = j.GetProperty("proxies").GetProperty("grad_norm").GetProperty("targets").GetProperty("digits").GetProperty("kendall").GetDouble();
         Assert.InRange(tau, -1, 1);
         // Every mlp of one depth and width has the same parameter count: τ is undefined (NaN), not made up.
-        Assert.Equal("NaN", j.GetProperty("proxies").GetProperty("params").GetProperty("targets").GetProperty("digits").GetProperty("kendall").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, j.GetProperty("proxies").GetProperty("params").GetProperty("targets").GetProperty("digits").GetProperty("kendall").ValueKind);
         var (code, _, err) = cli.Run("bench", "correlate", "--space", "mlp", "--truth", id, "--n", "6");
         Assert.NotEqual(0, code);
-        Assert.Contains("has 5 trained architectures", err);
+        Assert.Contains("has 5 architectures", err);
     }
 }

@@ -1,3 +1,5 @@
+using NasSharp.Data;
+using NasSharp.Experiments;
 using NasSharp.Spaces;
 using Xunit;
 
@@ -14,13 +16,16 @@ public class NasiCliTests
         using var cli = new CliHarness();
         var j = cli.Json(["search", "--space", "nb201", .. Tiny]);
         var arch = Nb201Genotype.Parse(j.GetProperty("arch").GetString()!);
-        Assert.Equal("nasi-fix", j.GetProperty("strategy").GetString());
+        Assert.Equal("nasi", j.GetProperty("strategy").GetString());
         var alpha = j.GetProperty("alpha")[0];
         Assert.Equal("cell", alpha.GetProperty("name").GetString());
         Assert.Equal(6, alpha.GetProperty("edges").GetArrayLength());
         // The derived operation of each edge is the one of largest probability other than none (DARTS' rule); the plain
         // argmax, none allowed, is reported beside it.
-        var argmax = Nb201Genotype.Parse(j.GetProperty("arch_argmax").GetString()!);
+        var derivations = j.GetProperty("derivations");
+        Assert.Equal(["without-none", "argmax"], derivations.EnumerateArray().Select(d => d.GetProperty("rule").GetString()));
+        Assert.Equal(arch.Canonical, derivations[0].GetProperty("arch").GetString());
+        var argmax = Nb201Genotype.Parse(derivations[1].GetProperty("arch").GetString()!);
         for (int e = 0; e < 6; e++)
         {
             var probabilities = alpha.GetProperty("edges")[e].EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
@@ -29,11 +34,12 @@ public class NasiCliTests
             Assert.Equal(probabilities.MaxBy(p => p.Value).Key, argmax.Operations[e].Token());
         }
         var table = NasSharp.Benchmarks.Nb201Table.LoadDefault();
-        Assert.Equal(table.Lookup(arch).Accuracies.Cifar10Test, j.GetProperty("nb201").GetProperty("cifar10").GetDouble());
-        Assert.Equal(table.Lookup(arch).Accuracies.ImageNet16Test, j.GetProperty("nb201").GetProperty("imagenet16").GetDouble());
+        Assert.Equal(table.Lookup(arch).Accuracies.Cifar10Test, j.GetProperty("table_test_accuracy_percent").GetProperty("cifar10").GetDouble());
+        Assert.Equal(table.Lookup(arch).Accuracies.ImageNet16Test, j.GetProperty("table_test_accuracy_percent").GetProperty("imagenet16").GetDouble());
         Assert.True(j.GetProperty("search_seconds").GetDouble() > 0);
         Assert.DoesNotContain(Nb201Operation.None, arch.Operations);
-        Assert.Equal(table.Lookup(argmax).Accuracies.Cifar10Test, j.GetProperty("nb201_argmax").GetProperty("cifar10").GetDouble());
+        Assert.Equal(table.Lookup(argmax).Accuracies.Cifar10Test, derivations[1].GetProperty("test_accuracy_percent").GetProperty("cifar10").GetDouble());
+        Assert.Equal(2, j.GetProperty("steps").GetArrayLength());
 
         // Same seed, same search (the second run resumes the stored steps of the first and must agree with it).
         var again = cli.Json(["search", "--space", "nb201", .. Tiny]);
@@ -46,8 +52,8 @@ public class NasiCliTests
         using var cli = new CliHarness();
         var soft = cli.Json(["search", "--space", "nb201", .. Tiny]);
         var hard = cli.Json(["search", "--space", "nb201", .. Tiny, "--gumbel", "hard"]);
-        Assert.Equal("soft", soft.GetProperty("gumbel").GetString());
-        Assert.Equal("hard", hard.GetProperty("gumbel").GetString());
+        Assert.False(soft.GetProperty("options").GetProperty("hard").GetBoolean());
+        Assert.True(hard.GetProperty("options").GetProperty("hard").GetBoolean());
         // Not a resume of the soft search's steps: a different run, and a one-hot forward pass gives other trace norms.
         Assert.NotEqual(soft.GetProperty("run_id").GetInt64(), hard.GetProperty("run_id").GetInt64());
         Assert.False(hard.GetProperty("resumed").GetBoolean());
@@ -56,9 +62,9 @@ public class NasiCliTests
 
         // The search command's --parameterization defaults to ntk for the eigen strategy; NASI keeps its own default
         // unless it is given.
-        Assert.Equal("standard", soft.GetProperty("parameterization").GetString());
+        Assert.Equal("standard", soft.GetProperty("options").GetProperty("parameterization").GetString());
         var ntk = cli.Json(["search", "--space", "nb201", .. Tiny, "--parameterization", "ntk"]);
-        Assert.Equal("ntk", ntk.GetProperty("parameterization").GetString());
+        Assert.Equal("ntk", ntk.GetProperty("options").GetProperty("parameterization").GetString());
         Assert.NotEqual(soft.GetProperty("run_id").GetInt64(), ntk.GetProperty("run_id").GetInt64());
     }
 
@@ -69,8 +75,8 @@ public class NasiCliTests
         var j = cli.Json(["search", "--space", "darts", .. Tiny[..^4], "--cells", "3", "--seed", "4"]);
         var genotype = DartsGenotype.Parse(j.GetProperty("arch").GetString()!);
         Assert.Equal(2, j.GetProperty("alpha").GetArrayLength());
-        Assert.Equal(JsonNull, j.GetProperty("nb201").ValueKind);
-        Assert.Equal(JsonNull, j.GetProperty("arch_argmax").ValueKind);   // DARTS' own derivation has no such variant
+        Assert.Equal(JsonNull, j.GetProperty("table_test_accuracy_percent").ValueKind);   // no table for darts
+        Assert.Equal(1, j.GetProperty("derivations").GetArrayLength());   // DARTS' own derivation only
         Assert.Equal(genotype.Canonical, DartsGenotype.Parse(genotype.Canonical).Canonical);
     }
 
@@ -86,12 +92,36 @@ public class NasiCliTests
         (code, _, err) = cli.Run(["search", "--space", "nb201", .. Tiny, "--gumbel", "sharp"]);
         Assert.Equal(2, code);
         Assert.Contains("--gumbel sharp", err);
-        (code, _, err) = cli.Run(["search", "--space", "mlp", .. Tiny]);
-        Assert.Equal(2, code);
-        Assert.Contains("nb201 and darts", err);
+        (code, _, err) = cli.Run(["search", "--space", "mlp", .. Tiny[..^6]]);
+        Assert.Equal(1, code);
+        Assert.Contains("nb201 and darts have one", err);
         // The comparison takes NASI's temperature too, checked before any data is loaded.
         (code, _, err) = cli.Run("bench", "search", "--tau", "0");
         Assert.Equal(2, code);
         Assert.Contains("τ must be positive", err);
+    }
+
+    [Fact]
+    public void AnInterruptedSearchResumesOnlyUnderTheSameDataOptions()
+    {
+        using var cli = new CliHarness();
+        string[] args = ["search", "--space", "nb201", "--dataset", "cifar10", .. Tiny];
+        // A search with --train-size 200 that stopped before finishing: its run is in the store, unfinished.
+        var space = SpaceRegistry.Default.Create("nb201", new Settings([new("channels", "4"), new("cells", "1")]));
+        var strategy = NasSharp.Search.StrategyRegistry.Default.Create("nasi", new Settings([new("steps", "2"), new("batch", "4")]));
+        var spec = new DataSpec { Dataset = "cifar10", TrainSize = "200", Inputs = InputKind.Gaussian, Labels = LabelKind.Random };
+        var experiment = new SearchExperiment(space, new ExperimentData(spec, DataDirectory.Resolve(null).Path, 3), strategy, 3);
+        long interrupted;
+        using (var run = ExperimentRun.Start(cli.StorePath, experiment.Kind, experiment.Config, experiment.Seed, "nas search (interrupted)"))
+            interrupted = run.RunId;
+
+        // Another training split is another search: a new run, nothing resumed.
+        var other = cli.Json([.. args, "--train-size", "300"]);
+        Assert.False(other.GetProperty("resumed").GetBoolean());
+        Assert.NotEqual(interrupted, other.GetProperty("run_id").GetInt64());
+        // The same options resume the interrupted run.
+        var same = cli.Json([.. args, "--train-size", "200"]);
+        Assert.True(same.GetProperty("resumed").GetBoolean());
+        Assert.Equal(interrupted, same.GetProperty("run_id").GetInt64());
     }
 }

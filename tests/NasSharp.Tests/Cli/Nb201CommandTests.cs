@@ -79,8 +79,8 @@ public class Nb201CommandTests
     {
         using var cli = new CliHarness();
         var count = cli.Json("space", "count", "--space", "nb201");
-        Assert.Equal("15625", count.GetProperty("count").GetString());
-        Assert.Equal("6466", cli.Json("space", "count", "--space", "nb201", "--unique", "nas-bench-201").GetProperty("count").GetString());
+        Assert.Equal("15625", count.GetProperty("count").GetRawText());
+        Assert.Equal("6466", cli.Json("space", "count", "--space", "nb201", "--unique", "nas-bench-201").GetProperty("count").GetRawText());
 
         var a = cli.Run("space", "sample", "--space", "nb201", "--n", "4", "--seed", "9");
         var b = cli.Run("space", "sample", "--space", "nb201", "--n", "4", "--seed", "9");

@@ -54,7 +54,7 @@ public class FastNtkTests
         using var scope = NewDisposeScope();
         // σ_w, σ_b ≠ 1 so the scales s, s_b of h = s·W x + s_b·b are exercised (NTK: s = σ_w/√fan_in).
         var options = new NetworkOptions { Parameterization = parameterization, SigmaW = 1.4, SigmaB = 0.3, DType = ScalarType.Float64 };
-        var model = NetworkFactory.Build(MlpGenotype.Parse("w12/relu-tanh+1-gelu+1+2"), [2, 3], 4, options, seed: 3);
+        var model = new MlpSpace().BuildNetwork(MlpGenotype.Parse("w12/relu-tanh+1-gelu+1+2"), [2, 3], 4, options, seed: 3);
         AssertFastMatchesExact(model, Inputs(seed: 4, n: 9, d: 6).reshape(9, 2, 3), output);
     }
 
@@ -198,7 +198,7 @@ public class FastNtkTests
     {
         using var scope = NewDisposeScope();
         var options = NetworkOptions.Ntk() with { DType = ScalarType.Float32 };
-        var model = NetworkFactory.Build(MlpGenotype.Parse("w64/relu-swish+1"), [20], 5, options, seed: 21);
+        var model = new MlpSpace().BuildNetwork(MlpGenotype.Parse("w64/relu-swish+1"), [20], 5, options, seed: 21);
         // Both paths take float32 pieces of J and float64 products; only the float32 forward/backward rounding
         // (u = 6e-8, a few layers deep) and J's entries rounded to float32 in the exact path differ (observed 8e-9).
         AssertFastMatchesExact(model, Inputs(seed: 22, n: 16, d: 20, ScalarType.Float32), tolerance: 1e-5);

@@ -25,8 +25,7 @@ public class DartsNetworkTests
 
     private static long ParameterCount(nn.Module module) => module.parameters().Sum(p => p.numel());
 
-    private static NetworkOptions Options(int channels, int layers, ScalarType dtype = ScalarType.Float32) =>
-        new() { DType = dtype, Darts = new DartsNetworkOptions { Channels = channels, Layers = layers } };
+    private static DartsSpace Space(int channels, int layers) => new(new DartsNetworkOptions { Channels = channels, Layers = layers });
 
     [Theory]
     [InlineData(1, 4, 3, 10)]
@@ -37,7 +36,7 @@ public class DartsNetworkTests
     {
         using var scope = torch.NewDisposeScope();
         var g = new DartsSpace().Sample(new Random(seed));
-        using var net = NetworkFactory.Build(g, Small, classes, Options(channels, layers), seed: seed);
+        using var net = Space(channels, layers).BuildNetwork(g, Small, classes, new NetworkOptions(), seed: seed);
         Assert.IsType<DartsNetwork>(net);
         var logits = net.forward(torch.randn(2, 3, 8, 8));
         Assert.Equal(new long[] { 2, classes }, logits.shape);
@@ -101,14 +100,15 @@ public class DartsNetworkTests
     public void BadInputsAreRefusedClearly()
     {
         var g = DartsGenotype.Parse(NoPooling);
-        var options = Options(4, 3);
-        var shape = Assert.Throws<ArgumentException>(() => NetworkFactory.Build(g, [3, 8, 6], 10, options, seed: 1));
+        var space = Space(4, 3);
+        var options = new NetworkOptions();
+        var shape = Assert.Throws<ArgumentException>(() => space.BuildNetwork(g, [3, 8, 6], 10, options, seed: 1));
         Assert.Contains("2 reduction cells need a height and width divisible by 4, got 8×6", shape.Message);
-        Assert.Contains("[channels, height, width]", Assert.Throws<ArgumentException>(() => NetworkFactory.Build(g, [192], 10, options, seed: 1)).Message);
-        Assert.Contains("standard parameterisation", Assert.Throws<NotSupportedException>(() => NetworkFactory.Build(g, Small, 10, NetworkOptions.Ntk(), seed: 1)).Message);
+        Assert.Contains("[channels, height, width]", Assert.Throws<ArgumentException>(() => space.BuildNetwork(g, [192], 10, options, seed: 1)).Message);
+        Assert.Contains("standard parameterisation", Assert.Throws<NotSupportedException>(() => space.BuildNetwork(g, Small, 10, NetworkOptions.Ntk(), seed: 1)).Message);
         // One cell, one reduction: even sizes suffice.
         using (var scope = torch.NewDisposeScope())
-        using (var one = NetworkFactory.Build(g, [3, 6, 6], 4, Options(4, 1), seed: 1))
+        using (var one = Space(4, 1).BuildNetwork(g, [3, 6, 6], 4, options, seed: 1))
             Assert.Equal(new long[] { 2, 4 }, one.forward(torch.randn(2, 3, 6, 6)).shape);
     }
 
@@ -153,15 +153,20 @@ public class DartsNetworkTests
     }
 
     [Fact]
-    public void TheSupernetDerivesWithDartsRule()
+    public void TheRelaxationDerivesWithDartsRuleAndBuildsTheSupernetOfTheSpacesSkeleton()
     {
-        using var supernet = new DartsSupernet(3, 10, new DartsNetworkOptions { Channels = 4, Layers = 2 });
+        var relaxation = Space(4, 2).Relaxation;
         var normal = new double[14, 8];
         var reduce = new double[14, 8];
         normal[13, (int)DartsOperation.SepConv5x5] = 3;
         reduce[0, (int)DartsOperation.AvgPool3x3] = 1;
-        Assert.Equal(DartsGenotype.Derive(normal, reduce), supernet.Derive([normal, reduce]));
-        Assert.Throws<ArgumentException>(() => supernet.Derive([normal]));
+        Assert.Equal(DartsGenotype.Derive(normal, reduce), relaxation.Derive([normal, reduce]));
+        Assert.Throws<ArgumentException>(() => relaxation.Derive([normal]));
+        Assert.Throws<ArgumentException>(() => relaxation.Derive([normal, reduce], "argmax"));
+        using var scope = torch.NewDisposeScope();
+        using var supernet = (DartsSupernet)relaxation.BuildSupernet([3, 8, 8], 10, seed: 1);
+        Assert.Equal((4, 2), (supernet.Options.Channels, supernet.Options.Layers));
+        Assert.Equal(relaxation.Groups, supernet.Groups);
     }
 
     [Fact]
@@ -192,7 +197,8 @@ public class DartsNetworkTests
         }
         supernet.SetMixingWeights([OneHot(false), OneHot(true)]);
 
-        var source = supernet.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        // The supernet holds its skeleton as "network"; the evaluation network is the skeleton itself.
+        var source = supernet.named_parameters().ToDictionary(p => p.name["network.".Length..], p => p.parameter);
         var gene = new Regex(@"^cells\.(\d+)\.ops\.(\d+)\.(.*)$");
         int copied = 0;
         using (torch.no_grad())

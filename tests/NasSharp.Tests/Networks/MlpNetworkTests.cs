@@ -16,7 +16,7 @@ public class MlpNetworkTests
     {
         using var scope = torch.NewDisposeScope();
         var g = MlpGenotype.Parse("w5/tanh-relu+1-gelu+1+2");
-        var net = (MlpNetwork)NetworkFactory.Build(g, [3], 2, Ntk64, seed: 11);
+        var net = (MlpNetwork)new MlpSpace().BuildNetwork(g, [3], 2, Ntk64, seed: 11);
         var x = torch.randn(4, 3, dtype: ScalarType.Float64);
 
         // h = (σ_w/√fan_in) W x + σ_b b, with the genotype's skips added after each activation.
@@ -37,7 +37,7 @@ public class MlpNetworkTests
     public void NtkParameterisationDrawsStandardNormalWeightsAndScalesByFanIn()
     {
         using var scope = torch.NewDisposeScope();
-        var net = (MlpNetwork)NetworkFactory.Build(MlpGenotype.Parse("w512/relu"), [784], 10, Ntk64, seed: 1);
+        var net = (MlpNetwork)new MlpSpace().BuildNetwork(MlpGenotype.Parse("w512/relu"), [784], 10, Ntk64, seed: 1);
         var w = net.DenseLayers[0].Weight;
         // 401,408 draws of N(0,1): the sample mean and variance are within 5 standard errors.
         Assert.InRange(w.mean().item<double>(), -5 / Math.Sqrt(w.numel()), 5 / Math.Sqrt(w.numel()));
@@ -50,7 +50,7 @@ public class MlpNetworkTests
     public void StandardParameterisationMatchesTorchLinearBounds()
     {
         using var scope = torch.NewDisposeScope();
-        var net = (MlpNetwork)NetworkFactory.Build(MlpGenotype.Parse("w100/relu"), [400], 10, new NetworkOptions(), seed: 1);
+        var net = (MlpNetwork)new MlpSpace().BuildNetwork(MlpGenotype.Parse("w100/relu"), [400], 10, new NetworkOptions(), seed: 1);
         var w = net.DenseLayers[0].Weight;
         Assert.True(w.abs().max().item<float>() <= 1 / Math.Sqrt(400) + 1e-7);
         Assert.Equal(1.0, net.DenseLayers[0].WeightScale);
@@ -61,9 +61,9 @@ public class MlpNetworkTests
     {
         using var scope = torch.NewDisposeScope();
         var g = MlpGenotype.Parse("w16/swish-elu+1");
-        var a = NetworkFactory.Build(g, [1, 4, 4], 3, NetworkOptions.Ntk(), seed: 5);
-        var b = NetworkFactory.Build(g, [1, 4, 4], 3, NetworkOptions.Ntk(), seed: 5);
-        var c = NetworkFactory.Build(g, [1, 4, 4], 3, NetworkOptions.Ntk(), seed: 6);
+        var a = new MlpSpace().BuildNetwork(g, [1, 4, 4], 3, NetworkOptions.Ntk(), seed: 5);
+        var b = new MlpSpace().BuildNetwork(g, [1, 4, 4], 3, NetworkOptions.Ntk(), seed: 5);
+        var c = new MlpSpace().BuildNetwork(g, [1, 4, 4], 3, NetworkOptions.Ntk(), seed: 6);
         var x = torch.randn(2, 1, 4, 4);
         Assert.True(a.forward(x).allclose(b.forward(x), rtol: 0, atol: 0));
         Assert.False(a.forward(x).allclose(c.forward(x), rtol: 0, atol: 0));
@@ -73,7 +73,7 @@ public class MlpNetworkTests
     public void WrongInputSizeIsAClearError()
     {
         using var scope = torch.NewDisposeScope();
-        var net = NetworkFactory.Build(MlpGenotype.Parse("w8/relu"), [10], 2, new NetworkOptions(), seed: 1);
+        var net = new MlpSpace().BuildNetwork(MlpGenotype.Parse("w8/relu"), [10], 2, new NetworkOptions(), seed: 1);
         var e = Assert.Throws<ArgumentException>(() => net.forward(torch.randn(3, 7)));
         Assert.Contains("10 features", e.Message);
     }

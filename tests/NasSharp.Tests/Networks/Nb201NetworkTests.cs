@@ -20,6 +20,12 @@ public class Nb201NetworkTests
 
     private static long ParameterCount(nn.Module module) => module.parameters().Sum(p => p.numel());
 
+    /// <summary>The space's cost counter for a cell on height × width images.</summary>
+    private static NetworkCost Cost(Nb201Genotype g, int classes, Nb201NetworkOptions? options = null, int height = 32, int width = 32) =>
+        new Nb201Space(network: options).Cost(g, [3, height, width], classes);
+
+    private static Nb201Space Space(int channels, int cellsPerStage) => new(network: new Nb201NetworkOptions { Channels = channels, CellsPerStage = cellsPerStage });
+
     [Theory]
     [InlineData(Best, 10)]
     [InlineData(AllNone, 10)]
@@ -28,7 +34,7 @@ public class Nb201NetworkTests
     public void ForwardGivesOneRowOfLogitsPerImage(string arch, int classes)
     {
         using var scope = torch.NewDisposeScope();
-        using var net = NetworkFactory.Build(Nb201Genotype.Parse(arch), Cifar, classes, new NetworkOptions(), seed: 1);
+        using var net = new Nb201Space().BuildNetwork(Nb201Genotype.Parse(arch), Cifar, classes, new NetworkOptions(), seed: 1);
         var logits = net.forward(torch.randn(2, 3, 32, 32));
         Assert.Equal(new long[] { 2, classes }, logits.shape);
         Assert.True(torch.isfinite(logits).all().item<bool>());
@@ -42,17 +48,17 @@ public class Nb201NetworkTests
         // the minimum is any cell without convolutions, the maximum the all-3×3 cell.
         var none = Nb201Genotype.Parse(AllNone);
         var conv = Nb201Genotype.Parse(AllConv3x3);
-        Assert.Equal(73_306, Nb201Cost.Of(none, 10).Parameters);
-        Assert.Equal(1_531_546, Nb201Cost.Of(conv, 10).Parameters);
-        Assert.Equal(79_156, Nb201Cost.Of(none, 100).Parameters);
-        Assert.Equal(1_537_396, Nb201Cost.Of(conv, 100).Parameters);
-        Assert.Equal(80_456, Nb201Cost.Of(none, 120, height: 16, width: 16).Parameters);
-        Assert.Equal(1_538_696, Nb201Cost.Of(conv, 120, height: 16, width: 16).Parameters);
+        Assert.Equal(73_306, Cost(none, 10).Parameters);
+        Assert.Equal(1_531_546, Cost(conv, 10).Parameters);
+        Assert.Equal(79_156, Cost(none, 100).Parameters);
+        Assert.Equal(1_537_396, Cost(conv, 100).Parameters);
+        Assert.Equal(80_456, Cost(none, 120, height: 16, width: 16).Parameters);
+        Assert.Equal(1_538_696, Cost(conv, 120, height: 16, width: 16).Parameters);
 
         // Index 6111 by hand: the skeleton (73,306 as above) plus, in each of 5 cells per stage at C = 16, 32, 64,
         // four ReLU–Conv3×3–BN (9C² + 2C) and one ReLU–Conv1×1–BN (C² + 2C).
         long cells = new[] { 16L, 32, 64 }.Sum(c => 5 * (4 * (9 * c * c + 2 * c) + (c * c + 2 * c)));
-        Assert.Equal(73_306 + cells, Nb201Cost.Of(Nb201Genotype.Parse(Best), 10).Parameters);
+        Assert.Equal(73_306 + cells, Cost(Nb201Genotype.Parse(Best), 10).Parameters);
         Assert.Equal(1_073_466, 73_306 + cells);
     }
 
@@ -63,17 +69,17 @@ public class Nb201NetworkTests
         // 1.9534–55.03756 (ImageNet16-120, 16×16 inputs).
         var none = Nb201Genotype.Parse(AllNone);
         var conv = Nb201Genotype.Parse(AllConv3x3);
-        Assert.Equal(7_783_050, Nb201Cost.Of(none, 10).MultiplyAdds);
-        Assert.Equal(220_119_690, Nb201Cost.Of(conv, 10).MultiplyAdds);
-        Assert.Equal(7_788_900, Nb201Cost.Of(none, 100).MultiplyAdds);
-        Assert.Equal(220_125_540, Nb201Cost.Of(conv, 100).MultiplyAdds);
-        Assert.Equal(1_953_400, Nb201Cost.Of(none, 120, height: 16, width: 16).MultiplyAdds);
-        Assert.Equal(55_037_560, Nb201Cost.Of(conv, 120, height: 16, width: 16).MultiplyAdds);
-        Assert.Equal(220.11969, Nb201Cost.Of(conv, 10).FlopsInMillions, 9);
+        Assert.Equal(7_783_050, Cost(none, 10).MultiplyAdds);
+        Assert.Equal(220_119_690, Cost(conv, 10).MultiplyAdds);
+        Assert.Equal(7_788_900, Cost(none, 100).MultiplyAdds);
+        Assert.Equal(220_125_540, Cost(conv, 100).MultiplyAdds);
+        Assert.Equal(1_953_400, Cost(none, 120, height: 16, width: 16).MultiplyAdds);
+        Assert.Equal(55_037_560, Cost(conv, 120, height: 16, width: 16).MultiplyAdds);
+        Assert.Equal(220.11969, Cost(conv, 10).FlopsInMillions, 9);
 
         // Index 6111 by hand: each 3×3 conv edge costs 9·C²·HW = 2,359,296 at every stage (C doubles as HW quarters),
         // each 1×1 edge 262,144; 15 cells of four 3×3 edges and one 1×1 edge on top of the 7,783,050 skeleton.
-        Assert.Equal(7_783_050 + 15L * (4 * 2_359_296 + 262_144), Nb201Cost.Of(Nb201Genotype.Parse(Best), 10).MultiplyAdds);
+        Assert.Equal(7_783_050 + 15L * (4 * 2_359_296 + 262_144), Cost(Nb201Genotype.Parse(Best), 10).MultiplyAdds);
     }
 
     [Theory]
@@ -86,8 +92,8 @@ public class Nb201NetworkTests
         using var scope = torch.NewDisposeScope();
         var g = Nb201Genotype.Parse(arch);
         var options = new Nb201NetworkOptions { Channels = channels, CellsPerStage = cellsPerStage, Affine = affine };
-        using var net = NetworkFactory.Build(g, Cifar, classes, new NetworkOptions { Nb201 = options }, seed: 2);
-        var cost = Nb201Cost.Of(g, classes, options);
+        using var net = new Nb201Space(network: options).BuildNetwork(g, Cifar, classes, new NetworkOptions(), seed: 2);
+        var cost = Cost(g, classes, options);
         Assert.Equal(ParameterCount(net), cost.Parameters);
 
         // FLOPs from forward hooks on the built module's Conv2d and Linear layers, with the output shapes libtorch
@@ -113,8 +119,7 @@ public class Nb201NetworkTests
     public void HookableModulesAreTorchSharpsOwnReluConvAndBatchNorm()
     {
         using var scope = torch.NewDisposeScope();
-        var options = new NetworkOptions { Nb201 = new Nb201NetworkOptions { Channels = 8, CellsPerStage = 2 } };
-        using var net = NetworkFactory.Build(Nb201Genotype.Parse(AllConv3x3), Cifar, 10, options, seed: 3);
+        using var net = Space(8, 2).BuildNetwork(Nb201Genotype.Parse(AllConv3x3), Cifar, 10, new NetworkOptions(), seed: 3);
         var modules = net.modules().ToList();
         // 6 ReLU–Conv–BN edges × 6 cells, 2 in each of the 2 reductions, and the final BN + ReLU.
         Assert.Equal(6 * 6 + 2 * 2 + 1, modules.OfType<ReLU>().Count());
@@ -134,10 +139,10 @@ public class Nb201NetworkTests
     {
         using var scope = torch.NewDisposeScope();
         var g = Nb201Genotype.Parse(Best);
-        var options = new NetworkOptions { Nb201 = new Nb201NetworkOptions { Channels = 4, CellsPerStage = 1 } };
-        using var a = NetworkFactory.Build(g, Cifar, 10, options, seed: 5);
-        using var b = NetworkFactory.Build(g, Cifar, 10, options, seed: 5);
-        using var c = NetworkFactory.Build(g, Cifar, 10, options, seed: 6);
+        var space = Space(4, 1);
+        using var a = space.BuildNetwork(g, Cifar, 10, new NetworkOptions(), seed: 5);
+        using var b = space.BuildNetwork(g, Cifar, 10, new NetworkOptions(), seed: 5);
+        using var c = space.BuildNetwork(g, Cifar, 10, new NetworkOptions(), seed: 6);
         var pa = a.parameters().ToList();
         var pb = b.parameters().ToList();
         var pc = c.parameters().ToList();
@@ -152,8 +157,7 @@ public class Nb201NetworkTests
         // hand, 3×3 average pooling without padding in the count by hand, the residual reductions, sums over edges.
         using var scope = torch.NewDisposeScope();
         var g = Nb201Genotype.Parse(EveryOp);
-        var options = new NetworkOptions { DType = ScalarType.Float64, Nb201 = new Nb201NetworkOptions { Channels = 4, CellsPerStage = 1 } };
-        using var net = NetworkFactory.Build(g, [3, 8, 8], 5, options, seed: 7);
+        using var net = Space(4, 1).BuildNetwork(g, [3, 8, 8], 5, new NetworkOptions { DType = ScalarType.Float64 }, seed: 7);
         var p = net.named_parameters().ToDictionary(kv => kv.name, kv => (Tensor)kv.parameter);
         var x = torch.randn(3, 3, 8, 8, dtype: ScalarType.Float64);
 
@@ -213,15 +217,16 @@ public class Nb201NetworkTests
     public void BadInputsAndTheNtkParameterisationAreRefusedClearly()
     {
         var g = Nb201Genotype.Parse(Best);
-        var shape = Assert.Throws<ArgumentException>(() => NetworkFactory.Build(g, [3, 30, 30], 10, new NetworkOptions(), seed: 1));
+        var space = new Nb201Space();
+        var shape = Assert.Throws<ArgumentException>(() => space.BuildNetwork(g, [3, 30, 30], 10, new NetworkOptions(), seed: 1));
         Assert.Contains("divisible by 4", shape.Message);
-        var flat = Assert.Throws<ArgumentException>(() => NetworkFactory.Build(g, [784], 10, new NetworkOptions(), seed: 1));
+        var flat = Assert.Throws<ArgumentException>(() => space.BuildNetwork(g, [784], 10, new NetworkOptions(), seed: 1));
         Assert.Contains("[channels, height, width]", flat.Message);
-        var ntk = Assert.Throws<NotSupportedException>(() => NetworkFactory.Build(g, Cifar, 10, NetworkOptions.Ntk(), seed: 1));
+        var ntk = Assert.Throws<NotSupportedException>(() => space.BuildNetwork(g, Cifar, 10, NetworkOptions.Ntk(), seed: 1));
         Assert.Contains("standard parameterisation", ntk.Message);
 
         using var scope = torch.NewDisposeScope();
-        using var net = NetworkFactory.Build(g, Cifar, 10, new NetworkOptions { Nb201 = new Nb201NetworkOptions { Channels = 4, CellsPerStage = 1 } }, seed: 1);
+        using var net = Space(4, 1).BuildNetwork(g, Cifar, 10, new NetworkOptions(), seed: 1);
         var wrong = Assert.Throws<ArgumentException>(() => net.forward(torch.randn(2, 1, 32, 32)));
         Assert.Contains("built for 3 input channels, got 1", wrong.Message);
     }

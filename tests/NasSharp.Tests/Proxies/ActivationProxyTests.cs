@@ -78,7 +78,7 @@ public class ActivationProxyTests
         var options = new NetworkOptions { DType = ScalarType.Float64 };
         var x = randn(new long[] { 5, 4 }, dtype: ScalarType.Float64);
         var relu = MlpGenotype.Parse("w32/relu-tanh+1");
-        using (var context = ProxyNets.Context(() => NetworkFactory.Build(relu, [4], 3, options, seed: 2), x, null, 3))
+        using (var context = ProxyNets.Context(() => new MlpSpace().BuildNetwork(relu, [4], 3, options, seed: 2), x, null, 3))
         {
             var codes = context.ReluCodes();
             Assert.Equal(32, codes.Units);
@@ -91,7 +91,7 @@ public class ActivationProxyTests
             Assert.True(score.IsFinite, score.ToString());
         }
         var tanh = MlpGenotype.Parse("w8/tanh-tanh");
-        var none = ProxyNets.ScoreAlone(new NaswotProxy(), () => NetworkFactory.Build(tanh, [4], 3, options, seed: 2), x, null, 3);
+        var none = ProxyNets.ScoreAlone(new NaswotProxy(), () => new MlpSpace().BuildNetwork(tanh, [4], 3, options, seed: 2), x, null, 3);
         Assert.Equal(ProxyStatus.NotApplicable, none.Status);
     }
 
@@ -235,7 +235,7 @@ public class ActivationProxyTests
         Assert.Contains("'1'", constant.Reason);
 
         var mlp = ProxyNets.ScoreAlone(new MecoProxy(),
-            () => NetworkFactory.Build(MlpGenotype.Parse("w8/relu"), [4], 3, new NetworkOptions(), seed: 1), randn(3, 4), null, 3);
+            () => new MlpSpace().BuildNetwork(MlpGenotype.Parse("w8/relu"), [4], 3, new NetworkOptions(), seed: 1), randn(3, 4), null, 3);
         Assert.Equal(ProxyStatus.NotApplicable, mlp.Status);
     }
 }

@@ -47,7 +47,7 @@ public class ProxyEvaluatorTests
     {
         using var scope = NewDisposeScope();
         // float32 with 16 channels: on this machine libtorch's float32 3×3 Conv2d input gradient is wrong and varies from
-        // call to call when out_channels is not a multiple of 16 (see the README's Proxies section), so 4 channels would
+        // call to call when out_channels is not a multiple of 16 (docs/experiments/platform-notes.md), so 4 channels would
         // test libtorch, not the proxies.
         var x = ProxyNets.Images(7, 6, dtype: ScalarType.Float32);
         var y = ProxyNets.Labels(8, 6, 3);
@@ -130,7 +130,7 @@ public class ProxyEvaluatorTests
         var x = randn(new long[] { 8, 6 });
         var y = randint(0, 4, new long[] { 8 }, dtype: ScalarType.Int64);
         var evaluation = new ProxyEvaluator(ProxyRegistry.All).Evaluate(
-            () => NetworkFactory.Build(genotype, [6], 4, NetworkOptions.Ntk(), seed: 5), x, y, 4, seed: 5);
+            () => new MlpSpace().BuildNetwork(genotype, [6], 4, NetworkOptions.Ntk(), seed: 5), x, y, 4, seed: 5);
         foreach (var r in evaluation.Results)
             if (r.Name == "meco") Assert.Equal(ProxyStatus.NotApplicable, r.Score.Status);
             else Assert.True(r.Score.IsFinite, $"{r.Name}: {r.Score}");

@@ -37,7 +37,7 @@ public class StructuralProxyTests
         using var scope = NewDisposeScope();
         var genotype = MlpGenotype.Parse("w16/relu-tanh+1");
         var score = ProxyNets.ScoreAlone(new FlopsProxy(),
-            () => NetworkFactory.Build(genotype, [5], 3, new NetworkOptions { DType = ScalarType.Float64 }, seed: 1),
+            () => new MlpSpace().BuildNetwork(genotype, [5], 3, new NetworkOptions { DType = ScalarType.Float64 }, seed: 1),
             randn(new long[] { 4, 5 }, dtype: ScalarType.Float64), null, 3);
         Assert.Equal(5 * 16 + 16 * 16 + 16 * 3, score.Value);
     }

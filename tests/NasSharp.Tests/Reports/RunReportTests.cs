@@ -1,3 +1,4 @@
+using NasSharp.Experiments;
 using NasSharp.Reports;
 using NasSharp.Store;
 using Xunit;
@@ -17,16 +18,15 @@ public class RunReportTests : IDisposable
     {
         using var store = ResultsStore.Open(Path.Combine(dir, "r.db"));
         var run = store.StartRun(new RunSpec("correlate", "nas bench correlate (test)", new { }, 1));
+        var journal = new StoreJournal(store, run.Id);
+        var none = new Dictionary<string, double>();
         for (int i = 0; i < 20; i++)
         {
             double acc = 50 + i;
-            store.AddResult(run.Id, new ResultRecord($"arch/{i}")
-            {
-                Arch = $"a{i}",
-                // "good" agrees perfectly; "bad" is reversed; "huge" spans decades (log axis) and has one NaN.
-                Scores = new Dictionary<string, double> { ["good"] = i, ["bad"] = -i, ["huge"] = i == 3 ? double.NaN : Math.Pow(10, i / 2.0) },
-                Metrics = new Dictionary<string, double> { ["acc:cifar10"] = acc, ["seconds:good"] = 0.5 },
-            });
+            // "good" agrees perfectly; "bad" is reversed; "huge" spans decades (log axis) and has one NaN.
+            journal.Record($"arch/{i}/cifar10", new ProxyEvaluationRecord(i, $"a{i}", "cifar10", acc,
+                new Dictionary<string, double> { ["good"] = i, ["bad"] = -i, ["huge"] = i == 3 ? double.NaN : Math.Pow(10, i / 2.0) },
+                i == 3 ? new Dictionary<string, string> { ["huge"] = "overflow" } : [], new Dictionary<string, double> { ["good"] = 0.5 }, none, 1));
         }
         store.CompleteRun(run.Id);
         var written = RunReport.Write(store.GetRun(run.Id)!, store.GetResults(run.Id), Path.Combine(dir, "out"));

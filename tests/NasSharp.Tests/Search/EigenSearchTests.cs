@@ -3,6 +3,7 @@ using NasSharp.Kernels;
 using NasSharp.Networks;
 using NasSharp.Search;
 using NasSharp.Spaces;
+using NasSharp.Store;
 using NasSharp.Theory;
 using Xunit;
 
@@ -24,78 +25,85 @@ public class EigenSearchTests
         return new LabeledDataset("blobs", f, y, [8], ["a", "b"]);
     }
 
-    private static DataSplits Data() => new(Blobs(200, 1), Blobs(60, 2), Blobs(60, 3));
+    private static ExperimentData Data() => new(new DataSpec { Dataset = "iris" }, new DataSplits(Blobs(200, 1), Blobs(60, 2), Blobs(60, 3)));
 
-    private static EigenSearch Search(long seed = 1) => new(new MlpSpace(depth: 2, width: 16),
-        new EigenSearchOptions { Candidates = 5, TopK = 2, NtkBatch = 12, Seed = seed, Training = new() { Epochs = 2, BatchSize = 20 } });
+    private static readonly MlpSpace Space = new(depth: 2, width: 16);
+
+    private static EigenSearch Search() =>
+        new(new EigenSearchOptions { Candidates = 5, TopK = 2, NtkBatch = 12, Training = new() { Epochs = 2, BatchSize = 20 } });
+
+    private static SearchOutcome Run(long seed = 1, IRunJournal? journal = null) =>
+        Search().Run(new SearchContext(Space, Data(), seed) { Journal = journal ?? new MemoryJournal() });
 
     [Fact]
     public void RanksByTheScoreDescendingAndTrainsTheTopK()
     {
-        var r = Search().Run(Data());
+        var r = Run();
         Assert.Equal(5, r.Ranked.Count);
         Assert.Equal(r.Ranked.Select(c => c.Score).OrderByDescending(s => s), r.Ranked.Select(c => c.Score));
         Assert.Equal(r.Ranked.Take(2).Select(c => c.Index).Order(), r.Trained.Select(t => t.Index).Order());
-        Assert.All(r.Ranked, c => Assert.Equal(c.LambdaMin, c.Score));
-        Assert.NotNull(r.BestTrained);
-        Assert.Equal(r.Trained.Max(t => t.ValidationAccuracy), r.BestTrained!.ValidationAccuracy);
+        Assert.All(r.Ranked, c => Assert.Equal(c.Measures["lambda_min"], c.Score));
+        var best = r.Trained.MaxBy(t => t.ValidationAccuracyPercent)!;
+        Assert.Equal(best.Arch, r.Arch);
+        // Accuracies are in %.
+        Assert.InRange(best.ValidationAccuracyPercent!.Value, 1, 100);
     }
 
     [Fact]
     public void TheSameSeedGivesTheSameSearch()
     {
-        var a = Search(3).Run(Data());
-        var b = Search(3).Run(Data());
+        var a = Run(3);
+        var b = Run(3);
         Assert.Equal(a.Ranked.Select(c => (c.Arch, c.Score)), b.Ranked.Select(c => (c.Arch, c.Score)));
-        Assert.Equal(a.BestTrained!.TestAccuracy, b.BestTrained!.TestAccuracy);
+        Assert.Equal(a.Trained.Select(t => t.TestAccuracyPercent), b.Trained.Select(t => t.TestAccuracyPercent));
     }
 
     [Fact]
     public void NonFiniteScoresRankLastAndAreCounted()
     {
+        var none = new Dictionary<string, double>();
         var scores = new[]
         {
-            new CandidateScore(0, "a", 1.0, 1.0, 2, 3, 2, null, 0),
-            new CandidateScore(1, "b", double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, "Θ has 3 NaN entries", 0),
-            new CandidateScore(2, "c", 5.0, 5.0, 6, 7, 1.2, null, 0),
+            new ScoredCandidate(0, "a", 1.0, null, none, 0),
+            new ScoredCandidate(1, "b", double.NaN, "Θ has 3 NaN entries", none, 0),
+            new ScoredCandidate(2, "c", 5.0, null, none, 0),
         };
-        var ranked = EigenSearch.Rank(scores);
+        var ranked = Candidates.Rank(scores);
         Assert.Equal(new[] { 2, 0, 1 }, ranked.Select(s => s.Index));
         Assert.False(ranked[^1].IsFinite);
     }
 
-    /// <summary>Keeps records like the store does, and can fail after a number of new records (a crash).</summary>
-    private sealed class MemoryJournal : ISearchJournal
+    /// <summary>Keeps records in memory like the store, counts what is computed, and can fail after a number of new records (a crash).</summary>
+    private sealed class CrashingJournal : IRunJournal
     {
-        public readonly Dictionary<int, CandidateScore> Scores = [];
-        public readonly Dictionary<int, TrainedCandidate> Trainings = [];
-        public int ComputedScores, ComputedTrainings;
+        public readonly MemoryJournal Inner = new();
+        public int Recorded;
         public int FailAfter = int.MaxValue;
-        public CandidateScore? FindScore(int index, string arch) => Scores.GetValueOrDefault(index);
-        public void RecordScore(CandidateScore score)
+        public bool TryFind<T>(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T value) => Inner.TryFind(key, out value);
+        public void Record<T>(string key, T value, string? arch = null, string? space = null)
         {
-            if (ComputedScores + ComputedTrainings >= FailAfter) throw new IOException("simulated crash");
-            Scores[score.Index] = score; ComputedScores++;
+            if (Recorded >= FailAfter) throw new IOException("simulated crash");
+            Inner.Record(key, value, arch, space);
+            Recorded++;
         }
-        public TrainedCandidate? FindTraining(int index, string arch) => Trainings.GetValueOrDefault(index);
-        public void RecordTraining(TrainedCandidate trained) { Trainings[trained.Index] = trained; ComputedTrainings++; }
+        public IReadOnlyList<(string Key, T Value)> All<T>(string prefix) => Inner.All<T>(prefix);
     }
 
     [Fact]
     public void AnInterruptedSearchResumesWithoutRedoingFinishedCandidates()
     {
-        var journal = new MemoryJournal { FailAfter = 3 };
-        Assert.Throws<IOException>(() => Search(7).Run(Data(), journal: journal));
-        Assert.Equal(3, journal.Scores.Count);
+        var journal = new CrashingJournal { FailAfter = 3 };
+        Assert.Throws<IOException>(() => Run(7, journal));
+        Assert.Equal(3, journal.All<ScoredCandidate>("score/").Count);
 
         journal.FailAfter = int.MaxValue;
-        journal.ComputedScores = 0;
-        var resumed = Search(7).Run(Data(), journal: journal);
-        Assert.Equal(2, journal.ComputedScores); // only the two unfinished candidates
-        Assert.Equal(2, journal.ComputedTrainings);
+        journal.Recorded = 0;
+        var resumed = Run(7, journal);
+        Assert.Equal(2 + 2, journal.Recorded); // only the two unfinished candidates, then the two trainings
 
-        var fresh = Search(7).Run(Data());
+        var fresh = Run(7);
         Assert.Equal(fresh.Ranked.Select(c => (c.Arch, c.Score)), resumed.Ranked.Select(c => (c.Arch, c.Score)));
+        Assert.Equal(fresh.Arch, resumed.Arch);
     }
 
     [Fact]
@@ -114,35 +122,44 @@ public class EigenSearchTests
     [Fact]
     public void TheoryScoresComeFromTheAnalyticKernelOfTheSphereProjectedBatch()
     {
-        var data = Data();
-        var search = new EigenSearch(new MlpSpace(depth: 2, width: 16),
-            new EigenSearchOptions { Candidates = 4, TopK = 0, NtkBatch = 12, Seed = 4, Score = EigenScore.AnalyticMinEigenvalue });
-        var inputs = search.NtkInputs(data.Train);
-        var candidates = search.SampleCandidates();
+        var search = new EigenSearch(new EigenSearchOptions { Candidates = 4, TopK = 0, NtkBatch = 12, Score = EigenScore.AnalyticMinEigenvalue });
+        var context = new SearchContext(Space, Data(), 4);
+        var inputs = search.NtkInputs(context);
+        var candidates = Candidates.Sample(Space, 4, context.Seed);
         var batch = SphereBatch.From(inputs);
         foreach (var (g, i) in candidates.Select((g, i) => (g, i)))
         {
             // Independent path: the kernel of the projected batch straight from AnalyticNtk.
             double expected = AnalyticNtk.Compute((MlpGenotype)g, batch.Inputs, batch.Count, NetworkOptions.Ntk()).Spectrum().LambdaMin;
-            var analytic = search.ScoreCandidate(i, g, inputs, TorchSharp.torch.CPU);
+            var analytic = search.ScoreCandidate(context, i, g, inputs);
             Assert.Equal(expected, analytic.Score, 1e-12 * Math.Abs(expected));
-            Assert.Equal(analytic.Score, analytic.LambdaMin);
+            Assert.Equal(analytic.Score, analytic.Measures["lambda_min"]);
 
-            var bound = new EigenSearch(search.Space, search.Options with { Score = EigenScore.LowerBound }).ScoreCandidate(i, g, inputs, TorchSharp.torch.CPU);
-            var complexity = new EigenSearch(search.Space, search.Options with { Score = EigenScore.InverseComplexity }).ScoreCandidate(i, g, inputs, TorchSharp.torch.CPU);
-            Assert.InRange(bound.Score, 0, analytic.LambdaMin);
+            var bound = new EigenSearch(search.Options with { Score = EigenScore.LowerBound }).ScoreCandidate(context, i, g, inputs);
+            var complexity = new EigenSearch(search.Options with { Score = EigenScore.InverseComplexity }).ScoreCandidate(context, i, g, inputs);
+            Assert.InRange(bound.Score, 0, analytic.Measures["lambda_min"]);
             // N / tr(YᵀΘ⁻¹Y) ≥ λ_min because ‖Y‖_F² = N for one-hot labels.
-            Assert.True(complexity.Score >= analytic.LambdaMin * (1 - 1e-12));
+            Assert.True(complexity.Score >= analytic.Measures["lambda_min"] * (1 - 1e-12));
         }
-        var r = search.Run(data);
+        var r = search.Run(context);
         Assert.Equal(r.Ranked.Select(c => c.Score).OrderByDescending(v => v), r.Ranked.Select(c => c.Score));
+    }
+
+    [Fact]
+    public void TheoryScoresNeedASpaceWithAnAnalyticKernel()
+    {
+        var search = new EigenSearch(new EigenSearchOptions { Candidates = 2, TopK = 0, NtkBatch = 4, Score = EigenScore.AnalyticMinEigenvalue });
+        var images = new LabeledDataset("images", new float[20 * 3 * 8 * 8], [.. Enumerable.Range(0, 20).Select(i => i % 2)], [3, 8, 8], ["a", "b"]);
+        var context = new SearchContext(new Nb201Space(), new ExperimentData(new DataSpec { Dataset = "cifar10" }, new DataSplits(images, images, images)), 1);
+        var e = Assert.Throws<NotSupportedException>(() => search.Run(context));
+        Assert.Contains("nb201", e.Message);
     }
 
     [Fact]
     public void TheoryScoresNeedTheNtkParameterisation()
     {
         var options = new EigenSearchOptions { Score = EigenScore.LowerBound, ScoringNetwork = new NetworkOptions() };
-        var e = Assert.Throws<ArgumentException>(options.Validate);
+        var e = Assert.Throws<SettingException>(options.Validate);
         Assert.Contains("ntk", e.Message);
     }
 }

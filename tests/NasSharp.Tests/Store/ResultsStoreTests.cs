@@ -19,13 +19,12 @@ public sealed class ResultsStoreTests : IDisposable
         new(kind, $"nas {kind} --seed {seed}", new { Space = "nb201", Budget = 100 }, seed,
             new Dictionary<string, string> { ["nassharp"] = "0.1.0", ["torchsharp"] = "0.107.0" }, key);
 
-    private static ResultRecord Item(int i) => new($"arch-{i}")
-    {
-        Arch = $"|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~{i % 3}|",
-        Space = "nb201",
-        Scores = new Dictionary<string, double> { ["ntk_cond"] = i + 0.5 },
-        Metrics = new Dictionary<string, double> { ["params"] = 1000 * i },
-    };
+    private static ResultRecord Item(int i, double score = double.NaN) =>
+        new($"arch-{i}", $$"""{"ntk_cond":{{(double.IsNaN(score) ? i + 0.5 : score)}},"params":{{1000 * i}}}""")
+        {
+            Arch = $"|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~{i % 3}|",
+            Space = "nb201",
+        };
 
     [Fact]
     public void OpenCreatesDirectorySchemaAndWalFileThatReopens()
@@ -39,7 +38,7 @@ public sealed class ResultsStoreTests : IDisposable
         }
 
         Assert.True(File.Exists(path));
-        Assert.Equal(1L, RawSql.Scalar(path, "PRAGMA user_version"));
+        Assert.Equal(2L, RawSql.Scalar(path, "PRAGMA user_version"));
         Assert.Equal("wal", RawSql.Scalar(path, "PRAGMA journal_mode"));
 
         using (var store = ResultsStore.Open(path, _clock))
@@ -64,14 +63,14 @@ public sealed class ResultsStoreTests : IDisposable
         var shown = store.GetRun(search.Id)!;
         Assert.Equal("search", shown.Kind);
         Assert.Equal("nas search --seed 7", shown.Command);
-        Assert.Equal("""{"Space":"nb201","Budget":100}""", shown.ConfigJson);
+        Assert.Equal("""{"space":"nb201","budget":100}""", shown.ConfigJson);
         Assert.Equal(7, shown.Seed);
         Assert.Equal("0.107.0", shown.Versions["torchsharp"]);
         Assert.Equal(RunStatus.Completed, shown.Status);
         Assert.Equal(T0, shown.StartedUtc);
         Assert.Equal(T0.AddSeconds(90), shown.EndedUtc);
         Assert.Equal(TimeSpan.FromSeconds(90), shown.Duration);
-        Assert.Equal("""{"Best":"arch-2","Evaluated":2}""", shown.SummaryJson);
+        Assert.Equal("""{"best":"arch-2","evaluated":2}""", shown.SummaryJson);
         Assert.Null(shown.Error);
         Assert.Equal(2, shown.ResultCount);
 
@@ -99,60 +98,81 @@ public sealed class ResultsStoreTests : IDisposable
         using var store = OpenStore();
         var run = store.StartRun(Spec());
         var first = Item(1);
-        var second = first with { Scores = new Dictionary<string, double> { ["ntk_cond"] = 42 } };
+        var second = Item(1, score: 42);
 
         Assert.True(store.AddResult(run.Id, first));
         _clock.Advance(TimeSpan.FromSeconds(5));
         Assert.False(store.AddResult(run.Id, second));
         var kept = Assert.Single(store.GetResults(run.Id));
-        Assert.Equal(1.5, kept.Record.Scores["ntk_cond"]);
+        Assert.Contains("\"ntk_cond\":1.5", kept.Record.ValueJson);
         Assert.Equal(T0, kept.CreatedUtc);
 
         Assert.True(store.AddResult(run.Id, second, overwrite: true));
         var replaced = Assert.Single(store.GetResults(run.Id));
-        Assert.Equal(42, replaced.Record.Scores["ntk_cond"]);
+        Assert.Contains("\"ntk_cond\":42", replaced.Record.ValueJson);
         Assert.Equal(T0.AddSeconds(5), replaced.CreatedUtc);
         Assert.Equal(kept.Id, replaced.Id);
         Assert.True(store.HasResult(run.Id, "arch-1"));
         Assert.False(store.HasResult(run.Id, "arch-2"));
     }
 
+    private sealed record Degenerate(double Nan, double PosInf, double NegInf, double Max, double Tiny, double Third, double? Missing, string Reason);
+
     [Fact]
-    public void NaNAndInfinitiesSurviveARoundTrip()
+    public void NonFiniteNumbersAreStoredAsNullWithTheirReasonAndFiniteOnesExactly()
     {
         using var store = OpenStore();
         var run = store.StartRun(Spec() with { Config = new { Tolerance = double.NaN, Cap = double.PositiveInfinity } });
-        store.AddResult(run.Id, new ResultRecord("degenerate")
-        {
-            Scores = new Dictionary<string, double>
-            {
-                ["nan"] = double.NaN,
-                ["pos_inf"] = double.PositiveInfinity,
-                ["neg_inf"] = double.NegativeInfinity,
-                ["max"] = double.MaxValue,
-                ["tiny"] = double.Epsilon,
-                ["third"] = 1.0 / 3.0,
-            },
-            Metrics = new Dictionary<string, double> { ["accuracy"] = double.NaN },
-            Notes = new Dictionary<string, string> { ["reason"] = "NTK Gram matrix is singular: min eigenvalue 0" },
-        });
+        var journal = new StoreJournal(store, run.Id);
+        journal.Record("degenerate", new Degenerate(double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.MaxValue, double.Epsilon, 1.0 / 3.0, null,
+            "NTK Gram matrix is singular: min eigenvalue 0"));
 
-        var back = Assert.Single(store.GetResults(run.Id)).Record;
-        Assert.True(double.IsNaN(back.Scores["nan"]));
-        Assert.Equal(double.PositiveInfinity, back.Scores["pos_inf"]);
-        Assert.Equal(double.NegativeInfinity, back.Scores["neg_inf"]);
-        Assert.Equal(double.MaxValue, back.Scores["max"]);
-        Assert.Equal(double.Epsilon, back.Scores["tiny"]);
-        Assert.Equal(BitConverter.DoubleToInt64Bits(1.0 / 3.0), BitConverter.DoubleToInt64Bits(back.Scores["third"]));
-        Assert.True(double.IsNaN(back.Metrics["accuracy"]));
-        Assert.Equal("NTK Gram matrix is singular: min eigenvalue 0", back.Notes["reason"]);
+        Assert.True(new StoreJournal(store, run.Id).TryFind<Degenerate>("degenerate", out var back));
+        // A non-finite number reads back as NaN (its reason is the record's own field); finite ones bit for bit.
+        Assert.True(double.IsNaN(back.Nan));
+        Assert.True(double.IsNaN(back.PosInf));
+        Assert.True(double.IsNaN(back.NegInf));
+        Assert.Equal(double.MaxValue, back.Max);
+        Assert.Equal(double.Epsilon, back.Tiny);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(1.0 / 3.0), BitConverter.DoubleToInt64Bits(back.Third));
+        Assert.Null(back.Missing);
+        Assert.Equal("NTK Gram matrix is singular: min eigenvalue 0", back.Reason);
 
-        // The file itself says NaN and Infinity, not 0 or null.
-        string raw = (string)RawSql.Scalar(store.FilePath, "SELECT scores_json FROM results")!;
-        Assert.Contains("\"nan\":\"NaN\"", raw);
-        Assert.Contains("\"pos_inf\":\"Infinity\"", raw);
-        Assert.Contains("\"neg_inf\":\"-Infinity\"", raw);
-        Assert.Equal("""{"Tolerance":"NaN","Cap":"Infinity"}""", store.GetRun(run.Id)!.ConfigJson);
+        // The file itself holds null, never a made-up number or a string in place of a number.
+        string raw = (string)RawSql.Scalar(store.FilePath, "SELECT value_json FROM results")!;
+        Assert.Contains("\"nan\":null", raw);
+        Assert.Contains("\"pos_inf\":null", raw);
+        Assert.Contains("\"neg_inf\":null", raw);
+        Assert.Equal("""{"tolerance":null,"cap":null}""", store.GetRun(run.Id)!.ConfigJson);
+    }
+
+    [Fact]
+    public void AVersionOneStoreIsMigratedWithItsResultsKept()
+    {
+        string path = _dir.File("v1.db");
+        RawSql.Execute(path, """
+            CREATE TABLE runs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, command TEXT NOT NULL, config_json TEXT NOT NULL, seed INTEGER,
+                versions_json TEXT NOT NULL, status TEXT NOT NULL, started_utc TEXT NOT NULL, ended_utc TEXT, key TEXT, summary_json TEXT, error TEXT) STRICT;
+            CREATE UNIQUE INDEX runs_unfinished_key ON runs(key) WHERE key IS NOT NULL AND status <> 'completed';
+            CREATE INDEX runs_kind ON runs(kind);
+            CREATE TABLE results (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, item_key TEXT NOT NULL,
+                arch TEXT, space TEXT, scores_json TEXT NOT NULL, metrics_json TEXT NOT NULL, notes_json TEXT NOT NULL, created_utc TEXT NOT NULL,
+                UNIQUE (run_id, item_key)) STRICT;
+            INSERT INTO runs VALUES (1, 'search', 'nas search', '{}', 7, '{}', 'completed', '2025-03-01T12:00:00.0000000Z', NULL, NULL, NULL, NULL);
+            INSERT INTO results VALUES (5, 1, 'score/0', 'w8/relu', 'mlp', '{"score":"NaN","trace":2.5}', '{"seconds":1}', '{"reason":"singular"}',
+                '2025-03-01T12:00:01.0000000Z');
+            PRAGMA user_version = 1;
+            """);
+        using var store = ResultsStore.Open(path, _clock);
+        Assert.Equal(2L, RawSql.Scalar(path, "PRAGMA user_version"));
+        var result = Assert.Single(store.GetResults(1));
+        Assert.Equal(5, result.Id);
+        Assert.Equal("w8/relu", result.Record.Arch);
+        using var value = System.Text.Json.JsonDocument.Parse(result.Record.ValueJson);
+        Assert.Equal("NaN", value.RootElement.GetProperty("scores").GetProperty("score").GetString());
+        Assert.Equal(2.5, value.RootElement.GetProperty("scores").GetProperty("trace").GetDouble());
+        Assert.Equal(1, value.RootElement.GetProperty("metrics").GetProperty("seconds").GetDouble());
+        Assert.Equal("singular", value.RootElement.GetProperty("notes").GetProperty("reason").GetString());
     }
 
     [Fact]
@@ -259,7 +279,8 @@ public sealed class ResultsStoreTests : IDisposable
         Assert.Contains($"Run {keyed.Id}", clash.Message);
         Assert.Throws<ArgumentException>(() => store.GetOrStartRun(Spec(key: null)));
         Assert.Throws<ArgumentException>(() => store.StartRun(Spec(kind: " ")));
-        Assert.Throws<ArgumentException>(() => store.AddResult(keyed.Id, new ResultRecord("")));
+        Assert.Throws<ArgumentException>(() => store.AddResult(keyed.Id, new ResultRecord("", "{}")));
+        Assert.Throws<ArgumentException>(() => store.AddResult(keyed.Id, new ResultRecord("x", "not json")));
         Assert.Throws<ArgumentException>(() => store.FailRun(keyed.Id, ""));
     }
 
@@ -286,10 +307,10 @@ public sealed class ResultsStoreTests : IDisposable
 
         string newer = _dir.File("newer.db");
         ResultsStore.Open(newer, _clock).Dispose();
-        RawSql.Execute(newer, "PRAGMA user_version = 2");
+        RawSql.Execute(newer, "PRAGMA user_version = 3");
         e = Assert.Throws<StoreException>(() => ResultsStore.Open(newer, _clock));
         Assert.Contains(newer, e.Message);
-        Assert.Contains("schema version 2", e.Message);
+        Assert.Contains("schema version 3", e.Message);
 
         var directory = Assert.Throws<StoreException>(() => ResultsStore.Open(_dir.Path, _clock));
         Assert.Contains(_dir.Path, directory.Message);
@@ -342,7 +363,7 @@ public sealed class ResultsStoreTests : IDisposable
         var config = new { Space = "nb201", N = 3 };
         // Computed from the literal text, independently of the store's serializer.
         string expected = "sha256:" + Convert.ToHexStringLower(
-            SHA256.HashData(Encoding.UTF8.GetBytes("""["search",7,{"Space":"nb201","N":3}]""")));
+            SHA256.HashData(Encoding.UTF8.GetBytes("""["search",7,{"space":"nb201","n":3}]""")));
         Assert.Equal(expected, RunSpec.DeriveKey("search", config, 7));
         Assert.NotEqual(expected, RunSpec.DeriveKey("search", config, 8));
         Assert.NotEqual(expected, RunSpec.DeriveKey("score", config, 7));

@@ -5,7 +5,7 @@ namespace NasSharp.Kernels;
 /// <summary>
 /// The Hermite expansion of an activation at pre-activation variance q: σ(√q z) = Σ_r a_r h_r(z) with the
 /// normalised probabilists' Hermite polynomials h_r = He_r/√(r!), a_r = E_{z~N(0,1)}[σ(√q z) h_r(z)]
-/// (PAPERS.md, 000). At q = 1 these are the coefficients μ_r(σ) of seed 000's bounds.
+/// At q = 1 these are the coefficients μ_r(σ) of the λ_min bounds of Zhu et al. (NeurIPS 2022).
 /// </summary>
 /// <remarks>
 /// The expansion gives the dual activation by Mehler's formula: for (u, v) with variances q1, q2 and correlation ρ,
@@ -105,7 +105,7 @@ public sealed class HermiteExpansion
         return new HermiteExpansion(activation, variance, a, m2, d2);
     }
 
-    /// <summary>μ_0 … μ_{count−1} of σ at unit variance, the coefficients seed 000's bounds are stated in.</summary>
+    /// <summary>μ_0 … μ_{count−1} of σ at unit variance, the coefficients Zhu et al.'s bounds are stated in.</summary>
     public static double[] UnitCoefficients(Activation activation, int count)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "Ask for at least one coefficient.");

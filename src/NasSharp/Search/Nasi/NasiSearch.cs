@@ -6,12 +6,6 @@ using static TorchSharp.torch;
 
 namespace NasSharp.Search.Nasi;
 
-/// <summary>What the labels of NASI's batches are: the dataset's, or uniformly random classes (label-agnostic search).</summary>
-public enum NasiLabels { True, Random }
-
-/// <summary>What the inputs are: the dataset's images, or standard-normal tensors of the same shape (data-agnostic search).</summary>
-public enum NasiData { Real, Gaussian }
-
 /// <summary>NASI's hyper-parameters (Shu et al. 2022, Sec. 4 and Appendix): T = 100, b = 64, μ = 2, ν = 100 (FIX) or adaptive from 500 (ADA), ξ = 1.</summary>
 public sealed record NasiOptions
 {
@@ -33,7 +27,7 @@ public sealed record NasiOptions
     public double Xi { get; init; } = 1;
     /// <summary>
     /// τ of the Gumbel-softmax (the appendix's value could not be checked here). We use τ = 10, chosen by measurement
-    /// (README, "NASI"): a sample's weights over five operations then lie between about 0.16 and 0.27 (uniform: 0.2), so
+    /// (docs/experiments/nasi-nb201.md): a sample's weights over five operations then lie between about 0.16 and 0.27 (uniform: 0.2), so
     /// G_t is the gradient of the mixed supernet's trace norm near α₀, and the trace norms stay within a factor of 3 of each
     /// other. At τ = 1 the samples are nearly discrete cells whose trace norms span four orders of magnitude, and a few
     /// extreme samples decide Δ*.
@@ -51,45 +45,50 @@ public sealed record NasiOptions
     /// <see cref="RelaxedSupernet.UseNtkParameterization"/>).
     /// </summary>
     public Parameterization Parameterization { get; init; } = Parameterization.Standard;
-    public NasiLabels Labels { get; init; } = NasiLabels.True;
-    public NasiData Data { get; init; } = NasiData.Real;
-    public long Seed { get; init; }
+    /// <summary>
+    /// The seed of the Gumbel draws and the batches; null for the search's own seed. <c>nas bench search</c> draws them
+    /// from the stream "nasi" of each seed (and the supernet from the seed itself), as its stored comparisons did.
+    /// </summary>
+    public long? SampleSeed { get; init; }
 
     public void Validate()
     {
-        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "NASI needs at least one step (the paper uses T = 100).");
-        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch needs at least 2 samples (the paper uses b = 64).");
-        if (!(Mu >= 0) || !double.IsFinite(Mu)) throw new ArgumentOutOfRangeException(nameof(Mu), Mu, "μ must be a finite non-negative number.");
-        if (!(Nu > 0) || !double.IsFinite(Nu)) throw new ArgumentOutOfRangeException(nameof(Nu), Nu, "ν must be positive and finite.");
-        if (!(Xi > 0) || !double.IsFinite(Xi)) throw new ArgumentOutOfRangeException(nameof(Xi), Xi, "ξ must be positive and finite.");
-        if (!(Temperature > 0) || !double.IsFinite(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "τ must be positive and finite.");
+        if (Steps < 1) throw new SettingException($"--steps {Steps}: NASI needs at least one step (the paper uses T = 100).");
+        if (BatchSize < 2) throw new SettingException($"--batch {BatchSize}: the batch needs at least 2 samples (the paper uses b = 64).");
+        if (!(Mu >= 0) || !double.IsFinite(Mu)) throw new SettingException($"--mu {Mu}: μ must be a finite non-negative number.");
+        if (!(Nu > 0) || !double.IsFinite(Nu)) throw new SettingException($"--nu {Nu}: ν must be positive and finite.");
+        if (!(Xi > 0) || !double.IsFinite(Xi)) throw new SettingException($"--xi {Xi}: ξ must be positive and finite.");
+        if (!(Temperature > 0) || !double.IsFinite(Temperature)) throw new SettingException($"--tau {Temperature}: τ must be positive and finite.");
     }
 }
 
 /// <summary>One step: the sampled architecture's approximate trace norm, the objective R, ν in force, and ‖G_t‖.</summary>
 public sealed record NasiStep(int Step, double TraceNorm, double Objective, double Nu, double GradientNorm);
 
-/// <summary>The outcome: the selected architecture, Δ* per group and its softmax probabilities, and the step log.</summary>
+/// <summary>The outcome: Δ* per group (the logits an <see cref="Spaces.IRelaxation"/> derives the architecture from), its
+/// softmax probabilities, and the step log.</summary>
 public sealed record NasiResult(
-    IGenotype Architecture, IReadOnlyList<ArchitectureGroup> Groups, IReadOnlyList<double[,]> Logits,
+    IReadOnlyList<ArchitectureGroup> Groups, IReadOnlyList<double[,]> Logits,
     IReadOnlyList<double[,]> Probabilities, IReadOnlyList<NasiStep> Steps, double Seconds);
 
 /// <summary>
 /// NAS at initialisation (Shu, Cai, Dai, Ooi, Low, ICLR 2022): maximise E_{A∼p_α}[R(A)] with
 /// R(A) = ‖Θ̃₀(A)‖_tr − μ·max(0, ‖Θ̃₀(A)‖_tr − ν) (Eqs. 13–14) by one first-order step from α₀ = 0:
 /// G_t = ∇_α R(A(α₀, g_t)) for T Gumbel draws g_t, Δ* = (ξ/T) Σ_t G_t / max(‖G_1‖, …, ‖G_t‖), and the architecture is the
-/// argmax of p_{α₀+Δ*} as the supernet derives it (both spaces leave <c>none</c> out, as DARTS does). We read the
-/// normaliser as the running maximum up to t (the only reading in which the index t matters); any positive rescaling of
-/// the whole sum would select the same architecture.
+/// argmax of p_{α₀+Δ*} as the space's relaxation derives it (<see cref="NasiStrategy"/>; both spaces leave <c>none</c> out,
+/// as DARTS does). We read the normaliser as the running maximum up to t (the only reading in which the index t
+/// matters); any positive rescaling of the whole sum would select the same architecture.
 /// </summary>
 public static class NasiSearch
 {
     /// <summary>
     /// Runs the search on a supernet at initialisation. <paramref name="batch"/> gives the t-th batch (inputs, labels) of
-    /// <see cref="NasiOptions.BatchSize"/> samples; use <see cref="BatchSource"/> for dataset, random-label and Gaussian batches.
+    /// <see cref="NasiOptions.BatchSize"/> samples (<see cref="Data.BatchSource.Step"/>); <paramref name="seed"/> seeds the
+    /// Gumbel draws. Each step is kept in <paramref name="journal"/> (key <c>step/t</c>), so an interrupted search resumes
+    /// at its first missing step with the same result.
     /// </summary>
-    public static NasiResult Run(RelaxedSupernet supernet, Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options,
-        IProgress<NasiStep>? progress = null, CancellationToken cancellation = default, INasiJournal? journal = null)
+    public static NasiResult Run(RelaxedSupernet supernet, Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options, long seed,
+        IProgress<NasiStep>? progress = null, CancellationToken cancellation = default, Store.IRunJournal? journal = null)
     {
         ArgumentNullException.ThrowIfNull(supernet);
         ArgumentNullException.ThrowIfNull(batch);
@@ -111,9 +110,10 @@ public static class NasiSearch
         for (int t = 0; t < options.Steps; t++)
         {
             cancellation.ThrowIfCancellationRequested();
-            var stored = journal?.Find(t + 1);
-            var (step, gradient) = stored is null ? Step(supernet, groups, batch, options, t, nu, device, dtype) : (stored.Step, stored.Gradient);
-            if (stored is null) journal?.Record(new NasiStepRecord(step, gradient));
+            NasiStepRecord? stored = null;
+            if (journal is not null && journal.TryFind<NasiStepRecord>($"step/{t + 1}", out var found)) stored = found;
+            var (step, gradient) = stored is null ? Step(supernet, groups, batch, options, seed, t, nu, device, dtype) : (stored.Step, stored.Gradient);
+            if (stored is null) journal?.Record($"step/{t + 1}", new NasiStepRecord(step, gradient));
             else if (stored.Step.Nu != nu || gradient.Length != groups.Sum(g => g.Edges * g.Operations.Count))
                 throw new InvalidOperationException($"The stored step {t + 1} does not belong to this search (ν or the architecture groups differ).");
             double norm = step.GradientNorm;
@@ -132,16 +132,16 @@ public static class NasiSearch
         // Δ* = (ξ/T) Σ_t G_t / max_{s≤t} ‖G_s‖, and α = α₀ + Δ* = Δ*.
         var logits = sum.Select(s => Scale(s, options.Xi / options.Steps)).ToArray();
         var probabilities = logits.Select(Softmax).ToArray();
-        return new NasiResult(supernet.Derive(logits), groups, logits, probabilities, steps, clock.Elapsed.TotalSeconds);
+        return new NasiResult(groups, logits, probabilities, steps, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>G_t = ∇_α R(A(α₀, g_t)) at α₀ = 0 for the t-th Gumbel draw (its own seeded generator, so a resumed search
     /// draws the same noise) and the t-th batch; the gradient flattened group by group, edge-major.</summary>
     private static (NasiStep Step, double[] Gradient) Step(RelaxedSupernet supernet, IReadOnlyList<ArchitectureGroup> groups,
-        Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options, int t, double nu, Device device, ScalarType dtype)
+        Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options, long seed, int t, double nu, Device device, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        using var generator = new Generator((ulong)Seeds.Derive(options.Seed, "nasi-gumbel", t), device: CPU);
+        using var generator = new Generator((ulong)Seeds.Derive(seed, "nasi-gumbel", t), device: CPU);
         var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
         var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
         supernet.SetMixingWeights(alphas.Select((a, i) => options.Hard ? GumbelSoftmax.HardWeights(a, noise[i], options.Temperature) : GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
@@ -184,56 +184,3 @@ public static class NasiSearch
 
 /// <summary>A step as stored: its summary and G_t flattened group by group, edge-major.</summary>
 public sealed record NasiStepRecord(NasiStep Step, double[] Gradient);
-
-/// <summary>Where a search keeps its steps, so that an interrupted search resumes at the first step it has not stored.</summary>
-public interface INasiJournal
-{
-    NasiStepRecord? Find(int step);
-    void Record(NasiStepRecord record);
-}
-
-/// <summary>Seeded batches for NASI: the t-th batch depends only on (seed, t).</summary>
-public sealed class BatchSource
-{
-    private readonly Data.LabeledDataset? data;
-    private readonly long[] sampleShape;
-    private readonly int classes;
-    private readonly NasiOptions options;
-    private readonly Device device;
-    private readonly ScalarType dtype;
-
-    /// <param name="data">The images (already normalised); null only for Gaussian inputs with random labels.</param>
-    public BatchSource(Data.LabeledDataset? data, long[] sampleShape, int classes, NasiOptions options, Device? device = null, ScalarType dtype = ScalarType.Float32)
-    {
-        ArgumentNullException.ThrowIfNull(sampleShape);
-        ArgumentNullException.ThrowIfNull(options);
-        if (data is null && (options.Data == NasiData.Real || options.Labels == NasiLabels.True))
-            throw new ArgumentException("Real inputs or true labels need a dataset.", nameof(data));
-        if (data is not null && data.Count < options.BatchSize)
-            throw new ArgumentException($"The dataset has {data.Count} samples, fewer than the batch of {options.BatchSize}.", nameof(data));
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "Need at least 2 classes.");
-        (this.data, this.sampleShape, this.classes, this.options, this.device, this.dtype) = (data, sampleShape, classes, options, device ?? CPU, dtype);
-    }
-
-    public (Tensor X, Tensor Y) Batch(int step)
-    {
-        var rng = Seeds.Rng(options.Seed, "nasi-batch", step);
-        int b = options.BatchSize;
-        int[] indices = data is null ? [] : rng.GetItems(Enumerable.Range(0, data.Count).ToArray(), b);
-        Tensor x;
-        if (options.Data == NasiData.Real)
-        {
-            var subset = data!.Subset(indices);
-            x = subset.ToTensors(device).X.to(dtype).reshape([b, .. sampleShape]);
-        }
-        else
-        {
-            using var generator = new Generator((ulong)Seeds.Derive(options.Seed, "nasi-gaussian", step), device: CPU);
-            x = randn([b, .. sampleShape], dtype: dtype, generator: generator).to(device);
-        }
-        var labels = options.Labels == NasiLabels.True
-            ? indices.Select(i => (long)data!.Labels[i]).ToArray()
-            : Enumerable.Range(0, b).Select(_ => (long)rng.Next(classes)).ToArray();
-        return (x, tensor(labels, device: device));
-    }
-}

@@ -36,7 +36,7 @@ public class AnalyticNtkMonteCarloTests(ITestOutputHelper output)
         for (int s = 0; s < seeds; s++)
         {
             using var scope = NewDisposeScope();
-            using var model = NetworkFactory.Build(g, [D], 1, options, seed: 1000 + s);
+            using var model = new MlpSpace().BuildNetwork(g, [D], 1, options, seed: 1000 + s);
             var xt = tensor(x, new long[] { n, D }, ScalarType.Float64);
             var theta = EmpiricalNtk.Exact(model, xt).ToArray();
             for (int i = 0; i < mean.Length; i++) mean[i] += theta[i] / seeds;
@@ -110,7 +110,7 @@ public class AnalyticNtkMonteCarloTests(ITestOutputHelper output)
         for (int s = 0; s < seeds; s++)
         {
             using var scope = NewDisposeScope();
-            using var model = NetworkFactory.Build(g, [D], logits, options, seed: 2000 + s);
+            using var model = new MlpSpace().BuildNetwork(g, [D], logits, options, seed: 2000 + s);
             using var noGrad = no_grad();
             var f = model.call(tensor(x, new long[] { n, D }, ScalarType.Float64));
             var cov = f.mm(f.t()).div(logits).data<double>().ToArray();
@@ -135,7 +135,7 @@ public class AnalyticNtkMonteCarloTests(ITestOutputHelper output)
         for (int s = 0; s < seeds; s++)
         {
             using var scope = NewDisposeScope();
-            using var model = NetworkFactory.Build(g, [D], k, options, seed: 3000 + s);
+            using var model = new MlpSpace().BuildNetwork(g, [D], k, options, seed: 3000 + s);
             var theta = EmpiricalNtk.Exact(model, tensor(x, new long[] { n, D }, ScalarType.Float64)).ToArray();
             for (int i = 0; i < mean.Length; i++) mean[i] += theta[i] / (seeds * k);
         }

@@ -6,7 +6,7 @@ namespace NasSharp.Tests.Kernels.Analytic;
 
 public class HermiteExpansionTests
 {
-    // PAPERS.md, section 000: μ_0 … μ_4 and E[σ²] at unit variance, computed independently by quadrature.
+    // Reference μ_0 … μ_4 and E[σ²] at unit variance, computed independently by quadrature.
     public static TheoryData<Activation, double[], double> Reference => new()
     {
         { Activation.Relu, [0.39894, 0.5, 0.28209, 0, -0.08143], 0.5 },

@@ -1,4 +1,6 @@
+using NasSharp.Data;
 using NasSharp.Networks;
+using NasSharp.Store;
 using NasSharp.Search.Nasi;
 using NasSharp.Spaces;
 using TorchSharp;
@@ -130,9 +132,11 @@ public class NasiSearchTests
         var planted = new[] { 3, 0, 2, 1, 4, 3 };
         for (int e = 0; e < 6; e++) logits[e, planted[e]] = 1 + e;
         logits[1, (int)Nb201Operation.NorConv1x1] = 0.5;   // edge 1 leads with none; its runner-up is conv 1×1
-        var genotype = (Nb201Genotype)supernet.Derive([logits]);
+        var relaxation = new Nb201Space().Relaxation;
+        var genotype = (Nb201Genotype)relaxation.Derive([logits]);
         Assert.Equal(planted.Select(o => o == 0 ? Nb201Operation.NorConv1x1 : (Nb201Operation)o), genotype.Operations);
-        Assert.Throws<ArgumentException>(() => supernet.Derive([new double[6, 4]]));
+        Assert.Equal(Nb201Relaxation.WithoutNone, relaxation.Derivations[0]);
+        Assert.Throws<ArgumentException>(() => relaxation.Derive([new double[6, 4]]));
         Assert.Throws<ArgumentException>(() => supernet.SetMixingWeights([zeros(6, 4)]));
     }
 
@@ -150,30 +154,30 @@ public class NasiSearchTests
         logits[4, (int)Nb201Operation.AvgPool3x3] = -1;
         Assert.Equal(
             [Nb201Operation.NorConv3x3, Nb201Operation.None, Nb201Operation.NorConv1x1, Nb201Operation.SkipConnect, Nb201Operation.None, Nb201Operation.NorConv3x3],
-            Nb201Supernet.Derive(logits, excludeNone: false).Operations.ToArray());
+            Nb201Genotype.Derive(logits, excludeNone: false).Operations.ToArray());
         Assert.Equal(
             [Nb201Operation.NorConv3x3, Nb201Operation.AvgPool3x3, Nb201Operation.NorConv1x1, Nb201Operation.SkipConnect, Nb201Operation.SkipConnect, Nb201Operation.NorConv3x3],
-            Nb201Supernet.Derive(logits, excludeNone: true).Operations.ToArray());
+            Nb201Genotype.Derive(logits, excludeNone: true).Operations.ToArray());
         // All-zero logits: the lowest index, none, or skip_connect without it.
-        Assert.All(Nb201Supernet.Derive(new double[6, 5], excludeNone: true).Operations, o => Assert.Equal(Nb201Operation.SkipConnect, o));
-        Assert.Throws<ArgumentException>(() => Nb201Supernet.Derive(new double[5, 5], excludeNone: true));
+        Assert.All(Nb201Genotype.Derive(new double[6, 5], excludeNone: true).Operations, o => Assert.Equal(Nb201Operation.SkipConnect, o));
+        Assert.Throws<ArgumentException>(() => Nb201Genotype.Derive(new double[5, 5], excludeNone: true));
     }
 
     [Fact]
     public void ASearchIsReproducibleFromItsSeedAndReportsEveryStep()
     {
         using var scope = NewDisposeScope();
-        var options = new NasiOptions { Steps = 3, BatchSize = 4, Seed = 9, Labels = NasiLabels.Random, Data = NasiData.Gaussian };
+        var options = new NasiOptions { Steps = 3, BatchSize = 4 };
         NasiResult Run()
         {
             using var s = NewDisposeScope();
             using var supernet = TinySupernet(5, ScalarType.Float32);
-            var source = new BatchSource(null, [3, 8, 8], 4, options);
-            return NasiSearch.Run(supernet, source.Batch, options);
+            var source = GaussianBatches();
+            return NasiSearch.Run(supernet, t => source.Step(t, 4, 9), options, seed: 9);
         }
         var a = Run();
         var b = Run();
-        Assert.Equal(a.Architecture.Canonical, b.Architecture.Canonical);
+        Assert.Equal(Nb201Genotype.Derive(a.Logits[0], excludeNone: true), Nb201Genotype.Derive(b.Logits[0], excludeNone: true));
         Assert.Equal(3, a.Steps.Count);
         Assert.Equal(a.Steps.Select(s => s.TraceNorm), b.Steps.Select(s => s.TraceNorm));
         Assert.All(a.Steps, s => Assert.True(s.TraceNorm > 0 && s.GradientNorm > 0));
@@ -188,52 +192,49 @@ public class NasiSearchTests
     public void TheNtkParameterisationIsTheSupernetsAndTheOptionsTogether()
     {
         using var scope = NewDisposeScope();
-        var standard = new NasiOptions { Steps = 1, BatchSize = 4, Seed = 9, Labels = NasiLabels.Random, Data = NasiData.Gaussian };
+        var standard = new NasiOptions { Steps = 1, BatchSize = 4 };
         var ntk = standard with { Parameterization = Parameterization.Ntk };
-        var source = new BatchSource(null, [3, 8, 8], 4, standard);
+        var source = GaussianBatches();
+        (Tensor, Tensor) Batch(int t) => source.Step(t, 4, 9);
         using var plain = TinySupernet(5, ScalarType.Float32);
         using var reparameterised = TinySupernet(5, ScalarType.Float32);
         reparameterised.UseNtkParameterization();
-        Assert.Throws<ArgumentException>(() => NasiSearch.Run(plain, source.Batch, ntk));
-        Assert.Throws<ArgumentException>(() => NasiSearch.Run(reparameterised, source.Batch, standard));
+        Assert.Throws<ArgumentException>(() => NasiSearch.Run(plain, Batch, ntk, seed: 9));
+        Assert.Throws<ArgumentException>(() => NasiSearch.Run(reparameterised, Batch, standard, seed: 9));
         // The step's trace norm is the one of the NTK parameters: the stored weights' squared gradients times their factors.
-        var step = NasiSearch.Run(reparameterised, source.Batch, ntk).Steps[0];
-        var (x, y) = source.Batch(0);
-        using var generator = new Generator((ulong)Seeds.Derive(ntk.Seed, "nasi-gumbel", 0));
+        var step = NasiSearch.Run(reparameterised, Batch, ntk, seed: 9).Steps[0];
+        var (x, y) = Batch(0);
+        using var generator = new Generator((ulong)Seeds.Derive(9, "nasi-gumbel", 0));
         reparameterised.SetMixingWeights([GumbelSoftmax.Weights(zeros(6, 5), GumbelSoftmax.Noise([6, 5], generator), ntk.Temperature)]);
         double expected = TraceNorm.Approximation(reparameterised, x, y, createGraph: false, reparameterised.GradientFactors).item<float>();
         Assert.Equal(expected, step.TraceNorm, 1e-4 * expected);
         Assert.NotEqual(expected, TraceNorm.Approximation(reparameterised, x, y, createGraph: false).item<float>(), 1e-3 * expected);
     }
 
-    private sealed class MemoryJournal : INasiJournal
-    {
-        public Dictionary<int, NasiStepRecord> Steps { get; } = new();
-        public NasiStepRecord? Find(int step) => Steps.GetValueOrDefault(step);
-        public void Record(NasiStepRecord record) => Steps.Add(record.Step.Step, record);
-    }
+    /// <summary>Gaussian inputs of 3×8×8 and random labels of 4 classes: batches that need no dataset.</summary>
+    private static BatchSource GaussianBatches() => new(null, [3, 8, 8], 4, InputKind.Gaussian, LabelKind.Random);
 
     [Fact]
     public void AnInterruptedSearchResumesFromItsStoredStepsWithTheSameResult()
     {
         using var scope = NewDisposeScope();
-        var options = new NasiOptions { Steps = 4, BatchSize = 4, Seed = 21, Labels = NasiLabels.Random, Data = NasiData.Gaussian, AdaptiveNu = true, Nu = 500 };
-        var source = new BatchSource(null, [3, 8, 8], 4, options);
+        var options = new NasiOptions { Steps = 4, BatchSize = 4, AdaptiveNu = true, Nu = 500 };
+        var source = GaussianBatches();
         var full = new MemoryJournal();
         NasiResult reference;
-        using (var supernet = TinySupernet(7, ScalarType.Float32)) reference = NasiSearch.Run(supernet, source.Batch, options, journal: full);
-        Assert.Equal(4, full.Steps.Count);
+        using (var supernet = TinySupernet(7, ScalarType.Float32)) reference = NasiSearch.Run(supernet, t => source.Step(t, 4, 21), options, 21, journal: full);
+        Assert.Equal(4, full.All<NasiStepRecord>("step/").Count);
 
-        // Steps 1–2 survived an interruption; a batch request for them would mean they were recomputed.
+        // Steps 1–2 survived an interruption (through the store's JSON, as a stored run keeps them); a batch request for
+        // them would mean they were recomputed.
         var partial = new MemoryJournal();
-        partial.Record(full.Steps[1]);
-        partial.Record(full.Steps[2]);
+        foreach (var step in new[] { 1, 2 })
+            partial.Record($"step/{step}", full.TryFind<NasiStepRecord>($"step/{step}", out var r) ? r : throw new InvalidOperationException());
         NasiResult resumed;
         using (var supernet = TinySupernet(7, ScalarType.Float32))
-            resumed = NasiSearch.Run(supernet, t => t < 2 ? throw new InvalidOperationException($"step {t + 1} recomputed") : source.Batch(t), options, journal: partial);
-        Assert.Equal(reference.Architecture.Canonical, resumed.Architecture.Canonical);
+            resumed = NasiSearch.Run(supernet, t => t < 2 ? throw new InvalidOperationException($"step {t + 1} recomputed") : source.Step(t, 4, 21), options, 21, journal: partial);
         Assert.Equal(reference.Steps, resumed.Steps);
         Assert.Equal(reference.Logits[0].Cast<double>(), resumed.Logits[0].Cast<double>());
-        Assert.Equal(4, partial.Steps.Count);
+        Assert.Equal(4, partial.All<NasiStepRecord>("step/").Count);
     }
 }

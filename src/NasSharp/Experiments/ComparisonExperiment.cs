@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using NasSharp.Data;
+using NasSharp.Networks;
+using NasSharp.Search;
+using NasSharp.Search.Nasi;
+using NasSharp.Spaces;
+using NasSharp.Store;
+using NasSharp.Training;
+
+namespace NasSharp.Experiments;
+
+/// <summary>How a comparison runs its methods.</summary>
+public sealed record ComparisonSettings
+{
+    /// <summary>NASI's options (T, b, μ, ν, ξ, τ, Gumbel, parameterisation); the variants override ν.</summary>
+    public NasiOptions Nasi { get; init; } = new();
+    /// <summary>Cells sampled by the eigen and proxy baselines (NASWOT samples 100 or 1000).</summary>
+    public int Candidates { get; init; } = 100;
+    /// <summary>Inputs of the baselines' scores (the NTK Gram's N; NASWOT's batch).</summary>
+    public int ScoreBatch { get; init; } = 64;
+    /// <summary>Random search: images trained per sampled cell, held-out images it ranks on, and its training.</summary>
+    public int RandomTrainImages { get; init; } = 2000;
+    public int RandomValidationImages { get; init; } = 1000;
+    public TrainingOptions RandomTraining { get; init; } = new() { Epochs = 1, BatchSize = 64, LearningRate = 0.1 };
+}
+
+/// <summary>A comparison's configuration.</summary>
+public sealed record ComparisonConfig(SpaceSpec Space, DataSpec Data, IReadOnlyList<string> Methods, IReadOnlyList<int> Seeds, ComparisonSettings Settings);
+
+/// <summary>
+/// One method's outcome for one seed: the selected architecture, its test accuracies (%) per target of the space's table,
+/// the search's seconds, and the other derivations of a relaxed search with theirs.
+/// </summary>
+public sealed record MethodRun(string Method, int Seed, string Arch, double Seconds, IReadOnlyDictionary<string, double> TestAccuracyPercent,
+    string? Detail, IReadOnlyList<DerivationOutput> Derivations);
+
+/// <summary>The mean and the sample standard deviation (n − 1; 0 for a single value).</summary>
+public sealed record MeanStd(double Mean, double Std)
+{
+    public static MeanStd Of(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        double mean = v.Average();
+        double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
+        return new MeanStd(mean, std);
+    }
+}
+
+/// <summary>A method's mean ± std per target over its seeds, its mean search seconds, and its runs.</summary>
+public sealed record MethodSummary(string Method, int Seeds, IReadOnlyDictionary<string, MeanStd> TestAccuracyPercent, double SearchSeconds, IReadOnlyList<MethodRun> Runs);
+
+/// <summary>
+/// What <c>nas bench search</c> reports: every method's summary (a relaxed method also gets a row per other derivation
+/// rule), the exact mean of a uniformly random architecture of the table, and published figures.
+/// </summary>
+public sealed record ComparisonOutput(long? RunId, bool Resumed, string Space, IReadOnlyList<string> Targets, IReadOnlyList<MethodSummary> Methods,
+    IReadOnlyDictionary<string, MeanStd> UniformRandom, IReadOnlyDictionary<string, PublishedFigure> Published);
+
+/// <summary>
+/// Search methods compared over seeds on a space with a table (<see cref="ExperimentKind.BenchSearch"/>): each method is a
+/// strategy with its options and data, each (method, seed) a search in the space whose architecture is looked up in the
+/// table. Methods: NASI-FIX (ν = 100), NASI-ADA (ν₀ = 500), NASI with random labels, NASI with Gaussian inputs, the eigen
+/// strategy (best λ_min of the empirical NTK among sampled cells), NASWOT (the proxy strategy), and random search given
+/// NASI-FIX's time of the same seed. A finished (method, seed) is journaled under <c>method/seed</c>, and the search
+/// itself under <c>method/seed/</c>, so an interrupted comparison resumes inside a search too.
+/// </summary>
+public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
+{
+    public static IReadOnlyList<string> Methods { get; } =
+        ["nasi-fix", "nasi-ada", "nasi-random-labels", "nasi-gaussian", "eigen", "naswot", "random"];
+
+    private readonly ISearchSpace space;
+    private readonly ExperimentData data;
+    private readonly IGroundTruth table;
+    private readonly string dataDirectory;
+    private readonly ComparisonConfig config;
+
+    /// <param name="dataDirectory">Where the random-search method's own subsets are loaded from.</param>
+    public ComparisonExperiment(ISearchSpace space, ExperimentData data, IGroundTruth table, string dataDirectory, IReadOnlyList<string> methods,
+        IReadOnlyList<int> seeds, ComparisonSettings settings)
+    {
+        this.space = space ?? throw new ArgumentNullException(nameof(space));
+        this.data = data ?? throw new ArgumentNullException(nameof(data));
+        this.table = table ?? throw new ArgumentNullException(nameof(table));
+        this.dataDirectory = dataDirectory;
+        foreach (var m in methods)
+            if (!Methods.Contains(m)) throw new SettingException($"--methods: unknown '{m}'; use {string.Join(", ", Methods)}.");
+        if (seeds.Count == 0) throw new SettingException("--seeds must be at least 1.");
+        settings.Nasi.Validate();
+        config = new ComparisonConfig(SpaceSpec.Of(space), data.Spec, methods, seeds, settings);
+    }
+
+    public ExperimentKind Kind => ExperimentKind.BenchSearch;
+    public object Config => config;
+    /// <summary>The data split's seed; each method's searches use the listed seeds.</summary>
+    public long Seed => 0;
+
+    public ComparisonOutput Run(ExperimentContext context)
+    {
+        var methods = config.Methods;
+        // Random search needs NASI-FIX's time of the same seed, so NASI-FIX runs first.
+        var ordered = methods.Contains("random") && !methods.Contains("nasi-fix") ? ["nasi-fix", .. methods] : methods.OrderBy(m => m == "random" ? 1 : 0).ToList();
+        var runs = new List<MethodRun>();
+        int done = 0, total = ordered.Count * config.Seeds.Count;
+        foreach (var seed in config.Seeds)
+            foreach (var method in ordered)
+            {
+                context.Cancellation.ThrowIfCancellationRequested();
+                context.Report("searches", done, total, $"{method} seed {seed}");
+                if (!context.Journal.TryFind<MethodRun>($"{method}/{seed}", out var run))
+                {
+                    run = RunOne(method, seed, runs, context);
+                    context.Journal.Record($"{method}/{seed}", run, run.Arch, space.SpaceName);
+                }
+                runs.Add(run);
+                context.Report("searches", ++done, total, $"{method} seed {seed}: {string.Join(", ", run.TestAccuracyPercent.Select(kv => $"{kv.Key} {kv.Value:F2}"))}");
+            }
+        return Summarise(runs.Where(r => methods.Contains(r.Method)).ToList(), methods, table, space.SpaceName, context.RunId, context.Resumed);
+    }
+
+    private MethodRun RunOne(string method, int seed, List<MethodRun> earlier, ExperimentContext context)
+    {
+        var s = config.Settings;
+        var nasi = s.Nasi with { SampleSeed = NasSharp.Seeds.Derive(seed, "nasi") };
+        (ISearchStrategy strategy, ExperimentData methodData) = method switch
+        {
+            "nasi-fix" => ((ISearchStrategy)new NasiStrategy(nasi with { Nu = 100, AdaptiveNu = false }), data),
+            "nasi-ada" => (new NasiStrategy(nasi with { Nu = 500, AdaptiveNu = true }), data),
+            "nasi-random-labels" => (new NasiStrategy(nasi with { Nu = 100, AdaptiveNu = false }), Variant(data.Spec with { Labels = LabelKind.Random })),
+            "nasi-gaussian" => (new NasiStrategy(nasi with { Nu = 100, AdaptiveNu = false }), Variant(data.Spec with { Inputs = InputKind.Gaussian })),
+            "eigen" => (new EigenSearch(new EigenSearchOptions
+            {
+                Candidates = s.Candidates, TopK = 0, NtkBatch = s.ScoreBatch, ScoringNetwork = new NetworkOptions(),
+            }), data),
+            "naswot" => (new ProxySearch(new ProxySearchOptions { Proxy = "naswot", Candidates = s.Candidates, TopK = 0, Batch = s.ScoreBatch }), data),
+            "random" => (new RandomSearch(new RandomSearchOptions
+            {
+                Candidates = 100_000,
+                BudgetSeconds = earlier.Single(r => r.Method == "nasi-fix" && r.Seed == seed).Seconds,
+                Training = s.RandomTraining,
+                Test = false,
+            }), Variant(data.Spec with
+            {
+                TrainSize = s.RandomTrainImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ValidationSize = s.RandomValidationImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            })),
+            _ => throw new SettingException($"--methods: unknown '{method}'."),
+        };
+        var clock = Stopwatch.StartNew();
+        var search = new SearchContext(space, methodData, seed)
+        {
+            Device = context.Device,
+            Journal = context.Journal.Under($"{method}/{seed}/"),
+            Cancellation = context.Cancellation,
+        };
+        var outcome = strategy.Run(search);
+        var arch = outcome.Arch ?? throw new InvalidOperationException($"{method} seed {seed}: no candidate had a finite score.");
+        IReadOnlyDictionary<string, double> Accuracies(string a) =>
+            table.Lookup(space.Parse(a))?.TestAccuracyPercent ?? throw new InvalidOperationException($"{a} is not in the table {table.Source}.");
+        string? detail = outcome.Relaxed is { } r ? $"trace norm mean {r.Steps.Average(st => st.TraceNorm):G4}"
+            : method == "random" ? $"{outcome.Trained.Count} cells trained on {s.RandomTrainImages} images; best validation accuracy {outcome.Ranked[0].Score:F2}%"
+            : $"best score {outcome.Ranked[0].Score:G4} of {outcome.Ranked.Count} cells ({outcome.Ranked.Count(c => !c.IsFinite)} non-finite)";
+        var derivations = outcome.Relaxed is { } relaxed
+            ? relaxed.Derivations.Skip(1).Select(d => new DerivationOutput(d.Key, d.Value, Accuracies(d.Value))).ToList()
+            : [];
+        return new MethodRun(method, seed, arch, clock.Elapsed.TotalSeconds, Accuracies(arch), detail, derivations);
+    }
+
+    private ExperimentData Variant(DataSpec spec) => new(spec, dataDirectory, Seed);
+
+    /// <summary>Summaries per method (and per other derivation rule of a relaxed method), the table's exact uniform mean, published figures.</summary>
+    public static ComparisonOutput Summarise(IReadOnlyList<MethodRun> runs, IReadOnlyList<string> methods, IGroundTruth table, string space, long? runId, bool resumed)
+    {
+        var targets = table.Targets.Select(t => t.Name).ToList();
+        MethodSummary Summary(string method, List<(MethodRun Run, string Arch, IReadOnlyDictionary<string, double> Accuracy)> r) =>
+            new(method, r.Count, targets.ToDictionary(t => t, t => MeanStd.Of(r.Select(x => x.Accuracy[t]))), r.Average(x => x.Run.Seconds),
+                [.. r.Select(x => x.Run with { Arch = x.Arch, TestAccuracyPercent = x.Accuracy })]);
+        var summaries = new List<MethodSummary>();
+        foreach (var m in methods)
+        {
+            var r = runs.Where(x => x.Method == m).ToList();
+            if (r.Count == 0) continue;
+            summaries.Add(Summary(m, [.. r.Select(x => (x, x.Arch, x.TestAccuracyPercent))]));
+            // A relaxed search also gives its other derivations; a row of its own when every seed has it.
+            foreach (var rule in r[0].Derivations.Select(d => d.Rule))
+                if (r.All(x => x.Derivations.Any(d => d.Rule == rule && d.TestAccuracyPercent is not null)))
+                    summaries.Add(Summary($"{m} ({rule})", [.. r.Select(x => x.Derivations.First(d => d.Rule == rule)).Zip(r, (d, x) => (x, d.Arch, d.TestAccuracyPercent!))]));
+        }
+        // A uniformly random architecture's expected accuracy, exactly, over the whole table.
+        var uniform = targets.ToDictionary(t => t, t => MeanStd.Of(table.Entries.Select(e => e.TestAccuracyPercent[t])));
+        return new ComparisonOutput(runId, resumed, space, targets, summaries, uniform, table.PublishedSearches);
+    }
+}

@@ -1,0 +1,71 @@
+using NasSharp.Spaces;
+using NasSharp.Store;
+using static TorchSharp.torch;
+
+namespace NasSharp.Experiments;
+
+/// <summary>The kinds of experiment a run of the results store can hold; a report is written per kind.</summary>
+public enum ExperimentKind
+{
+    /// <summary>A search by one strategy in one space (<c>nas search</c>).</summary>
+    Search,
+    /// <summary>Rank correlation of zero-cost proxies with trained accuracy (<c>nas bench correlate</c>).</summary>
+    Correlate,
+    /// <summary>Sampled architectures trained as ground truth for a space without a table (<c>nas bench truth</c>).</summary>
+    Truth,
+    /// <summary>Several search methods over several seeds, looked up in a space's table (<c>nas bench search</c>).</summary>
+    BenchSearch,
+    /// <summary>A search, then the found and random architectures trained under one budget (<c>nas bench train</c>).</summary>
+    BenchTrain,
+    /// <summary>One architecture trained (<c>nas train</c>).</summary>
+    Train,
+    /// <summary>One architecture's empirical NTK (<c>nas ntk</c>).</summary>
+    Ntk,
+    /// <summary>One architecture's infinite-width NTK, its bounds and complexity (<c>nas theory</c>).</summary>
+    Theory,
+    /// <summary>Analytic against empirical λ_min over sampled architectures (<c>nas theory agreement</c>).</summary>
+    Agreement,
+    /// <summary>Fast against exact empirical NTK, timed side by side (<c>nas bench ntk</c>).</summary>
+    KernelBench,
+}
+
+/// <summary>
+/// An experiment: a typed configuration holding every option that changes its results (with its kind and seed, the key a
+/// run resumes by) and a run that writes each finished item to the context's journal and returns one output record.
+/// </summary>
+public interface IExperiment<out TOutput>
+{
+    ExperimentKind Kind { get; }
+
+    /// <summary>The configuration as a typed record, stored with the run.</summary>
+    object Config { get; }
+
+    long Seed { get; }
+
+    TOutput Run(ExperimentContext context);
+}
+
+/// <summary>Where an experiment runs: its journal, device, progress, cancellation, and the run it is stored as.</summary>
+public sealed record ExperimentContext
+{
+    public IRunJournal Journal { get; init; } = new MemoryJournal();
+    public Device Device { get; init; } = CPU;
+    public IProgress<ExperimentProgress>? Progress { get; init; }
+    public CancellationToken Cancellation { get; init; }
+    /// <summary>The stored run, when the experiment runs in the results store.</summary>
+    public long? RunId { get; init; }
+    /// <summary>Whether the stored run existed before (an interrupted run resumed).</summary>
+    public bool Resumed { get; init; }
+
+    public void Report(string task, int done, int total, string? detail = null) =>
+        Progress?.Report(new ExperimentProgress(task, done, total, detail));
+}
+
+/// <summary>Progress of one task of an experiment (e.g. "scoring", "training"): items done of total, and the current one.</summary>
+public readonly record struct ExperimentProgress(string Task, int Done, int Total, string? Detail);
+
+/// <summary>A space as a configuration records it: its name and every setting, from which the registry recreates it.</summary>
+public sealed record SpaceSpec(string Name, IReadOnlyDictionary<string, string> Settings)
+{
+    public static SpaceSpec Of(ISearchSpace space) => new(space.SpaceName, space.Settings);
+}

@@ -1,0 +1,115 @@
+using NasSharp.Store;
+
+namespace NasSharp.Experiments;
+
+/// <summary>
+/// An experiment as a run of the results store. The run is found again by its key (kind, seed and configuration), so the
+/// same command after an interruption resumes it, and each finished item is committed through the run's journal as it is
+/// produced. A run still written by a live process is not resumed: its process holds the run's lock
+/// (<see cref="RunLock"/>), and a second identical command stops with an error instead of writing into it.
+/// </summary>
+public sealed class ExperimentRun : IDisposable
+{
+    private readonly ResultsStore store;
+    private readonly RunLock runLock;
+    private readonly CancellationToken cancellation;
+    private bool finished;
+
+    private ExperimentRun(ResultsStore store, Run run, RunLock runLock, CancellationToken cancellation)
+    {
+        this.store = store;
+        this.runLock = runLock;
+        this.cancellation = cancellation;
+        RunId = run.Id;
+        Resumed = run.Resumed;
+        ResultCount = run.ResultCount;
+        Journal = new StoreJournal(store, run.Id);
+    }
+
+    public long RunId { get; }
+    public bool Resumed { get; }
+    /// <summary>Items stored before this attempt.</summary>
+    public int ResultCount { get; }
+    public IRunJournal Journal { get; }
+    public string StorePath => store.FilePath;
+
+    /// <summary>
+    /// Opens the store at <paramref name="storePath"/> and resumes the unfinished run with the experiment's key, or starts
+    /// one. <paramref name="resumable"/> false always starts a new run (a quick command that is simply rerun).
+    /// </summary>
+    public static ExperimentRun Start(string storePath, ExperimentKind kind, object config, long seed, string command,
+        bool resumable = true, CancellationToken cancellation = default)
+    {
+        var store = ResultsStore.Open(storePath);
+        try
+        {
+            string kindName = KindName(kind);
+            var spec = new RunSpec(kindName, command, config, seed, Versions(), resumable ? RunSpec.DeriveKey(kindName, config, seed) : null);
+            var run = resumable ? store.GetOrStartRun(spec) : store.StartRun(spec);
+            // A "running" run may be a crashed one (resume it) or a live one in another process (leave it alone, and do
+            // not mark it failed on the way out: that would stop the other process's writes).
+            var runLock = RunLock.TryAcquire(store.FilePath, run.Id)
+                ?? throw new StoreException($"Run {run.Id} in '{store.FilePath}' is being written by another process running the same " +
+                    "command. Wait for it to finish (rerunning the command then resumes or repeats it), or use another --store.");
+            if (store.GetRun(run.Id)?.Status != RunStatus.Running)
+            {
+                // The other process finished it between our resume and our lock.
+                runLock.Dispose();
+                throw new StoreException($"Run {run.Id} in '{store.FilePath}' was finished by another process just now; rerun the command.");
+            }
+            return new ExperimentRun(store, run, runLock, cancellation);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="experiment"/> in a stored run of its own and completes the run with its output.</summary>
+    public static TOutput Execute<TOutput>(IExperiment<TOutput> experiment, string storePath, string command, ExperimentContext context,
+        bool resumable = true, Action<ExperimentRun>? started = null) where TOutput : notnull
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        ArgumentNullException.ThrowIfNull(context);
+        using var run = Start(storePath, experiment.Kind, experiment.Config, experiment.Seed, command, resumable, context.Cancellation);
+        started?.Invoke(run);
+        var output = experiment.Run(context with { Journal = run.Journal, RunId = run.RunId, Resumed = run.Resumed });
+        run.Complete(output);
+        return output;
+    }
+
+    /// <summary>The store's name of a kind (snake_case, as the JSON dialect writes it).</summary>
+    public static string KindName(ExperimentKind kind) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());
+
+    public static IReadOnlyDictionary<string, string> Versions() => new Dictionary<string, string>
+    {
+        ["nassharp"] = typeof(Seeds).Assembly.GetName().Version?.ToString(3) ?? "unknown",
+        ["torchsharp"] = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3) ?? "unknown",
+        ["dotnet"] = Environment.Version.ToString(),
+        ["torch_threads"] = TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    public void Complete(object output)
+    {
+        store.CompleteRun(RunId, output);
+        finished = true;
+    }
+
+    public void Dispose()
+    {
+        // Not completed: an exception or a cancellation. Mark the run so `nas runs` shows it; a resumable run with the
+        // same key is picked up again by the next identical command.
+        if (!finished)
+        {
+            try
+            {
+                if (cancellation.IsCancellationRequested) store.InterruptRun(RunId);
+                else store.FailRun(RunId, "did not complete (an error); rerun the same command to resume");
+            }
+            catch (StoreException) { }
+        }
+        store.Dispose();
+        runLock.Dispose();
+    }
+}

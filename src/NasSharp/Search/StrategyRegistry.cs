@@ -1,0 +1,146 @@
+using NasSharp.Networks;
+using NasSharp.Proxies;
+using NasSharp.Search.Nasi;
+using NasSharp.Training;
+
+namespace NasSharp.Search;
+
+/// <summary>How to make a strategy from settings: its name, one line on what it does, its settings, and its factory.</summary>
+public sealed record StrategyDefinition(string Name, string Summary, IReadOnlyList<SettingSpec> Settings, Func<Settings, ISearchStrategy> Create)
+{
+    /// <summary>The strategy of <paramref name="settings"/>; a setting of another strategy is an error.</summary>
+    public ISearchStrategy CreateFrom(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.RequireOnly(Settings, $"--strategy {Name}");
+        return Create(settings);
+    }
+}
+
+/// <summary>The search strategies, in one explicit table: the only place that maps a strategy name to a strategy.</summary>
+public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions)
+{
+    private readonly IReadOnlyList<StrategyDefinition> definitions = [.. definitions];
+
+    public IReadOnlyList<StrategyDefinition> Definitions => definitions;
+
+    public IEnumerable<string> Names => definitions.Select(d => d.Name);
+
+    public StrategyDefinition Get(string name) =>
+        definitions.FirstOrDefault(d => d.Name == name)
+        ?? throw new SettingException($"--strategy {name}: unknown strategy; known: {string.Join(", ", Names)}.");
+
+    public ISearchStrategy Create(string name, Settings? settings = null) => Get(name).CreateFrom(settings ?? Settings.Empty);
+
+    /// <summary>Every strategy's settings, one per name (see <see cref="Spaces.SpaceRegistry.MergeSettings"/>).</summary>
+    public IReadOnlyList<SettingSpec> AllSettings() => Spaces.SpaceRegistry.MergeSettings(definitions.Select(d => (d.Name, d.Settings)));
+
+    public static StrategyDefinition Eigen { get; } = new(EigenSearch.StrategyName,
+        "rank K sampled candidates by λ_min of the NTK at initialisation (Zhu et al., NeurIPS 2022), train the top-k",
+        [
+            new("candidates", "number of sampled candidates K", "20"),
+            new("top-k", "how many of the best-scored candidates to train", "2"),
+            new("ntk-batch", "inputs N of the NTK Gram matrix", "64"),
+            new("ntk-seeds", "initialisations averaged per candidate", "1"),
+            new("score", $"{EigenScores.KnownNames}: λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "empirical"),
+            .. NetworkSettings.Specs(Parameterization.Ntk),
+            .. TrainingSettings.Specs(2),
+        ],
+        settings =>
+        {
+            var options = new EigenSearchOptions
+            {
+                Candidates = settings.Int("candidates", 20),
+                TopK = settings.Int("top-k", 2),
+                NtkBatch = settings.Int("ntk-batch", 64),
+                NtkSeeds = settings.Int("ntk-seeds", 1),
+                Score = settings.Text("score") is not { } s ? EigenScore.MinEigenvalue
+                    : EigenScores.TryParse(s, out var parsed) ? parsed
+                    : throw new SettingException($"--score {s}: use {EigenScores.KnownNames} (lambda_min is an alias of empirical)."),
+                ScoringNetwork = NetworkSettings.Read(settings, Parameterization.Ntk),
+                Training = TrainingSettings.Read(settings, 2),
+            };
+            options.Validate();
+            return new EigenSearch(options);
+        });
+
+    public static StrategyDefinition Proxy { get; } = new(ProxySearch.StrategyName,
+        "the best of K sampled candidates by a zero-cost proxy at initialisation (e.g. naswot)",
+        [
+            new("proxy", $"the proxy: {string.Join(", ", ProxyRegistry.Names)}", "naswot"),
+            new("candidates", "number of sampled candidates K", "100"),
+            new("top-k", "how many of the best-scored candidates to train (0: keep the best score)", "0"),
+            new("batch", "samples of the batch every candidate is scored on", "64"),
+            .. TrainingSettings.Specs(2),
+        ],
+        settings =>
+        {
+            var options = new ProxySearchOptions
+            {
+                Proxy = settings.Text("proxy") ?? "naswot",
+                Candidates = settings.Int("candidates", 100),
+                TopK = settings.Int("top-k", 0),
+                Batch = settings.Int("batch", 64),
+                Training = TrainingSettings.Read(settings, 2),
+            };
+            try { options.Validate(); }
+            catch (ArgumentException e) when (e is not SettingException) { throw new SettingException($"--proxy {options.Proxy}: {e.Message.Split(" (Parameter")[0]}"); }
+            return new ProxySearch(options);
+        });
+
+    public static StrategyDefinition Random { get; } = new(RandomSearch.StrategyName,
+        "random search: sample candidates, train each briefly, keep the best on validation accuracy",
+        [
+            new("candidates", "number of sampled candidates (with --budget, the most it trains)", "10"),
+            new("budget", "stop once the trainings took this many seconds (at least one is trained)"),
+            .. TrainingSettings.Specs(1),
+        ],
+        settings =>
+        {
+            var options = new RandomSearchOptions
+            {
+                Candidates = settings.Int("candidates", 10),
+                BudgetSeconds = settings.IsGiven("budget") ? settings.Double("budget", 0) : null,
+                Training = TrainingSettings.Read(settings, 1),
+            };
+            options.Validate();
+            return new RandomSearch(options);
+        });
+
+    public static StrategyDefinition Nasi { get; } = new(NasiStrategy.StrategyName,
+        "NASI: one-shot search of the space's relaxed supernet by the NTK trace norm at initialisation (Shu et al., ICLR 2022)",
+        [
+            new("steps", "T, the number of Gumbel samples", "100"),
+            new("batch", "b, the batch of the trace-norm approximation", "64"),
+            new("mu", "μ, the penalty slope above ν", "2"),
+            new("nu", "fixed ν (NASI-FIX)", "100"),
+            new("nu-adaptive", "adaptive ν starting at this value (NASI-ADA, e.g. 500)"),
+            new("xi", "ξ, the step size of Δ*", "1"),
+            new("tau", "the Gumbel-softmax temperature τ", "10"),
+            new("gumbel", "soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture)", "soft"),
+            new("parameterization", "the supernet's parameterisation: ntk (the paper's) or standard", "standard"),
+        ],
+        settings =>
+        {
+            if (settings.IsGiven("nu") && settings.IsGiven("nu-adaptive"))
+                throw new SettingException("--nu and --nu-adaptive: use either a fixed ν or an adaptive one from ν₀, not both.");
+            var defaults = new NasiOptions();
+            var options = new NasiOptions
+            {
+                Steps = settings.Int("steps", defaults.Steps),
+                BatchSize = settings.Int("batch", defaults.BatchSize),
+                Mu = settings.Double("mu", defaults.Mu),
+                Nu = settings.IsGiven("nu-adaptive") ? settings.Double("nu-adaptive", 500) : settings.Double("nu", defaults.Nu),
+                AdaptiveNu = settings.IsGiven("nu-adaptive"),
+                Xi = settings.Double("xi", defaults.Xi),
+                Temperature = settings.Double("tau", defaults.Temperature),
+                Hard = settings.Choice("gumbel", defaults.Hard, ("soft", false), ("hard", true)),
+                Parameterization = NetworkSettings.ReadParameterization(settings, defaults.Parameterization),
+            };
+            options.Validate();
+            return new NasiStrategy(options);
+        });
+
+    // Last, so that the definitions above are initialised first.
+    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi]);
+}
