@@ -17,7 +17,8 @@ public sealed class FisherProxy : IProxy
     public string Name => "fisher";
 
     public ProxyRequirements Requirements { get; } =
-        new(NeedsLabels: true, NeedsData: true, BatchNormMode.Train, Shares: SharedComputation.ActivationGradients);
+        new(NeedsLabels: true, NeedsData: true, BatchNormMode.Train, Shares: SharedComputation.LossGradients,
+            Observes: FisherMasks.Probe);
 
     public ProxyScore Score(ProxyContext context)
     {
@@ -38,5 +39,71 @@ public sealed class FisherProxy : IProxy
             sum += (t.Terms * n).square().sum().item<double>() / (2.0 * n);
         }
         return ProxyScore.From(sum, () => context.LossGradients().NonFiniteReason ?? reason ?? $"Σ Δ_c is {sum}");
+    }
+}
+
+/// <summary>
+/// For one call of a weight layer with output a (shape [N, C, ...]): t[n, c] = Σ_spatial a[n, c, …] · ∂L/∂a[n, c, …]
+/// in float64, L the mean cross-entropy (train-mode BN). Fisher's per-channel terms (Theis et al. 2018).
+/// </summary>
+public sealed record ActivationGradientTerms(string Layer, Tensor Terms);
+
+/// <summary>Fisher's per-channel terms, measured on the <see cref="ProxyContext"/>'s shared train-mode pass.</summary>
+public static class FisherMasks
+{
+    internal static readonly TrainPassProbe<IReadOnlyList<ActivationGradientTerms>> Probe =
+        new("ActivationGradients", needsLoss: true, (context, network) => new Observer(context, network));
+
+    /// <summary>Fisher's per-channel terms of every weight-layer call (train-mode BN, mean cross-entropy); needs labels.</summary>
+    public static IReadOnlyList<ActivationGradientTerms> ActivationGradients(this ProxyContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Observe(Probe);
+    }
+
+    /// <summary>
+    /// Multiplies each weight layer's output a by (1 + m) with a zero mask m of shape [N, C, 1, …]: the output is unchanged
+    /// and ∂L/∂m[n, c] = Σ_spatial a ⊙ ∂L/∂a, Fisher's term (Theis et al. 2018, arXiv:1801.05787, derive it from such a
+    /// mask). The masks are leaves owned here, so it does not matter which tensors the network disposes.
+    /// </summary>
+    private sealed class Observer : TrainPassObserver<IReadOnlyList<ActivationGradientTerms>>
+    {
+        private readonly ProxyContext context;
+        private readonly List<(string Name, Tensor Mask)> masks = [];
+        private readonly HookSet hooks;
+
+        public Observer(ProxyContext context, nn.Module<Tensor, Tensor> network)
+        {
+            this.context = context;
+            var layers = NetworkLayers.WeightLayers(network);
+            hooks = NetworkLayers.Observe(layers.Select(l => (l.Name, l.Module)), (name, _, output) =>
+            {
+                var shape = output.shape.Select((size, d) => d < 2 ? size : 1L).ToArray();
+                var mask = zeros(shape, dtype: output.dtype, device: output.device).requires_grad_(true).DetachFromDisposeScope();
+                masks.Add((name, mask));
+                return output * (mask + 1);
+            });
+        }
+
+        public override IReadOnlyList<Tensor> GradientTargets => masks.Select(m => m.Mask).ToArray();
+
+        public override IReadOnlyList<ActivationGradientTerms> Complete(IReadOnlyList<Tensor> gradients)
+        {
+            var terms = new List<ActivationGradientTerms>(masks.Count);
+            for (int k = 0; k < masks.Count; k++)
+            {
+                var mask = masks[k].Mask;
+                var g = gradients[k];
+                var t = (g.IsInvalid ? zeros_like(mask) : g.detach()).reshape(mask.shape[0], mask.shape[1]);
+                terms.Add(new ActivationGradientTerms(masks[k].Name, context.Own(t.to_type(ScalarType.Float64))));
+            }
+            return terms;
+        }
+
+        public override void Dispose()
+        {
+            hooks.Dispose();
+            foreach (var (_, mask) in masks) mask.Dispose();
+        }
     }
 }

@@ -29,19 +29,18 @@ public enum BatchNormMode
     Eval,
 }
 
-/// <summary>Computations a proxy reads from the context, so an evaluator can compute them once for several proxies.</summary>
+/// <summary>
+/// Computations a proxy reads from the context, so an evaluator can compute them once for several proxies. What a
+/// proxy defines for itself on the train-mode pass is a <see cref="TrainPassProbe"/> (<see cref="ProxyRequirements.Observes"/>).
+/// </summary>
 [Flags]
 public enum SharedComputation
 {
     None = 0,
     /// <summary>∂L/∂θ of the mean cross-entropy over the batch (train-mode BN): <see cref="ProxyContext.LossGradients"/>.</summary>
     LossGradients = 1,
-    /// <summary>Per layer output a and channel c: Σ_spatial a ⊙ ∂L/∂a (train-mode BN), for Fisher.</summary>
-    ActivationGradients = 2,
     /// <summary>∂(Σ logits)/∂x for every input (train-mode BN), for jacob_cov.</summary>
     InputGradients = 4,
-    /// <summary>The NASWOT kernel of binary ReLU codes (train-mode BN).</summary>
-    ReluCodes = 8,
     /// <summary>The empirical NTK Gram of the summed logits (eval-mode BN).</summary>
     EmpiricalNtk = 16,
 }
@@ -52,9 +51,12 @@ public enum SharedComputation
 /// <param name="BatchNorm">The mode batch normalisation runs in.</param>
 /// <param name="NeedsCopyOfNetwork">Changes weights (synflow takes |θ|), so it works on its own freshly built copy.</param>
 /// <param name="Shares">Shared computations it reads from the context.</param>
+/// <param name="Observes">What it measures on the context's train-mode pass besides <paramref name="Shares"/> (NASWOT's
+/// ReLU codes, Fisher's channel terms), so that the same pass serves every proxy; null when nothing.</param>
 public sealed record ProxyRequirements(
     bool NeedsLabels,
     bool NeedsData,
     BatchNormMode BatchNorm,
     bool NeedsCopyOfNetwork = false,
-    SharedComputation Shares = SharedComputation.None);
+    SharedComputation Shares = SharedComputation.None,
+    TrainPassProbe? Observes = null);

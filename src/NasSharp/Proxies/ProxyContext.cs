@@ -9,9 +9,10 @@ namespace NasSharp.Proxies;
 
 /// <summary>
 /// Everything proxies need to score one architecture: a factory that builds its network (seeded, so every call gives
-/// the same weights), a batch, optional labels, and computations shared between proxies — one train-mode forward
-/// pass gives the loss gradients, Fisher terms, input gradients and ReLU codes that <see cref="Plan"/> asks for, and
-/// one empirical NTK serves every NTK proxy. Computations are done on first use and kept until <see cref="Dispose"/>.
+/// the same weights), a batch, optional labels, and computations shared between proxies — one train-mode forward and
+/// backward pass gives the loss gradients and input gradients that <see cref="Plan"/> asks for and whatever the planned
+/// <see cref="TrainPassProbe"/>s measure (each defined in its proxy's file), and one empirical NTK serves every NTK
+/// proxy. Computations are done on first use and kept until <see cref="Dispose"/>.
 /// </summary>
 /// <remarks>
 /// Torch work must happen on the thread that created the context (dispose scopes are thread-static). The context
@@ -19,21 +20,18 @@ namespace NasSharp.Proxies;
 /// </remarks>
 public sealed class ProxyContext : IDisposable
 {
-    private const SharedComputation TrainPassParts =
-        SharedComputation.LossGradients | SharedComputation.ActivationGradients |
-        SharedComputation.InputGradients | SharedComputation.ReluCodes;
-    private const SharedComputation NeedLoss = SharedComputation.LossGradients | SharedComputation.ActivationGradients;
+    private const SharedComputation TrainPassParts = SharedComputation.LossGradients | SharedComputation.InputGradients;
 
     private readonly Func<nn.Module<Tensor, Tensor>> buildNetwork;
     private readonly List<nn.Module> ownedNetworks = [];
     private readonly List<Tensor> ownedTensors = [];
     private readonly List<SharedStage> stages = [];
+    private readonly TrainPassProbe[] plannedProbes;
+    private readonly Dictionary<TrainPassProbe, object> observed = [];
     private nn.Module<Tensor, Tensor>? network;
     private SharedComputation computed;
     private LossGradients? lossGradients;
-    private IReadOnlyList<ActivationGradientTerms>? activationTerms;
     private Tensor? inputGradients;
-    private ReluCodeKernel? reluCodes;
     private NtkGram? ntk;
     private NtkSpectrum? spectrum;
     private bool disposed;
@@ -46,8 +44,10 @@ public sealed class ProxyContext : IDisposable
     /// <param name="classes">Number of logits the network returns per sample.</param>
     /// <param name="seed">The seed of this evaluation, for proxies that draw random numbers (meco's Gaussian sample).</param>
     /// <param name="plan">Shared computations to do together on first use (an evaluator passes the union of its proxies' needs).</param>
+    /// <param name="probes">Quantities to measure on the same train-mode pass as <paramref name="plan"/>'s (an evaluator
+    /// passes its proxies' <see cref="ProxyRequirements.Observes"/>).</param>
     public ProxyContext(Func<nn.Module<Tensor, Tensor>> buildNetwork, Tensor inputs, Tensor? labels, int classes, long seed,
-        SharedComputation plan = SharedComputation.None)
+        SharedComputation plan = SharedComputation.None, IEnumerable<TrainPassProbe>? probes = null)
     {
         ArgumentNullException.ThrowIfNull(buildNetwork);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -69,7 +69,10 @@ public sealed class ProxyContext : IDisposable
             if (min < 0 || max >= classes)
                 throw new ArgumentException($"labels must lie in [0, {classes}); they range over [{min}, {max}].", nameof(labels));
         }
+        var planned = (probes ?? []).Distinct().ToArray();
+        if (planned.Any(p => p is null)) throw new ArgumentException("probes contains null.", nameof(probes));
         this.buildNetwork = buildNetwork;
+        plannedProbes = planned;
         Inputs = inputs;
         Labels = labels;
         Classes = classes;
@@ -122,13 +125,6 @@ public sealed class ProxyContext : IDisposable
         return lossGradients!;
     }
 
-    /// <summary>Fisher's per-channel terms of every weight-layer call (train-mode BN, mean cross-entropy); needs labels.</summary>
-    public IReadOnlyList<ActivationGradientTerms> ActivationGradients()
-    {
-        EnsureTrainPass(SharedComputation.ActivationGradients);
-        return activationTerms!;
-    }
-
     /// <summary>∂(Σ_n Σ_k f_k(x_n))/∂X, shape of <see cref="Inputs"/> (train-mode BN, as in Mellor et al.'s code).</summary>
     public Tensor InputGradients()
     {
@@ -136,11 +132,11 @@ public sealed class ProxyContext : IDisposable
         return inputGradients!;
     }
 
-    /// <summary>NASWOT's kernel over the batch (train-mode BN).</summary>
-    public ReluCodeKernel ReluCodes()
+    /// <summary>What <paramref name="probe"/> measured on the train-mode pass (with the planned probes, on first use).</summary>
+    internal TResult Observe<TResult>(TrainPassProbe<TResult> probe) where TResult : class
     {
-        EnsureTrainPass(SharedComputation.ReluCodes);
-        return reluCodes!;
+        EnsureTrainPass(SharedComputation.None, probe);
+        return (TResult)observed[probe];
     }
 
     /// <summary>
@@ -229,96 +225,67 @@ public sealed class ProxyContext : IDisposable
         return model;
     }
 
-    private void EnsureTrainPass(SharedComputation needed)
+    private void EnsureTrainPass(SharedComputation needed, TrainPassProbe? probe = null)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var missing = needed & ~computed & TrainPassParts;
-        if (missing == SharedComputation.None) return;
-        if ((missing & NeedLoss) != 0 && Labels is null)
-            throw new InvalidOperationException($"{missing} needs labels (a cross-entropy loss); create the ProxyContext with labels.");
+        bool probeMissing = probe is not null && !observed.ContainsKey(probe);
+        if (missing == SharedComputation.None && !probeMissing) return;
+        if (Labels is null && (missing.HasFlag(SharedComputation.LossGradients) || (probeMissing && probe!.NeedsLoss)))
+            throw new InvalidOperationException(
+                $"{(probeMissing ? probe!.Name : missing)} needs labels (a cross-entropy loss); create the ProxyContext with labels.");
         var what = missing | (Plan & ~computed & TrainPassParts);
-        if (Labels is null) what &= ~NeedLoss;
-        if ((what & NeedLoss) != 0) what |= SharedComputation.LossGradients; // the loss pass always yields ∂L/∂θ
+        var probes = plannedProbes.Append(probe).OfType<TrainPassProbe>().Distinct()
+            .Where(p => !observed.ContainsKey(p) && (Labels is not null || !p.NeedsLoss))
+            // An observer that needs the loss may rewrite module outputs to make gradient targets (Fisher's a·(1 + m));
+            // attached last, it leaves the others each module's own output (OrderBy is stable).
+            .OrderBy(p => p.NeedsLoss).ToArray();
+        if (Labels is null) what &= ~SharedComputation.LossGradients;
+        if (probes.Any(p => p.NeedsLoss)) what |= SharedComputation.LossGradients; // the loss pass always yields ∂L/∂θ
         var model = Network;
-        Timed($"train-mode pass ({what})", () => { RunTrainPass(model, what); return 0; });
+        var parts = (what == SharedComputation.None ? [] : new[] { what.ToString() }).Concat(probes.Select(p => p.Name));
+        Timed($"train-mode pass ({string.Join(", ", parts)})", () => { RunTrainPass(model, what, probes); return 0; });
         computed |= what;
     }
 
-    private void RunTrainPass(nn.Module<Tensor, Tensor> model, SharedComputation what)
+    /// <summary>
+    /// One forward pass with BN in train mode and the probes' observers attached, the input gradients, and one backward
+    /// of the mean cross-entropy over the trainable parameters and the observers' gradient targets; the observers then
+    /// get the gradients of their targets.
+    /// </summary>
+    private void RunTrainPass(nn.Module<Tensor, Tensor> model, SharedComputation what, IReadOnlyList<TrainPassProbe> probes)
     {
-        bool wantLoss = (what & NeedLoss) != 0;
-        bool wantTerms = what.HasFlag(SharedComputation.ActivationGradients);
+        bool wantLoss = what.HasFlag(SharedComputation.LossGradients);
         bool wantInput = what.HasFlag(SharedComputation.InputGradients);
-        bool wantCodes = what.HasFlag(SharedComputation.ReluCodes);
         int n = BatchSize;
 
         using var scope = NewDisposeScope();
         using var bn = BatchNormScope.Enter(model, BatchNormMode.Train);
         using var gradMode = wantLoss || wantInput ? enable_grad() : no_grad();
-        var hooks = new List<HookSet>();
-        var masks = new List<(string Name, Tensor Mask)>(); // Fisher's channel masks
+        var observers = new List<ITrainPassObserver>(probes.Count);
         try
         {
             var x = wantInput ? Inputs.detach().clone().requires_grad_(true) : Inputs;
-
-            // NASWOT: with s = 2c − 1 ∈ {±1}, c cᵀ + (1−c)(1−c)ᵀ = (s sᵀ + 1)/2 per unit, so K = (Σ s sᵀ + N_A)/2.
-            Tensor? signGram = null;
-            long units = 0;
-            string? codeReason = null;
-            if (wantCodes)
-            {
-                signGram = zeros(new long[] { n, n }, dtype: ScalarType.Float64, device: Device);
-                var sites = NetworkLayers.ReluSites(model);
-                hooks.Add(NetworkLayers.Observe(sites.Select(s => (s.Name, s.Module)), (name, _, output) =>
-                {
-                    using var hookScope = NewDisposeScope();
-                    using var noGrad = no_grad();
-                    codeReason ??= NonFiniteEntries($"the values at ReLU '{name}'", output);
-                    var flat = output.detach().reshape(n, -1);
-                    // Integer dot products of ±1 are exact in float32 up to 2^24 terms.
-                    var type = flat.shape[1] < (1L << 24) && flat.dtype == ScalarType.Float32 ? ScalarType.Float32 : ScalarType.Float64;
-                    var s = (flat > 0).to_type(type) * 2 - 1;
-                    signGram.add_(s.mm(s.t()).to_type(ScalarType.Float64));
-                    units += flat.shape[1];
-                    return null;
-                }));
-            }
-            if (wantTerms)
-            {
-                // Multiply each weight layer's output a by (1 + m) with a zero mask m of shape [N, C, 1, …]: the output is
-                // unchanged and ∂L/∂m[n, c] = Σ_spatial a ⊙ ∂L/∂a, Fisher's term (Theis et al. 2018 derive it from such a
-                // mask). The masks are leaves owned here, so it does not matter which tensors the network disposes.
-                var layers = NetworkLayers.WeightLayers(model);
-                hooks.Add(NetworkLayers.Observe(layers.Select(l => (l.Name, l.Module)), (name, _, output) =>
-                {
-                    var shape = output.shape.Select((size, d) => d < 2 ? size : 1L).ToArray();
-                    var mask = zeros(shape, dtype: output.dtype, device: output.device).requires_grad_(true).DetachFromDisposeScope();
-                    masks.Add((name, mask));
-                    return output * (mask + 1);
-                }));
-            }
+            foreach (var probe in probes) observers.Add(probe.Attach(this, model));
 
             var logits = model.call(x);
             if (logits.dim() != 2 || logits.shape[0] != n || logits.shape[1] != Classes)
                 throw new ArgumentException($"The network must map [N, ...] to logits [N, {Classes}]; for N = {n} it returned [{string.Join(", ", logits.shape)}].");
             string? outputReason = NonFiniteEntries("the network's output", logits);
 
-            if (wantCodes)
-            {
-                var kernel = Own(((signGram! + units) / 2).detach());
-                reluCodes = new ReluCodeKernel(kernel, units, codeReason);
-            }
             if (wantInput)
             {
                 // retain_graph when the loss gradients still need the graph (a second grad through a freed graph aborts).
                 var gx = autograd.grad(new[] { logits.sum() }, new[] { x }, retain_graph: wantLoss, allow_unused: true)[0];
                 inputGradients = Own((gx.IsInvalid ? zeros_like(x) : gx).detach());
             }
+            var observedGradients = observers.Select(_ => (IReadOnlyList<Tensor>)[]).ToArray();
             if (wantLoss)
             {
                 var loss = nn.functional.cross_entropy(logits, Labels!);
                 var named = NamedTrainable(model);
-                var targets = named.Select(p => (Tensor)p.Parameter).Concat(masks.Select(m => m.Mask)).ToArray();
+                var extra = observers.Select(o => o.GradientTargets).ToArray();
+                var targets = named.Select(p => (Tensor)p.Parameter).Concat(extra.SelectMany(t => t)).ToArray();
                 var grads = autograd.grad(new[] { loss }, targets, allow_unused: true);
 
                 var gradients = new Tensor[named.Length];
@@ -334,24 +301,18 @@ public sealed class ProxyContext : IDisposable
                 lossGradients = new LossGradients(lossValue, named.Select(p => p.Parameter).ToArray(), gradients,
                     outputReason ?? lossReason ?? gradReason);
 
-                if (wantTerms)
+                int offset = named.Length;
+                for (int k = 0; k < observers.Count; k++)
                 {
-                    var terms = new List<ActivationGradientTerms>(masks.Count);
-                    for (int k = 0; k < masks.Count; k++)
-                    {
-                        var mask = masks[k].Mask;
-                        var g = grads[named.Length + k];
-                        var t = (g.IsInvalid ? zeros_like(mask) : g.detach()).reshape(mask.shape[0], mask.shape[1]);
-                        terms.Add(new ActivationGradientTerms(masks[k].Name, Own(t.to_type(ScalarType.Float64))));
-                    }
-                    activationTerms = terms;
+                    observedGradients[k] = grads.Skip(offset).Take(extra[k].Count).ToArray();
+                    offset += extra[k].Count;
                 }
             }
+            for (int k = 0; k < observers.Count; k++) observed[probes[k]] = observers[k].Complete(observedGradients[k]);
         }
         finally
         {
-            foreach (var h in hooks) h.Dispose();
-            foreach (var (_, mask) in masks) mask.Dispose();
+            foreach (var o in observers) o.Dispose();
         }
     }
 

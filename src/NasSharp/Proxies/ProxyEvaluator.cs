@@ -22,14 +22,16 @@ public sealed record ProxyEvaluation(long Seed, IReadOnlyList<ProxyResult> Resul
 
 /// <summary>
 /// Computes a list of proxies for one architecture, sharing work between them: one network (plus one copy per
-/// destructive proxy), one train-mode forward/backward for every proxy that reads loss gradients, Fisher terms, input
-/// gradients or ReLU codes, and one empirical NTK for the NTK proxies. Each evaluation runs in its own dispose scope,
+/// destructive proxy), one train-mode forward/backward for every proxy that reads loss gradients or input gradients or
+/// observes the pass (<see cref="ProxyRequirements.Observes"/>: Fisher's terms, NASWOT's ReLU codes), and one empirical
+/// NTK for the NTK proxies. Each evaluation runs in its own dispose scope,
 /// so nothing it allocates outlives it.
 /// </summary>
 public sealed class ProxyEvaluator
 {
     private readonly IProxy[] proxies;
     private readonly SharedComputation plan;
+    private readonly TrainPassProbe[] probes;
 
     public ProxyEvaluator(IEnumerable<IProxy> proxies)
     {
@@ -39,6 +41,7 @@ public sealed class ProxyEvaluator
         var duplicate = this.proxies.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Proxy '{duplicate.Key}' is listed twice.", nameof(proxies));
         plan = this.proxies.Aggregate(SharedComputation.None, (s, p) => s | p.Requirements.Shares);
+        probes = this.proxies.Select(p => p.Requirements.Observes).OfType<TrainPassProbe>().ToArray();
         NeedsLabels = this.proxies.Any(p => p.Requirements.NeedsLabels);
     }
 
@@ -56,7 +59,7 @@ public sealed class ProxyEvaluator
                 nameof(labels));
         var total = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        using var context = new ProxyContext(buildNetwork, inputs, labels, classes, seed, plan);
+        using var context = new ProxyContext(buildNetwork, inputs, labels, classes, seed, plan, probes);
         var results = new List<ProxyResult>(proxies.Length);
         foreach (var proxy in proxies)
         {

@@ -41,17 +41,5 @@ public sealed class LossGradients
     }
 }
 
-/// <summary>
-/// For one call of a weight layer with output a (shape [N, C, ...]): t[n, c] = Σ_spatial a[n, c, …] · ∂L/∂a[n, c, …]
-/// in float64, L the mean cross-entropy (train-mode BN). Fisher's per-channel terms (Theis et al. 2018).
-/// </summary>
-public sealed record ActivationGradientTerms(string Layer, Tensor Terms);
-
-/// <summary>
-/// NASWOT's kernel (Mellor et al. 2021, Sec. 3): K[i, j] = N_A − d_H(c_i, c_j) with c_i the binary code of input i over
-/// all N_A ReLU units (1 when the unit's input is positive), accumulated as Σ_units c cᵀ + (1−c)(1−c)ᵀ in float64.
-/// </summary>
-public sealed record ReluCodeKernel(Tensor Kernel, long Units, string? NonFiniteReason);
-
 /// <summary>Wall time of a computation the context shared between proxies.</summary>
 public sealed record SharedStage(string Name, double Seconds);

@@ -10,6 +10,10 @@ namespace NasSharp.Tests.Proxies;
 [Collection(TorchCollection.Name)]
 public class ProxyEvaluatorTests
 {
+    // What naswot and fisher measure on the shared train-mode pass, as they declare it.
+    private static readonly TrainPassProbe Codes = new NaswotProxy().Requirements.Observes!;
+    private static readonly TrainPassProbe Masks = new FisherProxy().Requirements.Observes!;
+
     [Fact]
     public void RegistryHasEveryProxyOnceUnderItsName()
     {
@@ -134,5 +138,47 @@ public class ProxyEvaluatorTests
         foreach (var r in evaluation.Results)
             if (r.Name == "meco") Assert.Equal(ProxyStatus.NotApplicable, r.Score.Status);
             else Assert.True(r.Score.IsFinite, $"{r.Name}: {r.Score}");
+    }
+
+    [Fact]
+    public void FishersMasksChangeNeitherTheLossGradientsNorNaswotsCodes()
+    {
+        using var scope = NewDisposeScope();
+        // On an MlpNetwork both probes hook the same ScaledLinear (the relu layer's pre-activation is NASWOT's code), and
+        // Fisher replaces its output a by a·(1 + m) with m = 0: (1 + 0)·a = a and ∂L/∂a·(1 + 0) = ∂L/∂a exactly, so
+        // neither the codes nor ∂L/∂θ may move by a single bit.
+        var options = new NetworkOptions { DType = ScalarType.Float64 };
+        Func<nn.Module<Tensor, Tensor>> build = () => NetworkFactory.Build(MlpGenotype.Parse("w32/relu-tanh+1"), [4], 3, options, seed: 2);
+        random.manual_seed(5);
+        var x = randn(new long[] { 6, 4 }, dtype: ScalarType.Float64);
+        var y = randint(0, 3, new long[] { 6 }, dtype: ScalarType.Int64);
+
+        using var plain = new ProxyContext(build, x, y, 3, 0, SharedComputation.LossGradients, [Codes]);
+        using var masked = new ProxyContext(build, x, y, 3, 0, SharedComputation.LossGradients, [Masks, Codes]);
+        Assert.True((plain.ReluCodes().Kernel == masked.ReluCodes().Kernel).all().item<bool>());
+        var expected = plain.LossGradients().Gradients;
+        var actual = masked.LossGradients().Gradients;
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++) Assert.True((expected[i] == actual[i]).all().item<bool>(), $"gradient {i}");
+        Assert.Equal(plain.LossGradients().Loss, masked.LossGradients().Loss);
+
+        Assert.Equal(((MlpNetwork)masked.Network).DenseLayers.Count, masked.ActivationGradients().Count);
+        var pass = Assert.Single(masked.Stages, s => s.Name.StartsWith("train-mode pass", StringComparison.Ordinal));
+        Assert.Equal("train-mode pass (LossGradients, ReluCodes, ActivationGradients)", pass.Name);
+    }
+
+    [Fact]
+    public void WithoutLabelsThePassLeavesOutProbesThatNeedTheLoss()
+    {
+        using var scope = NewDisposeScope();
+        using var context = new ProxyContext(() => TinyConvNet.Build(2), ProxyNets.Images(2, 4), null, 3, 0,
+            SharedComputation.InputGradients, [Masks, Codes]);
+        // TinyConvNet's two ReLUs: 4 channels × 8 × 8 and 4 × 8 × 8 units per input.
+        Assert.Equal(2 * 4 * 8 * 8, context.ReluCodes().Units);
+        context.InputGradients();
+        var pass = Assert.Single(context.Stages, s => s.Name.StartsWith("train-mode pass", StringComparison.Ordinal));
+        Assert.Equal("train-mode pass (InputGradients, ReluCodes)", pass.Name);
+        var error = Assert.Throws<InvalidOperationException>(() => context.ActivationGradients());
+        Assert.Contains("labels", error.Message);
     }
 }
