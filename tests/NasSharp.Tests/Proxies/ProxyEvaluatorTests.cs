@@ -148,7 +148,7 @@ public class ProxyEvaluatorTests
         // Fisher replaces its output a by a·(1 + m) with m = 0: (1 + 0)·a = a and ∂L/∂a·(1 + 0) = ∂L/∂a exactly, so
         // neither the codes nor ∂L/∂θ may move by a single bit.
         var options = new NetworkOptions { DType = ScalarType.Float64 };
-        Func<nn.Module<Tensor, Tensor>> build = () => NetworkFactory.Build(MlpGenotype.Parse("w32/relu-tanh+1"), [4], 3, options, seed: 2);
+        Func<nn.Module<Tensor, Tensor>> build = () => new MlpSpace().BuildNetwork(MlpGenotype.Parse("w32/relu-tanh+1"), [4], 3, options, seed: 2);
         random.manual_seed(5);
         var x = randn(new long[] { 6, 4 }, dtype: ScalarType.Float64);
         var y = randint(0, 3, new long[] { 6 }, dtype: ScalarType.Int64);
