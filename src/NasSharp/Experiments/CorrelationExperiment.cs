@@ -21,9 +21,17 @@ public sealed record ProxyEvaluationRecord(int Index, string Arch, string Target
 
 /// <param name="BestOf100">The target's expected value for the proxy's pick among 100 uniformly sampled architectures
 /// (<see cref="CorrelationTable.BestOf"/>; exact, <see cref="Stats.BestOfK"/>).</param>
+/// <param name="UndefinedReason">Why τ and ρ are not numbers (null when they are).</param>
 public sealed record Agreement(double Kendall, double Spearman,
     [property: System.Text.Json.Serialization.JsonPropertyName("top_10")] double Top10,
-    [property: System.Text.Json.Serialization.JsonPropertyName("best_of_100")] double BestOf100);
+    [property: System.Text.Json.Serialization.JsonPropertyName("best_of_100")] double BestOf100,
+    string? UndefinedReason = null)
+{
+    public static Agreement Of(ProxyAgreement a, int architectures) => new(a.Kendall, a.Spearman, a.TopOverlap, a.BestOf,
+        double.IsFinite(a.Kendall) && double.IsFinite(a.Spearman) ? null
+        : architectures < 2 ? "fewer than two architectures have this target"
+        : "the scores or the accuracies do not vary, so a rank correlation is undefined");
+}
 
 /// <summary>A proxy's agreement per target, its non-finite count, its own seconds per architecture, and published figures.</summary>
 public sealed record ProxyOutput(IReadOnlyDictionary<string, Agreement> Targets, int NonFinite, double SecondsPerArch, PublishedFigure? Published);
@@ -124,7 +132,7 @@ public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>
         var table = CorrelationTable.Compute(items, [.. proxies.Select(p => p.Name)], names);
         double PerArch(Func<ProxyEvaluationRecord, double> seconds) => records.Sum(seconds) / Math.Max(1, n);
         var output = table.ToDictionary(c => c.Proxy, c => new ProxyOutput(
-            c.Targets.ToDictionary(kv => kv.Key, kv => new Agreement(kv.Value.Kendall, kv.Value.Spearman, kv.Value.TopOverlap, kv.Value.BestOf)),
+            c.Targets.ToDictionary(kv => kv.Key, kv => Agreement.Of(kv.Value, records.Count(r => r.Target == kv.Key))),
             c.NonFinite, PerArch(r => r.Seconds.GetValueOrDefault(c.Proxy)), truth.PublishedCorrelations.GetValueOrDefault(c.Proxy)));
         var shared = records.SelectMany(r => r.SharedSeconds.Keys).Distinct().ToDictionary(k => k, k => PerArch(r => r.SharedSeconds.GetValueOrDefault(k)));
         return new CorrelationOutput(context.RunId, context.Resumed, space.SpaceName, data.Name, n, Seed, batch, data.Spec.Inputs, data.Spec.Labels,

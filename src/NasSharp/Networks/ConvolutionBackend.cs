@@ -56,6 +56,17 @@ public static class ConvolutionBackend
         return !pointwise && !depthwise && (outChannels / Math.Max(1, groups)) % 16 != 0;
     }
 
+    /// <summary>
+    /// A freshly built network moved to its dtype and device, with oneDNN turned off first if its convolutions need it
+    /// (<see cref="Protect"/>): how the library's convolutional networks finish construction.
+    /// </summary>
+    public static void Place(nn.Module model, ScalarType dtype, Device? device)
+    {
+        Protect(model);
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        if (device is not null) model.to(device);
+    }
+
     /// <summary>Turns oneDNN off for the process if <paramref name="model"/> (on the CPU) has an unsafe convolution.</summary>
     /// <exception cref="InvalidOperationException">The model needs the switch and this platform cannot set it.</exception>
     public static void Protect(nn.Module model)

@@ -9,7 +9,7 @@ namespace NasSharp.Networks;
 /// The network of an <see cref="MlpGenotype"/>: x_0 = flatten(input); for each hidden layer
 /// x_l = σ_l(W_l x_{l−1} + b_l) + Σ_{j∈S_l} x_j (deep layer skips, Zhu et al., NeurIPS 2022); output f = W_{L+1} x_L + b_{L+1}.
 /// </summary>
-public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
+public sealed class MlpNetwork : nn.Module<Tensor, Tensor>, IFunctionalRelus
 {
     private readonly ModuleList<ScaledLinear> hidden;
     private readonly ScaledLinear readout;
@@ -44,6 +44,10 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The dense layers in call order (hidden layers, then the readout).</summary>
     public IReadOnlyList<ScaledLinear> DenseLayers => [.. hidden, readout];
 
+    /// <summary>The hidden layers whose activation is relu: their dense layer's output is the ReLU's input.</summary>
+    public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> ReluInputs =>
+        [.. Enumerable.Range(0, Genotype.Depth).Where(l => Genotype.Layers[l].Activation == Activation.Relu).Select(l => ($"hidden.{l}", (nn.Module<Tensor, Tensor>)hidden[l]))];
+
     public override Tensor forward(Tensor input)
     {
         if (input.dim() < 2 || input.shape.Skip(1).Aggregate(1L, (a, b) => a * b) != InputDimension)
@@ -63,4 +67,13 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
         }
         return readout.call(outputs[Genotype.Depth]).MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>
+/// A network that applies ReLU as a function rather than as a module, and says where: each named layer's output is the
+/// input of a ReLU. Proxies that read ReLU codes (NASWOT) find them through it, since no ReLU module is called.
+/// </summary>
+public interface IFunctionalRelus
+{
+    IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> ReluInputs { get; }
 }

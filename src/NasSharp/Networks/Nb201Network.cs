@@ -101,10 +101,7 @@ public sealed class Nb201Network : nn.Module<Tensor, Tensor>
         global_pooling = nn.AdaptiveAvgPool2d(1);
         classifier = nn.Linear(options.FinalChannels, classes);
         RegisterComponents();
-        ConvolutionBackend.Protect(this);
-
-        if (dtype != ScalarType.Float32) this.to(dtype);
-        if (device is not null) this.to(device);
+        ConvolutionBackend.Place(this, dtype, device);
     }
 
     /// <summary>The genotype of every cell; null for a skeleton with other cells (the supernet's).</summary>

@@ -88,14 +88,11 @@ public static class NetworkLayers
         {
             if (module is ReLU relu)
                 sites.Add(new ReluSite(name, relu, ReluSiteKind.ReluOutput));
-            else if (module is MlpNetwork mlp)
+            else if (module is IFunctionalRelus functional)
             {
-                // MlpNetwork applies activations functionally: the ReLU of hidden layer l acts on the output of
-                // its l-th ScaledLinear, whose sign is the unit's code (1[z > 0]).
-                var dense = mlp.DenseLayers;
-                for (int l = 0; l < mlp.Genotype.Depth; l++)
-                    if (mlp.Genotype.Layers[l].Activation == Activation.Relu)
-                        sites.Add(new ReluSite($"{name}{(name.Length > 0 ? "." : "")}hidden.{l}", dense[l], ReluSiteKind.PreActivation));
+                // Activations applied as functions: the named layer's output is the ReLU's input, whose sign is the code (1[z > 0]).
+                foreach (var (layer, dense) in functional.ReluInputs)
+                    sites.Add(new ReluSite($"{name}{(name.Length > 0 ? "." : "")}{layer}", dense, ReluSiteKind.PreActivation));
             }
         }
         return sites;

@@ -175,6 +175,9 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
     {
         ArgumentNullException.ThrowIfNull(context);
         Options.Validate();
+        if (!Options.Score.IsTheoretical() && context.Space.CheckInput(context.Data.SampleShape, Options.ScoringNetwork) is { } problem)
+            throw new SettingException($"--strategy eigen on {context.Space.SpaceName}: {problem}" +
+                (Options.ScoringNetwork.Parameterization == Parameterization.Ntk ? "; score in the standard one with --parameterization standard." : "."));
         var clock = Stopwatch.StartNew();
         var candidates = Search.Candidates.Sample(context.Space, Options.Candidates, context.Seed);
         var ntkInputs = NtkInputs(context);

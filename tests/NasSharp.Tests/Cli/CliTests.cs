@@ -236,6 +236,17 @@ public class CliTests
     }
 
     [Fact]
+    public void TheEigenStrategyOnACellSpaceSaysWhichParameterisationToUse()
+    {
+        using var cli = new CliHarness();
+        var (code, _, err) = cli.Run("search", "--space", "nb201", "--dataset", "cifar10");
+        Assert.Equal(2, code);
+        Assert.Contains("standard parameterisation only", err);
+        Assert.Contains("--parameterization standard", err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public void SearchAcceptsTheTheoryScoresAndRefusesUnknownOnes()
     {
         using var cli = new CliHarness();
@@ -314,7 +325,10 @@ public class CorrelateCliTests
         var tau = j.GetProperty("proxies").GetProperty("grad_norm").GetProperty("targets").GetProperty("digits").GetProperty("kendall").GetDouble();
         Assert.InRange(tau, -1, 1);
         // Every mlp of one depth and width has the same parameter count: τ is undefined (NaN), not made up.
-        Assert.Equal(System.Text.Json.JsonValueKind.Null, j.GetProperty("proxies").GetProperty("params").GetProperty("targets").GetProperty("digits").GetProperty("kendall").ValueKind);
+        var undefined = j.GetProperty("proxies").GetProperty("params").GetProperty("targets").GetProperty("digits");
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, undefined.GetProperty("kendall").ValueKind);
+        Assert.Contains("do not vary", undefined.GetProperty("undefined_reason").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, j.GetProperty("proxies").GetProperty("grad_norm").GetProperty("targets").GetProperty("digits").GetProperty("undefined_reason").ValueKind);
         var (code, _, err) = cli.Run("bench", "correlate", "--space", "mlp", "--truth", id, "--n", "6");
         Assert.NotEqual(0, code);
         Assert.Contains("has 5 architectures", err);
