@@ -108,11 +108,21 @@ public static class Plots
 
     /// <summary>
     /// One column of points per group (e.g. a method's accuracy per seed), spread sideways by a fixed offset so equal values
-    /// stay visible, with the group's mean as a short black line.
+    /// stay visible, with the group's mean as a short black line; <paramref name="references"/> are dashed horizontal lines
+    /// (e.g. a random architecture's mean, a published figure).
     /// </summary>
-    public static void Strip(string path, string title, string valueLabel, IReadOnlyList<(string Group, IReadOnlyList<double> Values)> groups)
+    public static void Strip(string path, string title, string valueLabel, IReadOnlyList<(string Group, IReadOnlyList<double> Values)> groups,
+        IReadOnlyList<(string Label, double Value)>? references = null)
     {
         var plot = new Plot();
+        var dashes = new ScottPlot.Palettes.Category10();
+        foreach (var (label, value, i) in (references ?? []).Select((r, i) => (r.Label, r.Value, i)))
+        {
+            if (!double.IsFinite(value)) continue;
+            var line = plot.Add.HorizontalLine(value, 1, dashes.GetColor(new[] { 7, 8, 9, 5, 4 }[i % 5]), LinePattern.Dashed);
+            line.LegendText = label;
+        }
+        if (references is { Count: > 0 }) plot.ShowLegend(Edge.Right);
         var palette = new ScottPlot.Palettes.Category10();
         for (int g = 0; g < groups.Count; g++)
         {

@@ -78,6 +78,9 @@ public static class RunReport
         return new Written(path, r.Figures);
     }
 
+    /// <summary>An architecture in a table cell: a code span whose '|' (NAS-Bench-201's separator) does not end the cell.</summary>
+    private static string Code(string arch) => $"`{arch.Replace("|", "\\|", StringComparison.Ordinal)}`";
+
     private static string F(double? v, string format = "F3") =>
         v is { } x && double.IsFinite(x) ? x.ToString(format, CultureInfo.InvariantCulture) : v is null ? "" : "non-finite";
 
@@ -99,7 +102,7 @@ public static class RunReport
             {
                 md.AppendLine("| derivation rule | architecture | table test accuracy (%) |").AppendLine("|---|---|---|");
                 foreach (var d in output.Derivations)
-                    md.AppendLine($"| {d.Rule} | `{d.Arch}` | {(d.TestAccuracyPercent is { } a ? string.Join(", ", a.Select(kv => $"{kv.Key} {F(kv.Value, "F2")}")) : "")} |");
+                    md.AppendLine($"| {d.Rule} | {Code(d.Arch)} | {(d.TestAccuracyPercent is { } a ? string.Join(", ", a.Select(kv => $"{kv.Key} {F(kv.Value, "F2")}")) : "")} |");
                 md.AppendLine();
             }
             md.AppendLine($"Search {F(output.SearchSeconds, "F1")} s (scoring {F(output.ScoringSeconds, "F1")} s, training {F(output.TrainingSeconds, "F1")} s).").AppendLine();
@@ -133,7 +136,7 @@ public static class RunReport
             md.AppendLine($"## Candidates by score ({ranked.Count})").AppendLine();
             md.AppendLine("| rank | arch | score | val acc (%) | test acc (%) |").AppendLine("|---:|---|---:|---:|---:|");
             foreach (var c in ranked)
-                md.AppendLine($"| {c.Rank} | `{c.Arch}` | {F(c.Score, "G4")} | {F(c.ValAccuracyPercent, "F2")} | {F(c.TestAccuracyPercent, "F2")} |");
+                md.AppendLine($"| {c.Rank} | {Code(c.Arch)} | {F(c.Score, "G4")} | {F(c.ValAccuracyPercent, "F2")} | {F(c.TestAccuracyPercent, "F2")} |");
             md.AppendLine();
             Plots.ScoreByRank(r.PathOf("score_by_rank.png"), "Search: candidate scores in rank order", "score", [.. ranked.Select(c => c.Score)]);
             r.Figure("score_by_rank.png", "score by rank");
@@ -213,7 +216,7 @@ public static class RunReport
         r.Md.AppendLine(roles ? "| rank | role | arch | val acc (%) | test acc (%) |" : "| rank | arch | val acc (%) | test acc (%) |")
             .AppendLine(roles ? "|---:|---|---|---:|---:|" : "|---:|---|---:|---:|");
         foreach (var (row, i) in rows.Select((row, i) => (row, i)))
-            r.Md.AppendLine($"| {i + 1} |{(roles ? $" {row.Role} |" : "")} `{row.Arch}` | {F(row.Val, "F2")} | {(row.Diverged ? "diverged" : F(row.Test, "F2"))} |");
+            r.Md.AppendLine($"| {i + 1} |{(roles ? $" {row.Role} |" : "")} {Code(row.Arch)} | {F(row.Val, "F2")} | {(row.Diverged ? "diverged" : F(row.Test, "F2"))} |");
         r.Md.AppendLine();
     }
 
@@ -253,8 +256,11 @@ public static class RunReport
         foreach (var target in targets)
         {
             var file = $"accuracy_{Sanitize(target)}.png";
-            Plots.Strip(r.PathOf(file), $"{target} test accuracy of the found architecture, one point per seed (line: mean)", $"{target} test accuracy (%)",
-                [.. methods.Select(m => (m.Method, (IReadOnlyList<double>)[.. m.Runs.Select(x => x.TestAccuracyPercent[target])]))]);
+            IReadOnlyList<(string, double)> references = output is null ? []
+                : [("uniformly random architecture", output.UniformRandom[target].Mean),
+                   .. output.Published.Where(p => p.Value.Targets.ContainsKey(target)).Select(p => (p.Key, p.Value.Targets[target]))];
+            Plots.Strip(r.PathOf(file), $"{target}: each seed's found architecture (line: mean)", $"{target} test accuracy (%)",
+                [.. methods.Select(m => (m.Method, (IReadOnlyList<double>)[.. m.Runs.Select(x => x.TestAccuracyPercent[target])]))], references);
             r.Figure(file, $"{target} accuracy per method and seed");
         }
     }
