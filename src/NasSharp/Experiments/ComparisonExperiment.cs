@@ -24,6 +24,10 @@ public sealed record ComparisonSettings
     public TrainingOptions RandomTraining { get; init; } = new() { Epochs = 1, BatchSize = 64, LearningRate = 0.1 };
 }
 
+/// <summary>A method of a comparison: the strategy for (settings, seed, budget) and, when it differs, the data it searches with.</summary>
+internal sealed record ComparisonMethod(string Name, Func<ComparisonSettings, int, double?, ISearchStrategy> Strategy,
+    Func<DataSpec, ComparisonSettings, DataSpec>? Data = null);
+
 /// <summary>A comparison's configuration.</summary>
 public sealed record ComparisonConfig(SpaceSpec Space, DataSpec Data, IReadOnlyList<string> Methods, IReadOnlyList<int> Seeds, ComparisonSettings Settings);
 
@@ -66,8 +70,30 @@ public sealed record ComparisonOutput(long? RunId, bool Resumed, string Space, I
 /// </summary>
 public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
 {
-    public static IReadOnlyList<string> Methods { get; } =
-        ["nasi-fix", "nasi-ada", "nasi-random-labels", "nasi-gaussian", "eigen", "naswot", "random"];
+    /// <summary>
+    /// The methods, in one table: each a strategy with its options for a seed and, where it differs, its data. Random search
+    /// gets NASI-FIX's seconds of the same seed as its budget.
+    /// </summary>
+    private static readonly ComparisonMethod[] Table =
+    [
+        new("nasi-fix", (s, seed, _) => new NasiStrategy(Nasi(s, seed) with { Nu = 100, AdaptiveNu = false })),
+        new("nasi-ada", (s, seed, _) => new NasiStrategy(Nasi(s, seed) with { Nu = 500, AdaptiveNu = true })),
+        new("nasi-random-labels", (s, seed, _) => new NasiStrategy(Nasi(s, seed) with { Nu = 100, AdaptiveNu = false }), (d, _) => d with { Labels = LabelKind.Random }),
+        new("nasi-gaussian", (s, seed, _) => new NasiStrategy(Nasi(s, seed) with { Nu = 100, AdaptiveNu = false }), (d, _) => d with { Inputs = InputKind.Gaussian }),
+        new("eigen", (s, _, _) => new EigenSearch(new EigenSearchOptions { Candidates = s.Candidates, TopK = 0, NtkBatch = s.ScoreBatch, ScoringNetwork = new NetworkOptions() })),
+        new("naswot", (s, _, _) => new ProxySearch(new ProxySearchOptions { Proxy = "naswot", Candidates = s.Candidates, TopK = 0, Batch = s.ScoreBatch })),
+        new("random", (s, _, budget) => new RandomSearch(new RandomSearchOptions { Candidates = 100_000, BudgetSeconds = budget, Training = s.RandomTraining, Test = false }),
+            (d, s) => d with
+            {
+                TrainSize = s.RandomTrainImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ValidationSize = s.RandomValidationImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }),
+    ];
+
+    /// <summary>NASI's options for a seed: its Gumbel draws and batches from the stream "nasi" of the seed, as stored comparisons drew them.</summary>
+    private static NasiOptions Nasi(ComparisonSettings settings, int seed) => settings.Nasi with { SampleSeed = NasSharp.Seeds.Derive(seed, "nasi") };
+
+    public static IReadOnlyList<string> Methods { get; } = [.. Table.Select(m => m.Name)];
 
     private readonly ISearchSpace space;
     private readonly ExperimentData data;
@@ -121,31 +147,10 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
     private MethodRun RunOne(string method, int seed, List<MethodRun> earlier, ExperimentContext context)
     {
         var s = config.Settings;
-        var nasi = s.Nasi with { SampleSeed = NasSharp.Seeds.Derive(seed, "nasi") };
-        (ISearchStrategy strategy, ExperimentData methodData) = method switch
-        {
-            "nasi-fix" => ((ISearchStrategy)new NasiStrategy(nasi with { Nu = 100, AdaptiveNu = false }), data),
-            "nasi-ada" => (new NasiStrategy(nasi with { Nu = 500, AdaptiveNu = true }), data),
-            "nasi-random-labels" => (new NasiStrategy(nasi with { Nu = 100, AdaptiveNu = false }), Variant(data.Spec with { Labels = LabelKind.Random })),
-            "nasi-gaussian" => (new NasiStrategy(nasi with { Nu = 100, AdaptiveNu = false }), Variant(data.Spec with { Inputs = InputKind.Gaussian })),
-            "eigen" => (new EigenSearch(new EigenSearchOptions
-            {
-                Candidates = s.Candidates, TopK = 0, NtkBatch = s.ScoreBatch, ScoringNetwork = new NetworkOptions(),
-            }), data),
-            "naswot" => (new ProxySearch(new ProxySearchOptions { Proxy = "naswot", Candidates = s.Candidates, TopK = 0, Batch = s.ScoreBatch }), data),
-            "random" => (new RandomSearch(new RandomSearchOptions
-            {
-                Candidates = 100_000,
-                BudgetSeconds = earlier.Single(r => r.Method == "nasi-fix" && r.Seed == seed).Seconds,
-                Training = s.RandomTraining,
-                Test = false,
-            }), Variant(data.Spec with
-            {
-                TrainSize = s.RandomTrainImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ValidationSize = s.RandomValidationImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            })),
-            _ => throw new SettingException($"--methods: unknown '{method}'."),
-        };
+        var m = Table.Single(x => x.Name == method);
+        double? budget = method == "random" ? earlier.Single(r => r.Method == "nasi-fix" && r.Seed == seed).Seconds : null;
+        var strategy = m.Strategy(s, seed, budget);
+        var methodData = m.Data is null ? data : new ExperimentData(m.Data(data.Spec, s), dataDirectory, Seed);
         var clock = Stopwatch.StartNew();
         var search = new SearchContext(space, methodData, seed)
         {
@@ -165,8 +170,6 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
             : [];
         return new MethodRun(method, seed, arch, clock.Elapsed.TotalSeconds, Accuracies(arch), detail, derivations);
     }
-
-    private ExperimentData Variant(DataSpec spec) => new(spec, dataDirectory, Seed);
 
     /// <summary>Summaries per method (and per other derivation rule of a relaxed method), the table's exact uniform mean, published figures.</summary>
     public static ComparisonOutput Summarise(IReadOnlyList<MethodRun> runs, IReadOnlyList<string> methods, IGroundTruth table, string space, long? runId, bool resumed)
