@@ -34,7 +34,17 @@ public static class NasApp
         int previousThreads = TorchSharp.torch.get_num_threads();
         try
         {
-            if (parse.Errors.Count == 0 && GlobalOptions.ResolveThreads(parse) is int threads) TorchSharp.torch.set_num_threads(threads);
+            // A mistake in the command line is one line on stderr and exit code 2, never the help text on stdout (it would
+            // pollute --json output); --help still prints the help.
+            if (parse.Errors.Count > 0)
+            {
+                var path = new List<string>();
+                for (System.CommandLine.Parsing.SymbolResult? r = parse.CommandResult; r is not null; r = r.Parent)
+                    if (r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand) path.Insert(0, c.Command.Name);
+                console.Error.WriteLine($"error: {string.Join(" ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see nas {string.Join(' ', [.. path, "--help"])})");
+                return 2;
+            }
+            if (GlobalOptions.ResolveThreads(parse) is int threads) TorchSharp.torch.set_num_threads(threads);
             return parse.Invoke(new InvocationConfiguration
             {
                 Output = console.Out,

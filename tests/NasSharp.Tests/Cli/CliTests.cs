@@ -235,6 +235,26 @@ public class CliTests
         Assert.Equal(0.5, layers[0].GetProperty("hermite")[1].GetDouble(), 1e-9);
     }
 
+    [Theory]
+    [InlineData("serch")]
+    [InlineData("runs show abc")]
+    [InlineData("search --candidatez 3 --json")]
+    [InlineData("bench correlate --foo")]
+    public void AMistakeInTheCommandLineIsOneLineAndExitCodeTwoWithNothingOnStdout(string args)
+    {
+        using var cli = new CliHarness();
+        var (code, output, err) = cli.Run(args.Split(' '));
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        Assert.EndsWith("--help)", line);
+        // --help itself still prints the help.
+        var help = cli.Run("search", "--help");
+        Assert.Equal(0, help.Code);
+        Assert.Contains("--strategy", help.Out);
+    }
+
     [Fact]
     public void TheEigenStrategyOnACellSpaceSaysWhichParameterisationToUse()
     {
