@@ -230,4 +230,47 @@ public class Nb201NetworkTests
         var wrong = Assert.Throws<ArgumentException>(() => net.forward(torch.randn(2, 1, 32, 32)));
         Assert.Contains("built for 3 input channels, got 1", wrong.Message);
     }
+    [Fact]
+    public void WithOneHotWeightsTheSupernetComputesTheDerivedNetwork()
+    {
+        // The supernet and the network of a cell share one skeleton; with one-hot mixing weights on the cell's operations
+        // and the supernet's weights copied into the network, both compute the same function in float64 (the network
+        // built with the supernet's non-affine, batch-statistics BN). Every operation is in the cell, `none` included.
+        using var scope = torch.NewDisposeScope();
+        var g = Nb201Genotype.Parse(EveryOp);
+        var options = new Nb201NetworkOptions { Channels = 4, CellsPerStage = 1, Affine = false, TrackRunningStats = false };
+        torch.random.manual_seed(3);
+        using var supernet = new Nb201Supernet(3, 5, options, dtype: ScalarType.Float64);
+        using var network = new Nb201Network(g, 3, 5, options, dtype: ScalarType.Float64);
+        int operations = Nb201Operations.All.Count;
+        var oneHot = torch.zeros(Nb201Genotype.EdgeCount, operations, dtype: ScalarType.Float64);
+        for (int e = 0; e < Nb201Genotype.EdgeCount; e++) oneHot[e, (int)g.Operations[e]].fill_(1);
+        supernet.SetMixingWeights([oneHot]);
+
+        // The supernet holds the skeleton as "network" and its edge e's operation o at edges[e·|O| + o].
+        var source = supernet.named_parameters().ToDictionary(p => p.name["network.".Length..], p => p.parameter);
+        var edge = new System.Text.RegularExpressions.Regex(@"^cells\.(\d+)\.edges\.(\d+)\.(.*)$");
+        int copied = 0;
+        using (torch.no_grad())
+            foreach (var (name, parameter) in network.named_parameters())
+            {
+                var m = edge.Match(name);
+                int e = m.Success ? int.Parse(m.Groups[2].Value) : -1;
+                string from = m.Success ? $"cells.{m.Groups[1].Value}.edges.{e * operations + (int)g.Operations[e]}.{m.Groups[3].Value}" : name;
+                parameter.copy_(source[from]);
+                copied++;
+            }
+        Assert.True(copied > 10, $"only {copied} parameters copied");
+
+        supernet.train();
+        network.train();
+        var x = torch.randn(2, 3, 8, 8, dtype: ScalarType.Float64);
+        var expected = network.forward(x);
+        var actual = supernet.forward(x);
+        Assert.True(torch.allclose(actual, expected, rtol: 1e-12, atol: 1e-12), $"max |Δ| = {(actual - expected).abs().max().item<double>()}");
+        // A different cell's weights give a different function: the comparison can fail.
+        oneHot[0].zero_();
+        oneHot[0, (int)Nb201Operation.SkipConnect].fill_(1);
+        Assert.False(torch.allclose(supernet.forward(x), expected, rtol: 1e-6, atol: 1e-6));
+    }
 }
