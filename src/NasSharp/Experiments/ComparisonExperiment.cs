@@ -157,6 +157,8 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
             Device = context.Device,
             Journal = context.Journal.Under($"{method}/{seed}/"),
             Cancellation = context.Cancellation,
+            // Inside one search too: an eigen search of 100 NB201 cells or 100 NASI steps takes minutes.
+            Progress = context.Progress is null ? null : context.ForSearch($"{method} "),
         };
         var outcome = strategy.Run(search);
         var arch = outcome.Arch ?? throw new InvalidOperationException($"{method} seed {seed}: no candidate had a finite score.");

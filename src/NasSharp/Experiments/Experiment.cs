@@ -59,6 +59,15 @@ public sealed record ExperimentContext
 
     public void Report(string task, int done, int total, string? detail = null) =>
         Progress?.Report(new ExperimentProgress(task, done, total, detail));
+
+    /// <summary>A strategy's progress as this experiment's: each phase ("scoring", "steps", …) a task named
+    /// <paramref name="prefix"/> + phase.</summary>
+    public IProgress<Search.SearchProgress> ForSearch(string prefix = "") => new SearchProgressAdapter(this, prefix);
+
+    private sealed class SearchProgressAdapter(ExperimentContext context, string prefix) : IProgress<Search.SearchProgress>
+    {
+        public void Report(Search.SearchProgress value) => context.Report(prefix + value.Phase, value.Done, value.Total, value.Detail);
+    }
 }
 
 /// <summary>Progress of one task of an experiment (e.g. "scoring", "training"): items done of total, and the current one.</summary>

@@ -71,7 +71,7 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
             Device = context.Device,
             Journal = context.Journal,
             Cancellation = context.Cancellation,
-            Progress = context.Progress is null ? null : new ProgressAdapter(context),
+            Progress = context.Progress is null ? null : context.ForSearch(),
         };
         var outcome = strategy.Run(search);
         return Output(outcome, context);
@@ -111,8 +111,4 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
         };
     }
 
-    private sealed class ProgressAdapter(ExperimentContext context) : IProgress<SearchProgress>
-    {
-        public void Report(SearchProgress value) => context.Report(value.Phase, value.Done, value.Total, value.Detail);
-    }
 }

@@ -55,7 +55,7 @@ public sealed class TrainingComparisonExperiment : IExperiment<TrainingCompariso
             Device = context.Device,
             Journal = context.Journal.Under("search/"),
             Cancellation = context.Cancellation,
-            Progress = new Progress(context),
+            Progress = context.ForSearch("search "),
         };
         var outcome = strategy.Run(search);
         var found = space.Parse(outcome.Arch ?? throw new InvalidOperationException("The search selected no architecture (no candidate had a finite score)."));
@@ -72,8 +72,4 @@ public sealed class TrainingComparisonExperiment : IExperiment<TrainingCompariso
             stat?.Mean, randomTest.Length > 1 ? stat!.Std : null, rank);
     }
 
-    private sealed class Progress(ExperimentContext context) : IProgress<SearchProgress>
-    {
-        public void Report(SearchProgress value) => context.Report("search " + value.Phase, value.Done, value.Total, value.Detail);
-    }
 }
