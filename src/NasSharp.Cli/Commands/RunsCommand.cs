@@ -51,7 +51,7 @@ public static class RunsCommand
             {
                 console.Out.WriteLine($"run {run.Id} ({run.Kind}, {run.Status.ToString().ToLowerInvariant()}): {run.Command}");
                 console.Out.WriteLine($"started {run.StartedUtc:u}, {(run.EndedUtc is { } e ? $"ended {e:u}" : "not ended")}, seed {run.Seed}");
-                if (run.Error is not null) console.Out.WriteLine($"note: {run.Error}");
+                if (run.Note is not null) console.Out.WriteLine($"note: {run.Note}");
                 var table = new Table().AddColumn("item").AddColumn("arch").AddColumn("value");
                 foreach (var r in results)
                     table.AddRow(Markup.Escape(r.Record.ItemKey), Markup.Escape(r.Record.Arch ?? ""),
@@ -75,7 +75,7 @@ public static class RunsCommand
     public sealed record RunDetail(RunSummary Run, JsonElement Config, JsonElement? Summary, IReadOnlyDictionary<string, string> Versions, IReadOnlyList<ResultOutput> Results);
 
     private static RunSummary Summary(RunInfo r) =>
-        new(r.Id, r.Kind, r.Status, r.Command, r.Seed, r.StartedUtc, r.EndedUtc, r.Duration?.TotalSeconds, r.ResultCount, r.Error);
+        new(r.Id, r.Kind, r.Status, r.Command, r.Seed, r.StartedUtc, r.EndedUtc, r.Duration?.TotalSeconds, r.ResultCount, r.Note);
 
     private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();
 }

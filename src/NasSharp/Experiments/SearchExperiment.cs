@@ -64,6 +64,8 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
     public object Config { get; } = new SearchConfig(SpaceSpec.Of(space), data.Spec, strategy.Name, strategy.Options);
     public long Seed => seed;
 
+    public void Validate() => strategy.Validate(space, data);
+
     public SearchOutput Run(ExperimentContext context)
     {
         var search = new SearchContext(space, data, seed)

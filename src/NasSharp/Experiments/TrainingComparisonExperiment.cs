@@ -48,6 +48,8 @@ public sealed class TrainingComparisonExperiment : IExperiment<TrainingCompariso
     public object Config => config;
     public long Seed { get; }
 
+    public void Validate() => strategy.Validate(space, data);
+
     public TrainingComparisonOutput Run(ExperimentContext context)
     {
         var search = new SearchContext(space, data, Seed)

@@ -18,6 +18,12 @@ public interface ISearchStrategy
     /// <summary>The options that decide the result, as a typed record (part of a run's resume key).</summary>
     object Options { get; }
 
+    /// <summary>
+    /// Refuses, with a <see cref="SettingException"/>, a space or data this strategy cannot search (a usage mistake), before
+    /// anything is computed or stored. <see cref="Run"/> checks the same.
+    /// </summary>
+    void Validate(ISearchSpace space, ExperimentData data) { }
+
     SearchOutcome Run(SearchContext context);
 }
 
@@ -27,6 +33,9 @@ public abstract class SearchStrategy<TOptions>(string name, TOptions options) : 
     public string Name { get; } = name;
     public TOptions Options { get; } = options;
     object ISearchStrategy.Options => Options;
+
+    /// <inheritdoc cref="ISearchStrategy.Validate"/>
+    public virtual void Validate(ISearchSpace space, ExperimentData data) { }
 
     public abstract SearchOutcome Run(SearchContext context);
 }

@@ -146,7 +146,7 @@ public sealed class ResultsStore : IDisposable
         return run;
     }
 
-    /// <summary>Makes a failed, interrupted or stale running run running again.</summary>
+    /// <summary>Makes a failed, interrupted or stale run running again.</summary>
     /// <exception cref="StoreException">The run does not exist or is completed.</exception>
     public Run ResumeRun(long runId)
     {
@@ -235,6 +235,24 @@ public sealed class ResultsStore : IDisposable
     /// <summary>Marks a running run interrupted (a graceful stop such as Ctrl+C). It can be resumed later.</summary>
     public void InterruptRun(long runId) => Finish(runId, RunStatus.Interrupted, null, null);
 
+    /// <summary>
+    /// Deletes a running run that holds no results: one its command started for what then showed itself a usage mistake,
+    /// which is no experiment to keep or to resume.
+    /// </summary>
+    /// <exception cref="StoreException">The run does not exist, is not running, or has results.</exception>
+    public void DiscardRun(long runId)
+    {
+        ThrowIfDisposed();
+        using var tx = _connection.BeginTransaction(deferred: false);
+        RequireRunning(runId, "discard", tx);
+        using (var count = Command("SELECT count(*) FROM results WHERE run_id = $id", tx, ("$id", runId)))
+            if (Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture) > 0)
+                throw new StoreException($"Run {runId} in '{FilePath}' has results; a run with results is kept (mark it failed instead).");
+        using (var delete = Command("DELETE FROM runs WHERE id = $id", tx, ("$id", runId)))
+            delete.ExecuteNonQuery();
+        tx.Commit();
+    }
+
     /// <summary>Runs newest first, optionally only of one <paramref name="kind"/> and at most <paramref name="limit"/>.</summary>
     public IReadOnlyList<RunInfo> ListRuns(int? limit = null, string? kind = null)
     {
@@ -270,7 +288,11 @@ public sealed class ResultsStore : IDisposable
         FROM runs
         """;
 
-    private static IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd)
+    /// <summary>
+    /// The runs <paramref name="cmd"/> selects; a run stored as running whose owner is gone (<see cref="RunLock.IsAbandoned"/>)
+    /// is reported <see cref="RunStatus.Stale"/>, so a killed run does not pass for a live one.
+    /// </summary>
+    private IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd)
     {
         using var reader = cmd.ExecuteReader();
         var runs = new List<RunInfo>();
@@ -283,7 +305,7 @@ public sealed class ResultsStore : IDisposable
                 ConfigJson: reader.GetString(3),
                 Seed: reader.IsDBNull(4) ? null : reader.GetInt64(4),
                 Versions: ReadVersions(reader.GetString(5)),
-                Status: RunStatusText.Parse(reader.GetString(6)),
+                Status: Reported(RunStatusText.Parse(reader.GetString(6)), reader.GetInt64(0)),
                 StartedUtc: ParseTime(reader.GetString(7)),
                 EndedUtc: reader.IsDBNull(8) ? null : ParseTime(reader.GetString(8)),
                 Key: reader.IsDBNull(9) ? null : reader.GetString(9),
@@ -293,6 +315,9 @@ public sealed class ResultsStore : IDisposable
         }
         return runs;
     }
+
+    private RunStatus Reported(RunStatus stored, long runId) =>
+        stored == RunStatus.Running && RunLock.IsAbandoned(FilePath, runId) ? RunStatus.Stale : stored;
 
     private Run Insert(RunSpec spec, SqliteTransaction tx)
     {

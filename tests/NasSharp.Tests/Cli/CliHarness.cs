@@ -29,6 +29,20 @@ public sealed class CliHarness : IDisposable
         return (code, @out.ToString(), err.ToString());
     }
 
+    /// <summary><c>nas</c> as a process of its own (for tests that kill it), on this harness's store, without a terminal.</summary>
+    public System.Diagnostics.Process StartProcess(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nas.dll"));
+        foreach (var a in args.Concat(["--store", StorePath])) start.ArgumentList.Add(a);
+        start.Environment["CI"] = "true";
+        var process = System.Diagnostics.Process.Start(start)!;
+        // Drained, so a full pipe never blocks the child.
+        process.StandardOutput.ReadToEndAsync();
+        process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
     public JsonElement Json(params string[] args)
     {
         var (code, o, e) = Run([.. args, "--json"]);

@@ -1,4 +1,6 @@
+using NasSharp.Data;
 using NasSharp.Networks;
+using NasSharp.Spaces;
 using static TorchSharp.torch;
 
 namespace NasSharp.Search.Nasi;
@@ -13,15 +15,23 @@ public sealed class NasiStrategy(NasiOptions options) : SearchStrategy<NasiOptio
 {
     public const string StrategyName = "nasi";
 
+    public override void Validate(ISearchSpace space, ExperimentData data)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(data);
+        Options.Validate();
+        if (space.Relaxation is null)
+            throw new SettingException($"--strategy nasi searches a space through its relaxed supernet, and the {space.SpaceName} space has none (nb201 and darts have one).");
+        if (data.SampleShape.Count != 3)
+            throw new SettingException($"--strategy nasi searches cell spaces of image networks; {data.Name} is not an image dataset.");
+    }
+
     public override SearchOutcome Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Options.Validate();
-        var relaxation = context.Space.Relaxation
-            ?? throw new NotSupportedException($"--strategy nasi searches a space through its relaxed supernet, and the {context.Space.SpaceName} space has none (nb201 and darts have one).");
+        Validate(context.Space, context.Data);
+        var relaxation = context.Space.Relaxation!;
         var data = context.Data;
-        if (data.SampleShape.Count != 3)
-            throw new NotSupportedException($"--strategy nasi searches cell spaces of image networks; {data.Name} is not an image dataset.");
         using var scope = NewDisposeScope();
         using var supernet = relaxation.BuildSupernet(data.SampleShape, data.Classes, Seeds.Derive(context.Seed, "nasi-supernet"), context.Device);
         if (Options.Parameterization == Parameterization.Ntk) supernet.UseNtkParameterization();
