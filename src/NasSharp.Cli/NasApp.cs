@@ -75,6 +75,9 @@ public static class NasApp
             or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
             || e.GetType().Namespace?.StartsWith("NasSharp", StringComparison.Ordinal) == true;
         var text = e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "") : e.Message;
+        // One line: a message of several (libtorch's carry a C++ stack) is cut to its first, the rest shown with --verbose.
+        int end = text.AsSpan().IndexOfAny('\r', '\n');
+        if (end >= 0) text = text[..end] + (verbose || !expected ? "" : " (the rest with --verbose)");
         var message = expected ? text : $"internal error ({e.GetType().Name}): {text}";
         console.Error.WriteLine($"error: {message}");
         if (verbose) console.Error.WriteLine(e.ToString());

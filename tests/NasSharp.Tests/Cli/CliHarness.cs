@@ -9,12 +9,13 @@ public sealed class CliHarness : IDisposable
     private readonly Registries? registries;
 
     /// <param name="registries">The spaces and strategies the command tree offers (default: NasSharp's).</param>
-    public CliHarness(Registries? registries = null)
+    /// <param name="storePath">The results store (default: one in a fresh folder of its own).</param>
+    public CliHarness(Registries? registries = null, string? storePath = null)
     {
         this.registries = registries;
         Directory = Path.Combine(Path.GetTempPath(), "nassharp-cli-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
-        StorePath = Path.Combine(Directory, "results.db");
+        StorePath = storePath ?? Path.Combine(Directory, "results.db");
     }
 
     public string Directory { get; }

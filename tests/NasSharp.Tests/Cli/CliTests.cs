@@ -35,6 +35,15 @@ public class CliTests
     }
 
     [Fact]
+    public void AnErrorOfSeveralLinesIsReportedAsItsFirstLine()
+    {
+        var err = new StringWriter();
+        var console = new CliConsole(new StringWriter(), err, interactive: false);
+        Assert.Equal(1, NasApp.ReportError(new InvalidOperationException("what went wrong\nframe 0\nframe 1"), console, verbose: false));
+        Assert.Equal("error: what went wrong (the rest with --verbose)" + Environment.NewLine, err.ToString());
+    }
+
+    [Fact]
     public void ALiveRunIsNotResumedByASecondCommandButACrashedOneIs()
     {
         using var cli = new CliHarness();
