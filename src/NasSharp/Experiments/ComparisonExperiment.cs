@@ -171,7 +171,7 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
             Cancellation = context.Cancellation,
         };
         var outcome = strategy.Run(search);
-        var arch = outcome.Arch ?? throw new InvalidOperationException($"{method} seed {seed}: no candidate had a finite score.");
+        var arch = outcome.Arch ?? throw new InvalidOperationException($"{method} seed {seed} selected no architecture: {outcome.NoArchReason}.");
         IReadOnlyDictionary<string, double> Accuracies(string a) =>
             table.Lookup(space.Parse(a))?.TestAccuracyPercent ?? throw new InvalidOperationException($"{a} is not in the table {table.Source}.");
         string? detail = outcome.Relaxed is { } r ? $"trace norm mean {r.Steps.Average(st => st.TraceNorm):G4}"

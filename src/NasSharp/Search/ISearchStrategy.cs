@@ -84,10 +84,23 @@ public sealed record RelaxedOutcome(IReadOnlyList<GroupProbabilities> Alpha, IRe
 
 /// <summary>
 /// A strategy's outcome, one type for every strategy: the architecture it selects (<see cref="Arch"/>, null when no
-/// candidate had a finite score), the candidates it scored in rank order, those it trained, and its timings.
+/// candidate had a finite score or the search could not tell the operations apart; <see cref="NoArchReason"/> says which),
+/// the candidates it scored in rank order, those it trained, and its timings.
 /// </summary>
 public sealed record SearchOutcome(string Strategy, string? Arch)
 {
+    /// <summary>The reason given when a strategy selects nothing and says no more.</summary>
+    public const string NoFiniteCandidate = "no candidate had a finite score or could be trained";
+
+    private readonly string? noArchReason;
+
+    /// <summary>Why <see cref="Arch"/> is null (null when it is not).</summary>
+    public string? NoArchReason
+    {
+        get => Arch is null ? noArchReason ?? NoFiniteCandidate : null;
+        init => noArchReason = value;
+    }
+
     public IReadOnlyList<ScoredCandidate> Ranked { get; init; } = [];
     public IReadOnlyList<TrainedCandidate> Trained { get; init; } = [];
     public RelaxedOutcome? Relaxed { get; init; }
