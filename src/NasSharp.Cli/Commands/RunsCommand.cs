@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using NasSharp.Experiments;
 using NasSharp.Store;
 using Spectre.Console;
 
@@ -13,13 +14,19 @@ public static class RunsCommand
         var runs = new Command("runs", "List and show recorded runs in the results store.");
         var list = new Command("list", "List runs, newest first.");
         var limit = new Option<int>("--limit") { Description = "At most this many runs.", DefaultValueFactory = _ => 50 };
-        var kind = new Option<string?>("--kind") { Description = "Only runs of this kind (train, ntk, search, ...)." };
+        var kind = new Option<string?>("--kind") { Description = $"Only runs of this kind: {string.Join(", ", Enum.GetValues<ExperimentKind>().Select(ExperimentRun.KindName))}." };
         list.Options.Add(limit);
         list.Options.Add(kind);
         list.SetAction(pr =>
         {
+            int most = pr.GetValue(limit);
+            if (most < 1) throw new UsageException($"--limit {most}: must be at least 1.");
             using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
-            var items = store.ListRuns(pr.GetValue(limit), pr.GetValue(kind));
+            var items = store.ListRuns(most, pr.GetValue(kind));
+            // A kind no run has and NasSharp does not know is a misspelling, not an empty list.
+            var kinds = Enum.GetValues<ExperimentKind>().Select(ExperimentRun.KindName).ToList();
+            if (pr.GetValue(kind) is { } k && items.Count == 0 && !kinds.Contains(k))
+                throw new UsageException($"--kind {k}: no such kind of run; the kinds are {string.Join(", ", kinds)}{Spelling.Suggestion(k, kinds)}.");
             if (pr.GetValue(GlobalOptions.Json))
                 console.WriteJson(new RunList(store.FilePath, [.. items.Select(Summary)]));
             else
@@ -35,7 +42,7 @@ public static class RunsCommand
         });
 
         var show = new Command("show", "Show one run: its configuration, summary and results.");
-        var id = new Argument<long>("ID") { Description = "Run id (from nas runs list)." };
+        var id = new Argument<long>("RUN_ID") { Description = "Run id (from nas runs list)." };
         show.Arguments.Add(id);
         show.SetAction(pr =>
         {

@@ -71,7 +71,7 @@ public static class DatasetCatalog
     {
         ArgumentNullException.ThrowIfNull(name);
         return Entries.FirstOrDefault(e => string.Equals(e.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
-               ?? throw new ArgumentException($"unknown dataset '{name}'; known datasets: {string.Join(", ", Names)}", nameof(name));
+               ?? throw new ArgumentException($"unknown dataset '{name}'; known datasets: {string.Join(", ", Names)}{Spelling.Suggestion(name, Names)}", nameof(name));
     }
 
     /// <summary>Loads dataset <paramref name="name"/> from the data root; see <see cref="DatasetEntry.Load"/>.</summary>

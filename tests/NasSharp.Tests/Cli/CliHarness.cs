@@ -44,6 +44,15 @@ public sealed class CliHarness : IDisposable
         return process;
     }
 
+    /// <summary>The line a usage mistake is reported as, after checking the contract: exit code 2, nothing on stdout, one line on stderr.</summary>
+    public string UsageError(params string[] args)
+    {
+        var (code, output, err) = Run(args);
+        Xunit.Assert.True(code == 2, $"exit code {code}: {err}");
+        Xunit.Assert.Equal("", output);
+        return Xunit.Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     public JsonElement Json(params string[] args)
     {
         var (code, o, e) = Run([.. args, "--json"]);
