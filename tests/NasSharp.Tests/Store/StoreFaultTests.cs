@@ -54,6 +54,7 @@ public sealed class StoreFaultTests : IDisposable
             var e = Assert.Throws<StoreException>(() => store.StartRun(Spec("other")));
             Assert.Contains("is read-only", e.Message);
             Assert.Contains("another --store", e.Message);
+            Assert.DoesNotContain("not a NasSharp", e.Message); // the file is one: no hint that it may not be
             AssertOneLine(e.Message);
         }
 
@@ -84,6 +85,7 @@ public sealed class StoreFaultTests : IDisposable
             var e = Assert.Throws<StoreException>(() => store.StartRun(Spec("other")));
             Assert.Contains("is read-only", e.Message);
             Assert.Contains("cannot start a run", e.Message);
+            Assert.DoesNotContain("not a NasSharp", e.Message); // the file is one: no hint that it may not be
             AssertOneLine(e.Message);
         }
         finally
@@ -112,6 +114,7 @@ public sealed class StoreFaultTests : IDisposable
         var e = Assert.Throws<StoreException>(() => { for (int i = 1; i < 100; i++) store.AddResult(run.Id, Item(i, 20_000)); });
         Assert.Contains("is full", e.Message);
         Assert.Contains("rerun the same command to resume", e.Message);
+        Assert.DoesNotContain("not a NasSharp", e.Message); // the file is one: no hint that it may not be
         AssertOneLine(e.Message);
         Assert.Contains("item-0", store.GetResults(run.Id).Select(r => r.Record.ItemKey));
 
@@ -170,6 +173,7 @@ public sealed class StoreFaultTests : IDisposable
             var e = Assert.Throws<StoreException>(() => store.ListRuns());
             Assert.Contains("is damaged", e.Message);
             Assert.Contains("could not list its runs", e.Message);
+            Assert.DoesNotContain("not a NasSharp", e.Message); // the file is one: no hint that it may not be
             AssertOneLine(e.Message);
         }
         using var cli = new CliHarness(storePath: path);
