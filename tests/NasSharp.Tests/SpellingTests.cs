@@ -2,6 +2,7 @@ using Xunit;
 
 namespace NasSharp.Tests;
 
+[Trait("Category", "Reliability")]
 public class SpellingTests
 {
     [Theory]

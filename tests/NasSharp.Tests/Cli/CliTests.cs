@@ -43,6 +43,7 @@ public class CliTests
         Assert.Equal("error: what went wrong (the rest with --verbose)" + Environment.NewLine, err.ToString());
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void ALiveRunIsNotResumedByASecondCommandButACrashedOneIs()
     {
@@ -244,6 +245,7 @@ public class CliTests
         Assert.Equal(0.5, layers[0].GetProperty("hermite")[1].GetDouble(), 1e-9);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData("serch")]
     [InlineData("runs show abc")]
@@ -261,6 +263,7 @@ public class CliTests
         Assert.Contains("--strategy", help.Out);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData("serach", "error: nas has no command serach; did you mean search? (see nas --help)")]
     [InlineData("runs lst", "error: nas runs has no command lst; did you mean list? (see nas runs --help)")]

@@ -83,6 +83,7 @@ public class NasiCliTests
 
     private const System.Text.Json.JsonValueKind JsonNull = System.Text.Json.JsonValueKind.Null;
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void ASearchWhoseGradientsAreAllZeroSelectsNoCellAndSaysWhy()
     {
@@ -122,6 +123,7 @@ public class NasiCliTests
         Assert.Contains("τ must be positive", err);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData("--sigma-w", "2")]
     [InlineData("--sigma-b", "0")]

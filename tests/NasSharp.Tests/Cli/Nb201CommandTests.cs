@@ -41,6 +41,7 @@ public class Nb201CommandTests
         Assert.Equal(index, j.GetProperty("cell").GetProperty("index").GetInt32());
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData(2, "it has 2 node groups", "nb201", "query", "|nor_conv_3x3~0|+|none~0|none~1|")]
     [InlineData(2, "give either ARCH", "nb201", "query")]

@@ -18,6 +18,7 @@ namespace NasSharp.Tests.Cli;
 /// a seeded random k; one test kills a real child process to show that state is what a kill leaves.
 /// </remarks>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Reliability")]
 public class ResumeIdentityTests
 {
     private static readonly string[] TinyNasi = ["--steps", "6", "--batch", "4", "--channels", "4", "--cells", "1"];

@@ -11,6 +11,7 @@ namespace NasSharp.Tests.Cli;
 /// resumes only with the thread count it started with.
 /// </summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Reliability")]
 public class RunStateTests
 {
     /// <summary>A NASI search on a tiny supernet and Gaussian data (nothing to load) with more steps than it will ever take.</summary>

@@ -7,6 +7,7 @@ using Xunit;
 namespace NasSharp.Tests.Cli;
 
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Reliability")]
 public class TruthKillTests
 {
     private static readonly string[] TruthArgs =

@@ -10,6 +10,7 @@ namespace NasSharp.Tests.Data;
 /// a tar cut at an entry boundary, a known dataset with other counts than the published ones; and the decode cache is
 /// never written from such a read. Each case is a small damaged copy made in a temporary folder.
 /// </summary>
+[Trait("Category", "Reliability")]
 public sealed class DataIntegrityTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -111,6 +112,21 @@ public sealed class DataIntegrityTests : IDisposable
 
         var whole = Write(gzip ? "whole.tar.gz" : "whole.tar", gzip ? TestFiles.Gzip(tar) : tar);
         Assert.Equal(4, ImageFolderTarball.Load(whole, "tiny", 3, 32, 32, cache).Data.Train.Count);
+    }
+
+    [Theory]
+    [InlineData(-8)] // the CRC-32 in the trailer
+    [InlineData(-200)] // a bit of the compressed data, near the end
+    public void AGzippedTarWithOneBitFlippedIsRefusedAndNothingIsCached(int offset)
+    {
+        var (tar, _) = Tar(Images(2, 1, "cat", "dog"));
+        var gz = TestFiles.Gzip(tar);
+        gz[gz.Length + offset] ^= 0x10;
+        var cache = _dir.File("cache");
+
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderTarball.Load(Write("flipped.tar.gz", gz), "tiny", 3, 32, 32, cache));
+        Assert.Contains("gzip", e.Message);
+        Assert.False(Directory.Exists(cache) && Directory.EnumerateFileSystemEntries(cache).Any());
     }
 
     private static readonly CanonicalCounts Tiny = new("Tiny", Train: 4, Test: 2, TrainPerClass: 2, TestPerClass: 1);

@@ -33,6 +33,7 @@ public class MlpNetworkTests
         Assert.True(torch.allclose(actual, expected, rtol: 1e-12, atol: 1e-12));
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData(Parameterization.Ntk)]
     [InlineData(Parameterization.Standard)]
@@ -55,6 +56,7 @@ public class MlpNetworkTests
         Assert.InRange(difference, 1e-12, 1e-5);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void OnlyFloat64ConfigurationsRecordTheirDrawSoFloat32KeysStayAsTheyWere()
     {

@@ -10,6 +10,7 @@ namespace NasSharp.Tests.Spaces;
 /// string; every malformed string ends in a <see cref="GenotypeFormatException"/> (nothing else: no crash, no libtorch
 /// error later) whose message is one line of bounded length; and no input under 1 MB makes a parse allocate much.
 /// </summary>
+[Trait("Category", "Reliability")]
 public class GenotypeParserPropertyTests
 {
     /// <summary>

@@ -12,6 +12,7 @@ namespace NasSharp.Tests.Store;
 /// they can, and nothing that is not a store is modified.
 /// </summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Reliability")]
 public sealed class StoreFaultTests : IDisposable
 {
     private readonly TempDir _dir = new();
