@@ -6,8 +6,8 @@ namespace NasSharp.Cli;
 
 /// <summary>
 /// A mistake in the command line as the one line <c>nas</c> reports: an unknown command or option with the nearest known
-/// one ("did you mean"), a value that is not a number in the form the settings' own messages use, or System.CommandLine's
-/// first message; then where the help is.
+/// one ("did you mean"), a missing command, option or value named, a value that is not a number in the form the settings'
+/// own messages use, or else System.CommandLine's first message; then where the help is.
 /// </summary>
 public static class CommandLineMistakes
 {
@@ -33,9 +33,24 @@ public static class CommandLineMistakes
                 return $"{path} has no command {token}{DidYouMean(token, command.Subcommands.Where(c => !c.Hidden).SelectMany(c => c.Aliases.Prepend(c.Name)))}";
             return $"{path} takes no argument {token}";
         }
+        if (commandResult.Command is { Action: null, Subcommands.Count: > 0 } group)
+            return $"{path} needs a command: {string.Join(", ", group.Subcommands.Where(c => !c.Hidden).Select(c => c.Name))}";
+        if (commandResult.Command.Options.FirstOrDefault(o => o.Required && parse.GetResult(o) is null or { Tokens.Count: 0 }) is { } required)
+            return $"{path} needs {required.Name}";
         var error = parse.Errors[0];
-        return NotANumber(error.SymbolResult) ?? error.Message.ReplaceLineEndings(" ");
+        return Missing(error.SymbolResult, path) ?? NotANumber(error.SymbolResult) ?? error.Message.ReplaceLineEndings(" ");
     }
+
+    /// <summary>"--seed needs a value", "nas runs show needs RUN_ID": an option or argument given nothing.</summary>
+    private static string? Missing(SymbolResult? result, string path) => result switch
+    {
+        OptionResult { Tokens.Count: 0, Implicit: false } o when o.Option.Arity.MinimumNumberOfValues > 0 => $"{o.Option.Name} needs a value",
+        ArgumentResult { Tokens.Count: 0, Parent: OptionResult o } => $"{o.Option.Name} needs a value",
+        ArgumentResult { Tokens.Count: 0 } a => $"{path} needs {a.Argument.Name}",
+        CommandResult c when c.Command.Arguments.FirstOrDefault(a => a.Arity.MinimumNumberOfValues > 0 && c.GetResult(a) is not { Tokens.Count: > 0 }) is { } a
+            => $"{path} needs {a.Name}",
+        _ => null,
+    };
 
     private static string DidYouMean(string token, IEnumerable<string> known) =>
         Spelling.Closest(token, known) is { } name ? $"; did you mean {name}?" : "";
