@@ -38,13 +38,12 @@ public static class NasApp
             // pollute --json output); --help still prints the help.
             if (parse.Errors.Count > 0)
             {
-                var path = new List<string>();
-                for (System.CommandLine.Parsing.SymbolResult? r = parse.CommandResult; r is not null; r = r.Parent)
-                    if (r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand) path.Insert(0, c.Command.Name);
-                console.Error.WriteLine($"error: {string.Join(" ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see nas {string.Join(' ', [.. path, "--help"])})");
+                console.Error.WriteLine($"error: {CommandLineMistakes.Describe(parse)}");
                 return 2;
             }
             if (GlobalOptions.ResolveThreads(parse) is int threads) TorchSharp.torch.set_num_threads(threads);
+            // A device given is checked for every command, also those that compute nothing (doctor, runs).
+            if (parse.GetResult(GlobalOptions.Device) is { Implicit: false }) GlobalOptions.ResolveDevice(parse);
             return parse.Invoke(new InvocationConfiguration
             {
                 Output = console.Out,
@@ -75,6 +74,9 @@ public static class NasApp
             or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
             || e.GetType().Namespace?.StartsWith("NasSharp", StringComparison.Ordinal) == true;
         var text = e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "") : e.Message;
+        // One line: a message of several (libtorch's carry a C++ stack) is cut to its first, the rest shown with --verbose.
+        int end = text.AsSpan().IndexOfAny('\r', '\n');
+        if (end >= 0) text = text[..end] + (verbose || !expected ? "" : " (the rest with --verbose)");
         var message = expected ? text : $"internal error ({e.GetType().Name}): {text}";
         console.Error.WriteLine($"error: {message}");
         if (verbose) console.Error.WriteLine(e.ToString());

@@ -84,7 +84,7 @@ public sealed class Settings
         if (Text(name) is not { } text) return fallback;
         foreach (var (n, v) in choices)
             if (n == text) return v;
-        throw new SettingException($"--{name} {text}: use {string.Join(", ", choices.Select(c => c.Name))}.");
+        throw new SettingException($"--{name} {text}: use {string.Join(", ", choices.Select(c => c.Name))}{Spelling.Suggestion(text, choices.Select(c => c.Name))}.");
     }
 
     /// <summary>Throws for a given setting that <paramref name="known"/> does not list (a setting of another space or strategy).</summary>

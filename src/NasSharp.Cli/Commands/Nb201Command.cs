@@ -26,7 +26,9 @@ public static class Nb201Command
             if ((text is null) == (i is null))
                 throw new UsageException("give either ARCH (e.g. nas nb201 query '|nor_conv_3x3~0|+|...|') or --index I, not both or neither.");
             var table = Load(pr, queryTable);
-            var entry = i is { } ix ? table.ByIndex(ix) : table.Lookup(text!);
+            Nb201Entry entry;
+            try { entry = i is { } ix ? table.ByIndex(ix) : table.Lookup(text!); }
+            catch (BenchmarkLookupException e) when (i is not null) { throw new UsageException($"--index {i}: {e.Message}."); }
             var row = Row.Of(entry, table.Source);
             if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(row);
             else

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using NasSharp.Experiments;
 using NasSharp.Store;
 using Spectre.Console;
 
@@ -13,13 +14,19 @@ public static class RunsCommand
         var runs = new Command("runs", "List and show recorded runs in the results store.");
         var list = new Command("list", "List runs, newest first.");
         var limit = new Option<int>("--limit") { Description = "At most this many runs.", DefaultValueFactory = _ => 50 };
-        var kind = new Option<string?>("--kind") { Description = "Only runs of this kind (train, ntk, search, ...)." };
+        var kind = new Option<string?>("--kind") { Description = $"Only runs of this kind: {string.Join(", ", Enum.GetValues<ExperimentKind>().Select(ExperimentRun.KindName))}." };
         list.Options.Add(limit);
         list.Options.Add(kind);
         list.SetAction(pr =>
         {
+            int most = pr.GetValue(limit);
+            if (most < 1) throw new UsageException($"--limit {most}: must be at least 1.");
             using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
-            var items = store.ListRuns(pr.GetValue(limit), pr.GetValue(kind));
+            var items = store.ListRuns(most, pr.GetValue(kind));
+            // A kind no run has and NasSharp does not know is a misspelling, not an empty list.
+            var kinds = Enum.GetValues<ExperimentKind>().Select(ExperimentRun.KindName).ToList();
+            if (pr.GetValue(kind) is { } k && items.Count == 0 && !kinds.Contains(k))
+                throw new UsageException($"--kind {k}: no such kind of run; the kinds are {string.Join(", ", kinds)}{Spelling.Suggestion(k, kinds)}.");
             if (pr.GetValue(GlobalOptions.Json))
                 console.WriteJson(new RunList(store.FilePath, [.. items.Select(Summary)]));
             else
@@ -35,7 +42,7 @@ public static class RunsCommand
         });
 
         var show = new Command("show", "Show one run: its configuration, summary and results.");
-        var id = new Argument<long>("ID") { Description = "Run id (from nas runs list)." };
+        var id = new Argument<long>("RUN_ID") { Description = "Run id (from nas runs list)." };
         show.Arguments.Add(id);
         show.SetAction(pr =>
         {
@@ -51,7 +58,7 @@ public static class RunsCommand
             {
                 console.Out.WriteLine($"run {run.Id} ({run.Kind}, {run.Status.ToString().ToLowerInvariant()}): {run.Command}");
                 console.Out.WriteLine($"started {run.StartedUtc:u}, {(run.EndedUtc is { } e ? $"ended {e:u}" : "not ended")}, seed {run.Seed}");
-                if (run.Error is not null) console.Out.WriteLine($"note: {run.Error}");
+                if (run.Note is not null) console.Out.WriteLine($"note: {run.Note}");
                 var table = new Table().AddColumn("item").AddColumn("arch").AddColumn("value");
                 foreach (var r in results)
                     table.AddRow(Markup.Escape(r.Record.ItemKey), Markup.Escape(r.Record.Arch ?? ""),
@@ -75,7 +82,7 @@ public static class RunsCommand
     public sealed record RunDetail(RunSummary Run, JsonElement Config, JsonElement? Summary, IReadOnlyDictionary<string, string> Versions, IReadOnlyList<ResultOutput> Results);
 
     private static RunSummary Summary(RunInfo r) =>
-        new(r.Id, r.Kind, r.Status, r.Command, r.Seed, r.StartedUtc, r.EndedUtc, r.Duration?.TotalSeconds, r.ResultCount, r.Error);
+        new(r.Id, r.Kind, r.Status, r.Command, r.Seed, r.StartedUtc, r.EndedUtc, r.Duration?.TotalSeconds, r.ResultCount, r.Note);
 
     private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();
 }

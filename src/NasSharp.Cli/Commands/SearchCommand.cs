@@ -27,7 +27,10 @@ public static class SearchCommand
             var data = DataOptions.Load(pr, console, dataOptions.Spec(pr), s);
             var table = Tables.TryLoad(space, pr, console);
             var output = ExperimentCli.Run(pr, console, new SearchExperiment(space, data, strategy, s, table), o => Render(console, o));
-            return output.Arch is null ? 1 : 0;
+            // No architecture is a failed search: exit code 1 and one line on stderr, also under --json (whose output says why too).
+            if (output.Arch is not null) return 0;
+            console.Error.WriteLine($"error: the search selected no architecture: {output.NoArchReason}.");
+            return 1;
         });
         return cmd;
     }
@@ -62,7 +65,7 @@ public static class SearchCommand
         }
         if (o.TraceNorm is { } t)
             console.Out.WriteLine($"trace norm of the sampled architectures: min {t.Min:G4}, mean {t.Mean:G4}, max {t.Max:G4}; final ν {t.FinalNu:G4}");
-        console.Out.WriteLine(o.Arch is null ? "no candidate had a finite score or could be trained" : $"arch: {o.Arch}");
+        console.Out.WriteLine(o.Arch is null ? $"no architecture: {o.NoArchReason}" : $"arch: {o.Arch}");
         if (o.TestAccuracyPercent is not null)
             console.Out.WriteLine($"trained: validation {TrainCommand.Percent(o.ValAccuracyPercent)}, test {TrainCommand.Percent(o.TestAccuracyPercent)}");
         if (o.TableTestAccuracyPercent is { } a)

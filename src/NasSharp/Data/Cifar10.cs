@@ -17,7 +17,12 @@ public static class Cifar10
     public static IReadOnlyList<string> ClassNames { get; } =
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
-    public static TrainTest Load(string directory, string? cacheDirectory = null, IProgress<(int done, int total)>? progress = null)
+    /// <summary>50,000 training and 10,000 test images, 5,000 and 1,000 of each class.</summary>
+    public static CanonicalCounts Canonical { get; } = new("CIFAR-10", 50_000, 10_000, 5_000, 1_000);
+
+    /// <param name="expected">Counts a decode must have to be cached (the catalog passes <see cref="Canonical"/>).</param>
+    public static TrainTest Load(string directory, string? cacheDirectory = null, IProgress<(int done, int total)>? progress = null,
+        CanonicalCounts? expected = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         var batches = Path.Combine(directory, BinaryDirectoryName);
@@ -26,7 +31,7 @@ public static class Cifar10
         var binaryTar = Path.Combine(directory, BinaryTarballName);
         if (File.Exists(binaryTar)) return LoadBinaryTarball(binaryTar);
         var jpegTar = Path.Combine(directory, JpegTarballName);
-        if (File.Exists(jpegTar)) return LoadJpegTarball(jpegTar, cacheDirectory, progress).Data;
+        if (File.Exists(jpegTar)) return LoadJpegTarball(jpegTar, cacheDirectory, progress, expected).Data;
         throw new DataNotFoundException(
             $"missing CIFAR-10 data in {directory}: expected a folder {BinaryDirectoryName}/ (data_batch_1..5.bin, test_batch.bin), " +
             $"a file {BinaryTarballName}, or a file {JpegTarballName}; set --data-dir or {DataDirectory.EnvironmentVariable}");
@@ -39,6 +44,7 @@ public static class Cifar10
     public static TrainTest LoadBinaryTarball(string tarPath) => Cifar10Binary.LoadTarball(tarPath, ClassNames);
 
     /// <summary>Decodes the JPEG tarball (or reads its cache); see <see cref="ImageFolderTarball"/>.</summary>
-    public static ImageTarballLoad LoadJpegTarball(string tarPath, string? cacheDirectory = null, IProgress<(int done, int total)>? progress = null) =>
-        ImageFolderTarball.Load(tarPath, "cifar10", Channels, Height, Width, cacheDirectory, progress);
+    public static ImageTarballLoad LoadJpegTarball(string tarPath, string? cacheDirectory = null, IProgress<(int done, int total)>? progress = null,
+        CanonicalCounts? expected = null) =>
+        ImageFolderTarball.Load(tarPath, "cifar10", Channels, Height, Width, cacheDirectory, progress, expected);
 }

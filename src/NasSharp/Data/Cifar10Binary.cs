@@ -46,7 +46,7 @@ internal static class Cifar10Binary
         var files = DataFiles.Guard(tarPath, () =>
         {
             var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            using var reader = new TarReader(DataFiles.OpenMaybeGzip(tarPath));
+            using var reader = DataFiles.OpenTar(tarPath);
             for (TarEntry? e; (e = reader.GetNextEntry()) is not null;)
             {
                 if (e.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile)) continue;

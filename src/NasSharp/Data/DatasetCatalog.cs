@@ -6,8 +6,9 @@ public sealed class DatasetEntry
     private readonly Func<string, string?, IProgress<(int done, int total)>?, TrainTest> _load;
 
     internal DatasetEntry(string name, string folder, string description, int[] sampleShape, int classes, bool hasOfficialTest,
-        Func<string, string?, IProgress<(int done, int total)>?, TrainTest> load)
+        Func<string, string?, IProgress<(int done, int total)>?, TrainTest> load, CanonicalCounts? canonical = null)
     {
+        Canonical = canonical;
         Name = name;
         Folder = folder;
         Description = description;
@@ -27,6 +28,8 @@ public sealed class DatasetEntry
     public int Classes { get; }
     /// <summary>False for the scikit-learn tables: <see cref="Load"/> then returns the whole table as Train and a null Test.</summary>
     public bool HasOfficialTest { get; }
+    /// <summary>The counts the published dataset has; <see cref="Load"/> refuses files with others.</summary>
+    public CanonicalCounts? Canonical { get; }
 
     /// <param name="dataDirectory">The data root (see <see cref="DataDirectory"/>), not the dataset's own folder.</param>
     /// <param name="cacheDirectory">Cache for decoded images; null means <see cref="DataCache.ResolveDirectory"/>'s default.</param>
@@ -34,7 +37,11 @@ public sealed class DatasetEntry
     public TrainTest Load(string dataDirectory, string? cacheDirectory = null, IProgress<(int done, int total)>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(dataDirectory);
-        return _load(Path.Combine(dataDirectory, Folder), cacheDirectory, progress);
+        var directory = Path.Combine(dataDirectory, Folder);
+        var data = _load(directory, cacheDirectory, progress);
+        if (Canonical is { } counts)
+            counts.Check(directory, data.Train.ClassNames, data.Train.Labels, data.Test?.Labels ?? []);
+        return data;
     }
 }
 
@@ -46,9 +53,11 @@ public static class DatasetCatalog
 {
     public static IReadOnlyList<DatasetEntry> Entries { get; } =
     [
-        new("mnist", "mnist", "MNIST handwritten digits, 60k/10k, [1,28,28]", [1, 28, 28], 10, true, (dir, _, _) => Mnist.Load(dir)),
-        new("fashion-mnist", "fashion-mnist", "Fashion-MNIST clothing, 60k/10k, [1,28,28]", [1, 28, 28], 10, true, (dir, _, _) => FashionMnist.Load(dir)),
-        new("cifar10", "cifar10", "CIFAR-10 objects, 50k/10k, [3,32,32]", [3, 32, 32], 10, true, Cifar10.Load),
+        new("mnist", "mnist", "MNIST handwritten digits, 60k/10k, [1,28,28]", [1, 28, 28], 10, true, (dir, _, _) => Mnist.Load(dir), Mnist.Canonical),
+        new("fashion-mnist", "fashion-mnist", "Fashion-MNIST clothing, 60k/10k, [1,28,28]", [1, 28, 28], 10, true, (dir, _, _) => FashionMnist.Load(dir),
+            FashionMnist.Canonical),
+        new("cifar10", "cifar10", "CIFAR-10 objects, 50k/10k, [3,32,32]", [3, 32, 32], 10, true,
+            (dir, cache, progress) => Cifar10.Load(dir, cache, progress, Cifar10.Canonical), Cifar10.Canonical),
         new("digits", "sklearn", "scikit-learn 8x8 digits, 1,797 samples, [64]", [64], 10, false, Table(dir => SklearnCsv.LoadDigits(SklearnFile(dir, "digits.csv")))),
         new("iris", "sklearn", "Fisher's iris, 150 samples, [4]", [4], 3, false, Table(dir => SklearnCsv.LoadWithHeader(SklearnFile(dir, "iris.csv"), "iris"))),
         new("wine", "sklearn", "UCI wine, 178 samples, [13]", [13], 3, false, Table(dir => SklearnCsv.LoadWithHeader(SklearnFile(dir, "wine_data.csv"), "wine"))),
@@ -62,7 +71,7 @@ public static class DatasetCatalog
     {
         ArgumentNullException.ThrowIfNull(name);
         return Entries.FirstOrDefault(e => string.Equals(e.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
-               ?? throw new ArgumentException($"unknown dataset '{name}'; known datasets: {string.Join(", ", Names)}", nameof(name));
+               ?? throw new ArgumentException($"unknown dataset '{name}'; known datasets: {string.Join(", ", Names)}{Spelling.Suggestion(name, Names)}", nameof(name));
     }
 
     /// <summary>Loads dataset <paramref name="name"/> from the data root; see <see cref="DatasetEntry.Load"/>.</summary>

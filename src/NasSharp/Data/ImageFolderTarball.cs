@@ -18,8 +18,10 @@ public static class ImageFolderTarball
 {
     private const int ProgressStep = 1000;
 
+    /// <param name="expected">Counts the data must have, checked on a cache hit and before a decode is cached: a decode of an
+    /// incomplete archive is never cached, and a cache of one (written by an earlier build) is never served.</param>
     public static ImageTarballLoad Load(string tarPath, string name, int channels, int height, int width,
-        string? cacheDirectory = null, IProgress<(int done, int total)>? progress = null)
+        string? cacheDirectory = null, IProgress<(int done, int total)>? progress = null, CanonicalCounts? expected = null)
     {
         ArgumentNullException.ThrowIfNull(tarPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -34,9 +36,13 @@ public static class ImageFolderTarball
         bool cacheExisted = File.Exists(cacheFile);
         var cached = cacheExisted ? ImageSetCache.TryRead(cacheFile, key) : null;
         if (cached is not null && cached.Channels == channels && cached.Height == height && cached.Width == width)
+        {
+            expected?.Check($"{tarPath} (cached in {cacheFile})", cached.ClassNames, Labels(cached.Train), Labels(cached.Test));
             return new ImageTarballLoad(cached.ToTrainTest(name), CacheOutcome.Hit, cacheFile, null);
+        }
 
         var decoded = Decode(tarPath, channels, height, width, progress);
+        expected?.Check(tarPath, decoded.ClassNames, Labels(decoded.Train), Labels(decoded.Test));
         var outcome = cacheExisted ? CacheOutcome.Rebuilt : CacheOutcome.Created;
         string? problem = null;
         try
@@ -50,6 +56,8 @@ public static class ImageFolderTarball
         }
         return new ImageTarballLoad(decoded.ToTrainTest(name), outcome, cacheFile, problem);
     }
+
+    private static int[] Labels(ByteImageSet set) => Array.ConvertAll(set.Labels, b => (int)b);
 
     private sealed record Entry(string Path, string Split, string ClassName, byte[] Bytes);
 
@@ -101,7 +109,7 @@ public static class ImageFolderTarball
     {
         var entries = new List<Entry>();
         int total = 0;
-        using var reader = new TarReader(DataFiles.OpenMaybeGzip(tarPath));
+        using var reader = DataFiles.OpenTar(tarPath);
         for (TarEntry? e; (e = reader.GetNextEntry()) is not null;)
         {
             total++;

@@ -121,6 +121,18 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
     /// <summary>The data split's seed; each method's searches use the listed seeds.</summary>
     public long Seed => 0;
 
+    /// <summary>Each method's strategy against the space and that method's data (random search with a stand-in budget).</summary>
+    public void Validate()
+    {
+        foreach (var method in config.Methods)
+        {
+            var m = Table.Single(x => x.Name == method);
+            m.Strategy(config.Settings, config.Seeds[0], 1).Validate(space, MethodData(m));
+        }
+    }
+
+    private ExperimentData MethodData(ComparisonMethod m) => m.Data is null ? data : new ExperimentData(m.Data(data.Spec, config.Settings), dataDirectory, Seed);
+
     public ComparisonOutput Run(ExperimentContext context)
     {
         var methods = config.Methods;
@@ -150,7 +162,7 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
         var m = Table.Single(x => x.Name == method);
         double? budget = method == "random" ? earlier.Single(r => r.Method == "nasi-fix" && r.Seed == seed).Seconds : null;
         var strategy = m.Strategy(s, seed, budget);
-        var methodData = m.Data is null ? data : new ExperimentData(m.Data(data.Spec, s), dataDirectory, Seed);
+        var methodData = MethodData(m);
         var clock = Stopwatch.StartNew();
         var search = new SearchContext(space, methodData, seed)
         {
@@ -161,7 +173,7 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
             Progress = context.Progress is null ? null : context.ForSearch($"{method} "),
         };
         var outcome = strategy.Run(search);
-        var arch = outcome.Arch ?? throw new InvalidOperationException($"{method} seed {seed}: no candidate had a finite score.");
+        var arch = outcome.Arch ?? throw new InvalidOperationException($"{method} seed {seed} selected no architecture: {outcome.NoArchReason}.");
         IReadOnlyDictionary<string, double> Accuracies(string a) =>
             table.Lookup(space.Parse(a))?.TestAccuracyPercent ?? throw new InvalidOperationException($"{a} is not in the table {table.Source}.");
         string? detail = outcome.Relaxed is { } r ? $"trace norm mean {r.Steps.Average(st => st.TraceNorm):G4}"

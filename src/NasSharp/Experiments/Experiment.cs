@@ -42,6 +42,12 @@ public interface IExperiment<out TOutput>
 
     long Seed { get; }
 
+    /// <summary>
+    /// Refuses a usage mistake the configuration alone shows (a strategy that cannot search the space, say) with a
+    /// <see cref="SettingException"/>; called before a run is stored, so such a mistake never becomes a run.
+    /// </summary>
+    void Validate() { }
+
     TOutput Run(ExperimentContext context);
 }
 

@@ -6,7 +6,9 @@ namespace NasSharp.Experiments;
 /// An experiment as a run of the results store. The run is found again by its key (kind, seed and configuration), so the
 /// same command after an interruption resumes it, and each finished item is committed through the run's journal as it is
 /// produced. A run still written by a live process is not resumed: its process holds the run's lock
-/// (<see cref="RunLock"/>), and a second identical command stops with an error instead of writing into it.
+/// (<see cref="RunLock"/>), and a second identical command stops with an error instead of writing into it. A run is
+/// resumed only with the libtorch thread count it was started with (results computed with different counts differ in
+/// their last digits), and a usage mistake never becomes a run.
 /// </summary>
 public sealed class ExperimentRun : IDisposable
 {
@@ -45,6 +47,7 @@ public sealed class ExperimentRun : IDisposable
         {
             string kindName = KindName(kind);
             var spec = new RunSpec(kindName, command, config, seed, Versions(), resumable ? RunSpec.DeriveKey(kindName, config, seed) : null);
+            if (spec.Key is { } key && store.FindResumable(key) is { } unfinished) RequireSameThreads(unfinished, store.FilePath);
             var run = resumable ? store.GetOrStartRun(spec) : store.StartRun(spec);
             // A "running" run may be a crashed one (resume it) or a live one in another process (leave it alone, and do
             // not mark it failed on the way out: that would stop the other process's writes).
@@ -66,18 +69,47 @@ public sealed class ExperimentRun : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="experiment"/> in a stored run of its own and completes the run with its output.</summary>
+    /// <summary>
+    /// Runs <paramref name="experiment"/> in a stored run of its own and completes the run with its output. A usage mistake
+    /// the configuration shows is refused before the run is stored (<see cref="IExperiment{TOutput}.Validate"/>).
+    /// </summary>
     public static TOutput Execute<TOutput>(IExperiment<TOutput> experiment, string storePath, string command, ExperimentContext context,
         bool resumable = true, Action<ExperimentRun>? started = null) where TOutput : notnull
     {
         ArgumentNullException.ThrowIfNull(experiment);
         ArgumentNullException.ThrowIfNull(context);
+        experiment.Validate();
         using var run = Start(storePath, experiment.Kind, experiment.Config, experiment.Seed, command, resumable, context.Cancellation);
         started?.Invoke(run);
-        var output = experiment.Run(context with { Journal = run.Journal, RunId = run.RunId, Resumed = run.Resumed });
+        TOutput output;
+        try
+        {
+            output = experiment.Run(context with { Journal = run.Journal, RunId = run.RunId, Resumed = run.Resumed });
+        }
+        catch (Exception e) when (!context.Cancellation.IsCancellationRequested)
+        {
+            run.Fail(e);
+            throw;
+        }
         run.Complete(output);
         return output;
     }
+
+    /// <summary>
+    /// Refuses to resume <paramref name="run"/> under another libtorch thread count than it was started with: results of
+    /// different counts differ in their last digits, and one run must not mix them. Runs stored without the count pass.
+    /// </summary>
+    private static void RequireSameThreads(RunInfo run, string storePath)
+    {
+        if (!run.Versions.TryGetValue(ThreadsVersion, out var stored)) return;
+        var now = TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (stored != now)
+            throw new StoreException($"Run {run.Id} in '{storePath}' was started with {stored} libtorch thread{(stored == "1" ? "" : "s")} and this command " +
+                $"uses {now}; results of different thread counts differ in their last digits, so they are not mixed in one run. " +
+                $"Rerun with --threads {stored} to resume it, or use another --store.");
+    }
+
+    private const string ThreadsVersion = "torch_threads";
 
     /// <summary>The store's name of a kind (snake_case, as the JSON dialect writes it).</summary>
     public static string KindName(ExperimentKind kind) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());
@@ -87,7 +119,7 @@ public sealed class ExperimentRun : IDisposable
         ["nassharp"] = typeof(Seeds).Assembly.GetName().Version?.ToString(3) ?? "unknown",
         ["torchsharp"] = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3) ?? "unknown",
         ["dotnet"] = Environment.Version.ToString(),
-        ["torch_threads"] = TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        [ThreadsVersion] = TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
     public void Complete(object output)
@@ -95,6 +127,28 @@ public sealed class ExperimentRun : IDisposable
         store.CompleteRun(RunId, output);
         finished = true;
     }
+
+    /// <summary>
+    /// Closes the run after <paramref name="error"/>. A usage mistake found only while running, on a new run that stored
+    /// nothing, is no experiment to keep or resume: the run is discarded. Any other error marks the run failed with the
+    /// error's first line, to be resumed once its cause is fixed.
+    /// </summary>
+    public void Fail(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            if (error is SettingException or Spaces.GenotypeFormatException && !Resumed && store.GetRun(RunId)?.ResultCount == 0)
+                store.DiscardRun(RunId);
+            else
+                store.FailRun(RunId, $"{FirstLine(error.Message)} (fix that, then rerun the same command to resume)");
+        }
+        catch (StoreException) { }
+        finished = true;
+    }
+
+    private static string FirstLine(string message) =>
+        message.AsSpan().IndexOfAny('\r', '\n') is var end and >= 0 ? message[..end] : message;
 
     public void Dispose()
     {

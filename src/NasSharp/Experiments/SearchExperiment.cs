@@ -34,8 +34,10 @@ public sealed record SearchOutput
     public required string Dataset { get; init; }
     public required string Strategy { get; init; }
     public long Seed { get; init; }
-    /// <summary>The architecture the search selects; null when no candidate had a finite score.</summary>
+    /// <summary>The architecture the search selects; null when it selects none, <see cref="NoArchReason"/> saying why.</summary>
     public string? Arch { get; init; }
+    /// <summary>Why <see cref="Arch"/> is null: no candidate had a finite score, or a degenerate relaxed search (null when it is not).</summary>
+    public string? NoArchReason { get; init; }
     public double? ValAccuracyPercent { get; init; }
     public double? TestAccuracyPercent { get; init; }
     /// <summary>The selected architecture's test accuracy (%) per target of the space's table; null without one.</summary>
@@ -64,6 +66,8 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
     public object Config { get; } = new SearchConfig(SpaceSpec.Of(space), data.Spec, strategy.Name, strategy.Options);
     public long Seed => seed;
 
+    public void Validate() => strategy.Validate(space, data);
+
     public SearchOutput Run(ExperimentContext context)
     {
         var search = new SearchContext(space, data, seed)
@@ -91,6 +95,7 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
             Strategy = strategy.Name,
             Seed = seed,
             Arch = outcome.Arch,
+            NoArchReason = outcome.NoArchReason,
             ValAccuracyPercent = best?.ValidationAccuracyPercent,
             TestAccuracyPercent = best?.TestAccuracyPercent,
             TableTestAccuracyPercent = Lookup(outcome.Arch),

@@ -48,6 +48,8 @@ public sealed class TrainingComparisonExperiment : IExperiment<TrainingCompariso
     public object Config => config;
     public long Seed { get; }
 
+    public void Validate() => strategy.Validate(space, data);
+
     public TrainingComparisonOutput Run(ExperimentContext context)
     {
         var search = new SearchContext(space, data, Seed)
@@ -58,7 +60,7 @@ public sealed class TrainingComparisonExperiment : IExperiment<TrainingCompariso
             Progress = context.ForSearch("search "),
         };
         var outcome = strategy.Run(search);
-        var found = space.Parse(outcome.Arch ?? throw new InvalidOperationException("The search selected no architecture (no candidate had a finite score)."));
+        var found = space.Parse(outcome.Arch ?? throw new InvalidOperationException($"The search selected no architecture: {outcome.NoArchReason}."));
         var random = space.SampleDistinct(config.Random, Seeds.Rng(Seed, "truth-architectures")).Where(g => g.Canonical != found.Canonical);
         var entries = ArchitectureTrainer.TrainAll(trainedSpace, [found, .. random], data, new NetworkOptions(), config.Training, Seed, context);
 

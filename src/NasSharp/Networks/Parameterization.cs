@@ -19,6 +19,15 @@ public sealed record NetworkOptions
     public double SigmaB { get; init; } = 0.1;
     public TorchSharp.torch.ScalarType DType { get; init; } = TorchSharp.torch.ScalarType.Float32;
 
+    /// <summary>
+    /// The dtype weights are drawn in before the network is cast to <see cref="DType"/>: float32 for every dtype, so a
+    /// float64 network has exactly the float32 network's weights. Written (and so part of a run's key) only when it
+    /// differs from the dtype: float32 configurations, and their keys, stay as they were, while a float64 run of a build
+    /// that drew in float64 has no such field and is not resumed under these draws.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? WeightsDrawnIn => DType == TorchSharp.torch.ScalarType.Float32 ? null : "float32";
+
     public static NetworkOptions Ntk(double sigmaW = 1.0, double sigmaB = 0.1) =>
         new() { Parameterization = Parameterization.Ntk, SigmaW = sigmaW, SigmaB = sigmaB };
 }

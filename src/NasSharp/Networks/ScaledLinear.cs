@@ -20,8 +20,10 @@ public sealed class ScaledLinear : nn.Module<Tensor, Tensor>
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        var w = torch.empty(outFeatures, inFeatures, dtype: options.DType, device: device);
-        var b = torch.empty(outFeatures, dtype: options.DType, device: device);
+        // Drawn in float32 whatever the dtype, then cast (NetworkOptions.WeightsDrawnIn): libtorch's float64 generators
+        // consume the random stream differently, and a float64 network must be the float32 one, to check its precision.
+        var w = torch.empty(outFeatures, inFeatures, dtype: ScalarType.Float32, device: device);
+        var b = torch.empty(outFeatures, dtype: ScalarType.Float32, device: device);
         using (torch.no_grad())
         {
             if (options.Parameterization == Parameterization.Ntk)
@@ -40,6 +42,14 @@ public sealed class ScaledLinear : nn.Module<Tensor, Tensor>
                 weightScale = 1.0;
                 biasScale = 1.0;
             }
+        }
+        if (options.DType != ScalarType.Float32)
+        {
+            var (w32, b32) = (w, b);
+            w = w32.to(options.DType);
+            b = b32.to(options.DType);
+            w32.Dispose();
+            b32.Dispose();
         }
         weight = new Parameter(w);
         bias = new Parameter(b);

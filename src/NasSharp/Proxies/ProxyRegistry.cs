@@ -31,7 +31,7 @@ public static class ProxyRegistry
     {
         ArgumentNullException.ThrowIfNull(name);
         return Table.FirstOrDefault(p => p.Name == name.Trim())
-            ?? throw new ArgumentException($"Unknown proxy '{name}'. Known proxies: {string.Join(", ", Names)}.", nameof(name));
+            ?? throw new ArgumentException($"Unknown proxy '{name}'. Known proxies: {string.Join(", ", Names)}{Spelling.Suggestion(name.Trim(), Names)}.", nameof(name));
     }
 
     /// <summary>Proxies from a comma-separated list such as <c>"synflow,naswot"</c>; <c>"all"</c> gives <see cref="All"/>.</summary>

@@ -94,7 +94,7 @@ public static class RunReport
         if (output is not null)
         {
             md.AppendLine($"## {output.Strategy} search on {output.Space} ({output.Dataset})").AppendLine();
-            md.AppendLine($"Selected: `{output.Arch ?? "none (no candidate had a finite score)"}`" +
+            md.AppendLine($"Selected: `{output.Arch ?? $"none ({output.NoArchReason ?? NasSharp.Search.SearchOutcome.NoFiniteCandidate})"}`" +
                 (output.TestAccuracyPercent is { } t ? $", validation {F(output.ValAccuracyPercent, "F2")}%, test {F(t, "F2")}% after training" : "") + ".").AppendLine();
             if (output.TableTestAccuracyPercent is { } table)
                 md.AppendLine($"Its test accuracy in the space's table: {string.Join(", ", table.Select(kv => $"{kv.Key} {F(kv.Value, "F2")}%"))}.").AppendLine();

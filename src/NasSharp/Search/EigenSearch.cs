@@ -171,13 +171,22 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
             new Dictionary<string, double> { ["lambda_min"] = lambdaMin, ["lambda_max"] = lambdaMax, ["trace"] = trace, ["condition"] = condition },
             seconds);
 
+    public override void Validate(ISearchSpace space, ExperimentData data)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(data);
+        Options.Validate();
+        if (Options.Score.IsTheoretical() && space is not IAnalyticNtkSpace)
+            throw new SettingException($"--score {Options.Score.Name()}: it needs the infinite-width kernel of the genotype, which the {space.SpaceName} space does not have (the mlp space does).");
+        if (!Options.Score.IsTheoretical() && space.CheckInput(data.SampleShape, Options.ScoringNetwork) is { } problem)
+            throw new SettingException($"--strategy eigen on {space.SpaceName}: {problem}" +
+                (Options.ScoringNetwork.Parameterization == Parameterization.Ntk ? "; score in the standard one with --parameterization standard." : "."));
+    }
+
     public override SearchOutcome Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Options.Validate();
-        if (!Options.Score.IsTheoretical() && context.Space.CheckInput(context.Data.SampleShape, Options.ScoringNetwork) is { } problem)
-            throw new SettingException($"--strategy eigen on {context.Space.SpaceName}: {problem}" +
-                (Options.ScoringNetwork.Parameterization == Parameterization.Ntk ? "; score in the standard one with --parameterization standard." : "."));
+        Validate(context.Space, context.Data);
         var clock = Stopwatch.StartNew();
         var candidates = Search.Candidates.Sample(context.Space, Options.Candidates, context.Seed);
         var ntkInputs = NtkInputs(context);

@@ -18,6 +18,12 @@ public interface ISearchStrategy
     /// <summary>The options that decide the result, as a typed record (part of a run's resume key).</summary>
     object Options { get; }
 
+    /// <summary>
+    /// Refuses, with a <see cref="SettingException"/>, a space or data this strategy cannot search (a usage mistake), before
+    /// anything is computed or stored. <see cref="Run"/> checks the same.
+    /// </summary>
+    void Validate(ISearchSpace space, ExperimentData data) { }
+
     SearchOutcome Run(SearchContext context);
 }
 
@@ -27,6 +33,9 @@ public abstract class SearchStrategy<TOptions>(string name, TOptions options) : 
     public string Name { get; } = name;
     public TOptions Options { get; } = options;
     object ISearchStrategy.Options => Options;
+
+    /// <inheritdoc cref="ISearchStrategy.Validate"/>
+    public virtual void Validate(ISearchSpace space, ExperimentData data) { }
 
     public abstract SearchOutcome Run(SearchContext context);
 }
@@ -75,10 +84,23 @@ public sealed record RelaxedOutcome(IReadOnlyList<GroupProbabilities> Alpha, IRe
 
 /// <summary>
 /// A strategy's outcome, one type for every strategy: the architecture it selects (<see cref="Arch"/>, null when no
-/// candidate had a finite score), the candidates it scored in rank order, those it trained, and its timings.
+/// candidate had a finite score or the search could not tell the operations apart; <see cref="NoArchReason"/> says which),
+/// the candidates it scored in rank order, those it trained, and its timings.
 /// </summary>
 public sealed record SearchOutcome(string Strategy, string? Arch)
 {
+    /// <summary>The reason given when a strategy selects nothing and says no more.</summary>
+    public const string NoFiniteCandidate = "no candidate had a finite score or could be trained";
+
+    private readonly string? noArchReason;
+
+    /// <summary>Why <see cref="Arch"/> is null (null when it is not).</summary>
+    public string? NoArchReason
+    {
+        get => Arch is null ? noArchReason ?? NoFiniteCandidate : null;
+        init => noArchReason = value;
+    }
+
     public IReadOnlyList<ScoredCandidate> Ranked { get; init; } = [];
     public IReadOnlyList<TrainedCandidate> Trained { get; init; } = [];
     public RelaxedOutcome? Relaxed { get; init; }

@@ -28,7 +28,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
 
     public StrategyDefinition Get(string name) =>
         definitions.FirstOrDefault(d => d.Name == name)
-        ?? throw new SettingException($"--strategy {name}: unknown strategy; known: {string.Join(", ", Names)}.");
+        ?? throw new SettingException($"--strategy {name}: unknown strategy; known: {string.Join(", ", Names)}{Spelling.Suggestion(name, Names)}.");
 
     public ISearchStrategy Create(string name, Settings? settings = null) => Get(name).CreateFrom(settings ?? Settings.Empty);
 

@@ -48,12 +48,12 @@ public static class Activations
 
     public static string Token(this Activation a) => Table.First(t => t.Kind == a).Token;
 
-    public static bool TryParse(string token, out Activation activation)
+    public static bool TryParse(ReadOnlySpan<char> token, out Activation activation)
     {
         // "silu" is PyTorch's name for swish; accepted on input, printed as "swish".
-        if (token == "silu") token = "swish";
+        if (token.SequenceEqual("silu")) token = "swish";
         foreach (var (kind, t) in Table)
-            if (t == token) { activation = kind; return true; }
+            if (token.SequenceEqual(t)) { activation = kind; return true; }
         activation = default;
         return false;
     }

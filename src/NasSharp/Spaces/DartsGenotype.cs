@@ -171,42 +171,52 @@ public sealed record DartsGenotype : IGenotype
     private static DartsGenotype ParseCanonical(string text)
     {
         GenotypeFormatException Fail(string why) =>
-            new($"Malformed darts genotype '{text}': {why}. Expected {Expected}, e.g. {Example}; or DARTS' {PythonForm}");
+            new($"Malformed darts genotype {GenotypeFormatException.Quote(text)}: {why}. Expected {Expected}, e.g. {Example}; or DARTS' {PythonForm}");
+        static string Q(ReadOnlySpan<char> part) => GenotypeFormatException.Quote(part);
+        static string Plural(int n, string noun) => $"{n:N0} {noun}{(n == 1 ? "" : "s")}";
 
-        var s = text.Trim();
+        // Read in place, counting separators before splitting: what a parse allocates does not grow with the input.
+        var s = text.AsSpan().Trim();
         if (s.Length == 0) throw Fail("it is empty");
-        var cells = s.Split(';');
-        if (cells.Length != 2)
-            throw Fail($"it has {cells.Length} part{(cells.Length == 1 ? "" : "s")} separated by ';', a darts genotype has 2 (normal=…;reduce=…)");
+        int cellCount = s.Count(';') + 1;
+        if (cellCount != 2)
+            throw Fail($"it has {Plural(cellCount, "part")} separated by ';', a darts genotype has 2 (normal=…;reduce=…)");
         var parsed = new ImmutableArray<DartsEdge>[2];
         string[] names = ["normal", "reduce"];
-        for (int c = 0; c < 2; c++)
+        int c = 0;
+        foreach (var cellRange in s.Split(';'))
         {
+            var cell = s[cellRange];
             var prefix = names[c] + "=";
-            if (!cells[c].StartsWith(prefix, StringComparison.Ordinal))
-                throw Fail($"part {c + 1} '{cells[c]}' must start with '{prefix}'");
-            var nodes = cells[c][prefix.Length..].Split('|');
-            if (nodes.Length != NodeCount)
-                throw Fail($"the {names[c]} cell has {nodes.Length} node group{(nodes.Length == 1 ? "" : "s")} separated by '|', DARTS cells have {NodeCount}");
+            if (!cell.StartsWith(prefix, StringComparison.Ordinal))
+                throw Fail($"part {c + 1} {Q(cell)} must start with '{prefix}'");
+            var body = cell[prefix.Length..];
+            int nodeCount = body.Count('|') + 1;
+            if (nodeCount != NodeCount)
+                throw Fail($"the {names[c]} cell has {Plural(nodeCount, "node group")} separated by '|', DARTS cells have {NodeCount}");
             var genes = new List<(string Op, int Input)>(GeneCount);
-            for (int k = 0; k < NodeCount; k++)
+            int k = 0;
+            foreach (var nodeRange in body.Split('|'))
             {
-                var pairs = nodes[k].Split(',');
-                if (pairs.Length != 2)
-                    throw Fail($"node {k} of the {names[c]} cell, '{nodes[k]}', has {pairs.Length} pair{(pairs.Length == 1 ? "" : "s")} separated by ',', DARTS nodes have 2");
-                foreach (var pair in pairs)
+                var node = body[nodeRange];
+                int pairCount = node.Count(',') + 1;
+                if (pairCount != 2)
+                    throw Fail($"node {k} of the {names[c]} cell, {Q(node)}, has {Plural(pairCount, "pair")} separated by ',', DARTS nodes have 2");
+                foreach (var pairRange in node.Split(','))
                 {
-                    var parts = pair.Split('~');
-                    if (parts.Length != 2)
-                        throw Fail($"'{pair}' in node {k} of the {names[c]} cell is not of the form op~input");
-                    var input = parts[1];
-                    if (input.Length == 0 || !input.All(char.IsAsciiDigit) || (input.Length > 1 && input[0] == '0')
-                        || !int.TryParse(input, NumberStyles.None, CultureInfo.InvariantCulture, out var i))
-                        throw Fail($"'{pair}' in node {k} of the {names[c]} cell has input '{input}', which is not a state number");
-                    genes.Add((parts[0], i));
+                    var pair = node[pairRange];
+                    int tilde = pair.IndexOf('~');
+                    if (tilde < 0 || pair[(tilde + 1)..].Contains('~'))
+                        throw Fail($"{Q(pair)} in node {k} of the {names[c]} cell is not of the form op~input");
+                    var input = pair[(tilde + 1)..];
+                    if (!GenotypeNumber.TryParse(input, out var i))
+                        throw Fail($"{Q(pair)} in node {k} of the {names[c]} cell has input {Q(input)}, which is not a state number");
+                    genes.Add((pair[..tilde].ToString(), i));
                 }
+                k++;
             }
             parsed[c] = CellFrom(names[c], genes, Fail);
+            c++;
         }
         return new DartsGenotype(parsed[0], parsed[1]);
     }
@@ -220,7 +230,7 @@ public sealed record DartsGenotype : IGenotype
         for (int g = 0; g < GeneCount; g++)
         {
             if (!DartsPrimitives.TryParse(genes[g].Op, out var op))
-                throw fail($"node {g / 2} of the {cell} cell has unknown operation '{genes[g].Op}' (known: {DartsPrimitives.KnownTokens})");
+                throw fail($"node {g / 2} of the {cell} cell has unknown operation {GenotypeFormatException.Quote(genes[g].Op)} (known: {DartsPrimitives.KnownTokens})");
             edges[g] = new DartsEdge(op, genes[g].Input);
         }
         var canonical = Canonicalize(edges);
@@ -276,11 +286,15 @@ public sealed record DartsGenotype : IGenotype
     {
         private int pos;
 
+        private const string ConcatRule = "but cells of this space concatenate all four intermediate nodes, states 2..5 (range(2, 6))";
+
         private GenotypeFormatException Fail(string why) =>
-            new($"Malformed darts genotype '{text}': {why}. Expected {PythonForm} with op one of {DartsPrimitives.CandidateTokens}, or the canonical {Expected}");
+            new($"Malformed darts genotype {GenotypeFormatException.Quote(text)}: {why}. Expected {PythonForm} with op one of {DartsPrimitives.CandidateTokens}, or the canonical {Expected}");
 
         private GenotypeFormatException FailHere(string expected) =>
-            Fail(pos < text.Length ? $"expected {expected} at character {pos + 1}, found '{text[pos]}'" : $"expected {expected}, but the text ends");
+            Fail(pos < text.Length ? $"expected {expected} at character {pos + 1:N0}, found {Q(text.AsSpan(pos, 1))}" : $"expected {expected}, but the text ends");
+
+        private static string Q(ReadOnlySpan<char> part) => GenotypeFormatException.Quote(part);
 
         public DartsGenotype Read()
         {
@@ -290,27 +304,25 @@ public sealed record DartsGenotype : IGenotype
                 Expect('=', "'=' or 'Genotype('");
                 name = Identifier("'Genotype'");
             }
-            if (name != "Genotype") throw Fail($"it calls '{name}', not Genotype(...)");
+            if (name != "Genotype") throw Fail($"it calls {Q(name)}, not Genotype(...)");
             Expect('(', "'('");
             var cells = new Dictionary<string, List<(string, int)>>();
             var seen = new HashSet<string>();
             while (true)
             {
                 var key = Identifier("a keyword (normal, normal_concat, reduce, reduce_concat)");
-                if (!seen.Add(key)) throw Fail($"'{key}' is given twice");
-                Expect('=', $"'=' after '{key}'");
+                if (!seen.Add(key)) throw Fail($"{Q(key)} is given twice");
+                Expect('=', $"'=' after {Q(key)}");
                 switch (key)
                 {
                     case "normal" or "reduce":
                         cells[key] = Genes(key);
                         break;
                     case "normal_concat" or "reduce_concat":
-                        var concat = Concat(key);
-                        if (!concat.SequenceEqual([2, 3, 4, 5]))
-                            throw Fail($"{key} is [{string.Join(", ", concat)}], but cells of this space concatenate all four intermediate nodes, states 2..5 (range(2, 6))");
+                        Concat(key);
                         break;
                     default:
-                        throw Fail($"unknown keyword '{key}' (a Genotype has normal, normal_concat, reduce, reduce_concat)");
+                        throw Fail($"unknown keyword {Q(key)} (a Genotype has normal, normal_concat, reduce, reduce_concat)");
                 }
                 if (Accept(','))
                 {
@@ -336,11 +348,14 @@ public sealed record DartsGenotype : IGenotype
             {
                 Expect('(', $"'(' opening an ('op', input) pair of {key}");
                 var op = Quoted();
-                Expect(',', $"',' after '{op}' in {key}");
-                var input = Integer($"the input state of '{op}' in {key}");
+                Expect(',', $"',' after {Q(op)} in {key}");
+                var input = Integer($"the input state of {Q(op)} in {key}");
                 if (!Accept(')'))
-                    throw Fail($"a pair of {key} that starts ('{op}', {input}) has more than two entries or lacks ')' at character {pos + 1}; pairs are ('op', input)");
+                    throw Fail($"a pair of {key} that starts ({Q(op)}, {input}) has more than two entries or lacks ')' at character {pos + 1:N0}; pairs are ('op', input)");
                 genes.Add((op, input));
+                // Stop at the first pair too many, so a long list is never held.
+                if (genes.Count > GeneCount)
+                    throw Fail($"the {key} cell has more than {GeneCount} (op, input) pairs, DARTS cells have {GeneCount} (two for each of {NodeCount} nodes)");
                 if (Accept(','))
                 {
                     if (Accept(']')) return genes;
@@ -351,34 +366,40 @@ public sealed record DartsGenotype : IGenotype
             }
         }
 
-        private List<int> Concat(string key)
+        /// <summary>
+        /// Reads <c>[2, 3, 4, 5]</c> or <c>range(2, 6)</c> and refuses anything else without enumerating it: a range is
+        /// compared by its ends (<c>range(0, 2147483647)</c> would be two billion states), a list stops at its fifth state.
+        /// </summary>
+        private void Concat(string key)
         {
-            var values = new List<int>();
             SkipSpace();
             if (Accept('['))
             {
-                if (Accept(']')) return values;
-                while (true)
-                {
-                    values.Add(Integer($"a state number in {key}"));
-                    if (Accept(','))
+                var values = new List<int>(NodeCount);
+                if (!Accept(']'))
+                    while (true)
                     {
-                        if (Accept(']')) return values;
-                        continue;
+                        values.Add(Integer($"a state number in {key}"));
+                        if (values.Count > NodeCount) throw Fail($"{key} lists more than {NodeCount} states, {ConcatRule}");
+                        if (Accept(','))
+                        {
+                            if (Accept(']')) break;
+                            continue;
+                        }
+                        Expect(']', $"',' or ']' in {key}");
+                        break;
                     }
-                    Expect(']', $"',' or ']' in {key}");
-                    return values;
-                }
+                if (!values.SequenceEqual([2, 3, 4, 5])) throw Fail($"{key} is [{string.Join(", ", values)}], {ConcatRule}");
+                return;
             }
             var name = Identifier($"range(2, 6) or [2, 3, 4, 5] for {key}");
-            if (name != "range") throw Fail($"{key} is '{name}…'; expected range(2, 6) or [2, 3, 4, 5]");
+            if (name != "range") throw Fail($"{key} is {Q(name)}…; expected range(2, 6) or [2, 3, 4, 5]");
             Expect('(', "'(' after range");
             int start = Integer("the start of the range");
             Expect(',', "',' in range(start, stop)");
             int stop = Integer("the stop of the range");
             Expect(')', "')' closing range(start, stop)");
-            for (int i = start; i < stop; i++) values.Add(i);
-            return values;
+            if ((start, stop) != (2, 2 + NodeCount)) throw Fail($"{key} is range({start}, {stop}), {ConcatRule}");
         }
 
         private void SkipSpace()
@@ -424,11 +445,9 @@ public sealed record DartsGenotype : IGenotype
             SkipSpace();
             int start = pos;
             while (pos < text.Length && char.IsAsciiDigit(text[pos])) pos++;
-            if (pos == start || !int.TryParse(text.AsSpan(start, pos - start), NumberStyles.None, CultureInfo.InvariantCulture, out var value))
-            {
-                pos = start;
-                throw FailHere(what);
-            }
+            if (pos == start) throw FailHere(what);
+            if (!int.TryParse(text.AsSpan(start, pos - start), NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+                throw Fail($"{what} at character {start + 1:N0} is {Q(text.AsSpan(start, pos - start))}, too large a number");
             return value;
         }
     }

@@ -45,10 +45,11 @@ public static class DartsPrimitives
     public static string Token(this DartsOperation op) =>
         (int)op >= 0 && (int)op < Tokens.Length ? Tokens[(int)op] : throw new ArgumentOutOfRangeException(nameof(op), op, "Not a DARTS operation.");
 
-    public static bool TryParse(string token, out DartsOperation op)
+    public static bool TryParse(ReadOnlySpan<char> token, out DartsOperation op)
     {
-        int i = Array.IndexOf(Tokens, token);
-        op = (DartsOperation)Math.Max(i, 0);
-        return i >= 0;
+        for (int i = 0; i < Tokens.Length; i++)
+            if (token.SequenceEqual(Tokens[i])) { op = (DartsOperation)i; return true; }
+        op = default;
+        return false;
     }
 }

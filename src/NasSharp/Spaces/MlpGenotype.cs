@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Text;
 
 namespace NasSharp.Spaces;
@@ -31,12 +32,26 @@ public sealed record MlpGenotype : IGenotype
 {
     public const string ExpectedForm = "w<width>/<act>[+j...]-<act>[+j...]-..., e.g. w256/relu-tanh+1-gelu+1+2 (activations: {0})";
 
+    /// <summary>
+    /// The widest hidden layer: 2^14. One hidden-to-hidden layer of this width is 2^28 weights (1 GiB in float32), beyond
+    /// what an empirical NTK on a CPU can take; without a limit a wider width reaches libtorch's allocator and fails there
+    /// in a many-line dump instead of a message that names the width.
+    /// </summary>
+    public const int MaxWidth = 16_384;
+
+    /// <summary>
+    /// The most hidden layers: far deeper than a search of this space needs, and small enough that the genotype with
+    /// every skip (about 110,000 characters) parses in a few megabytes.
+    /// </summary>
+    public const int MaxDepth = 256;
+
     public MlpGenotype(int width, IEnumerable<MlpLayer> layers)
     {
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "Width must be at least 1.");
+        if (width is < 1 or > MaxWidth) throw new ArgumentOutOfRangeException(nameof(width), width, $"Width must be in 1..{MaxWidth:N0}.");
         Width = width;
         Layers = layers.ToImmutableArray();
         if (Layers.Length == 0) throw new ArgumentException("An mlp genotype needs at least one hidden layer.", nameof(layers));
+        if (Layers.Length > MaxDepth) throw new ArgumentException($"An mlp genotype has at most {MaxDepth} hidden layers, got {Layers.Length}.", nameof(layers));
         for (int l = 0; l < Layers.Length; l++)
         {
             var skips = Layers[l].Skips;
@@ -84,39 +99,55 @@ public sealed record MlpGenotype : IGenotype
         return h.ToHashCode();
     }
 
-    /// <summary>Parses the canonical form; the message of a failure shows the expected form.</summary>
+    /// <summary>
+    /// Parses the canonical form; the message of a failure shows the expected form. Limits are checked before anything is
+    /// allocated: the width and depth against <see cref="MaxWidth"/> and <see cref="MaxDepth"/>, and a layer's skips end
+    /// at the first one that is not an earlier layer, so what a parse allocates is bounded by the limits, not the input.
+    /// </summary>
     public static MlpGenotype Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        string Fail(string why) => $"Malformed mlp architecture '{text}': {why}. Expected {string.Format(ExpectedForm, Activations.KnownTokens)}.";
+        string Fail(string why) =>
+            $"Malformed mlp architecture {GenotypeFormatException.Quote(text)}: {why}. Expected {string.Format(CultureInfo.InvariantCulture, ExpectedForm, Activations.KnownTokens)}.";
 
         var slash = text.IndexOf('/');
         if (slash < 0 || text.Length < 3 || text[0] != 'w')
             throw new GenotypeFormatException(Fail("it must start with the width, 'w<width>/'"));
-        if (!int.TryParse(text.AsSpan(1, slash - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var width) || width < 1
-            || text[1] == '0')
-            throw new GenotypeFormatException(Fail($"'{text[..slash]}' is not a positive width"));
-        var body = text[(slash + 1)..];
+        var widthText = text.AsSpan(1, slash - 1);
+        if (!GenotypeNumber.IsNumeral(widthText) || widthText[0] == '0')
+            throw new GenotypeFormatException(Fail($"{GenotypeFormatException.Quote(text.AsSpan(0, slash))} is not a positive width"));
+        if (!GenotypeNumber.TryParse(widthText, out var width) || width > MaxWidth)
+            throw new GenotypeFormatException(Fail($"width {GenotypeFormatException.Quote(widthText)} is above the limit of {MaxWidth:N0}"));
+        var body = text.AsSpan(slash + 1);
         if (body.Length == 0) throw new GenotypeFormatException(Fail("it has no layers"));
+        int depth = body.Count('-') + 1;
+        if (depth > MaxDepth)
+            throw new GenotypeFormatException(Fail($"it has {depth:N0} layers, above the limit of {MaxDepth:N0}"));
 
-        var layers = new List<MlpLayer>();
-        foreach (var token in body.Split('-'))
+        var layers = new List<MlpLayer>(depth);
+        foreach (var tokenRange in body.Split('-'))
         {
+            var token = body[tokenRange];
             int layerNo = layers.Count + 1;
-            var parts = token.Split('+');
-            if (!Activations.TryParse(parts[0], out var act))
-                throw new GenotypeFormatException(Fail($"layer {layerNo} has unknown activation '{parts[0]}'"));
+            var plus = token.IndexOf('+');
+            var name = plus < 0 ? token : token[..plus];
+            if (!Activations.TryParse(name, out var act))
+                throw new GenotypeFormatException(Fail($"layer {layerNo} has unknown activation {GenotypeFormatException.Quote(name)}"));
             var skips = new List<int>();
-            foreach (var p in parts.Skip(1))
+            if (plus >= 0)
             {
-                if (!int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var j)
-                    || p.Length == 0 || (p.Length > 1 && p[0] == '0'))
-                    throw new GenotypeFormatException(Fail($"layer {layerNo} has skip '+{p}', which is not a layer number"));
-                if (j < 1 || j >= layerNo)
-                    throw new GenotypeFormatException(Fail($"layer {layerNo} takes a skip from layer {j}, but skips must come from earlier layers 1..{layerNo - 1}"));
-                if (skips.Count > 0 && j <= skips[^1])
-                    throw new GenotypeFormatException(Fail($"layer {layerNo} lists skips out of order or twice; write them increasing"));
-                skips.Add(j);
+                var skipText = token[(plus + 1)..];
+                foreach (var skipRange in skipText.Split('+'))
+                {
+                    var p = skipText[skipRange];
+                    if (!GenotypeNumber.TryParse(p, out var j))
+                        throw new GenotypeFormatException(Fail($"layer {layerNo} has skip {GenotypeFormatException.Quote("+" + p.ToString())}, which is not a layer number"));
+                    if (j < 1 || j >= layerNo)
+                        throw new GenotypeFormatException(Fail($"layer {layerNo} takes a skip from layer {j}, but skips must come from earlier layers 1..{layerNo - 1}"));
+                    if (skips.Count > 0 && j <= skips[^1])
+                        throw new GenotypeFormatException(Fail($"layer {layerNo} lists skips out of order or twice; write them increasing"));
+                    skips.Add(j);
+                }
             }
             layers.Add(new MlpLayer(act, [.. skips]));
         }

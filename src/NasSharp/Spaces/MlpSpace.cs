@@ -34,14 +34,15 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
                     choices.Add(Activations.TryParse(token, out var a) ? a
                         : throw new SettingException($"--activations: unknown activation '{token}'; known: {Activations.KnownTokens}."));
             }
-            return new MlpSpace(settings.Int("depth", 3, min: 1), settings.Int("width", 256, min: 1), choices, allowSkips: !settings.Flag("no-skips"));
+            return new MlpSpace(settings.Int("depth", 3, min: 1, max: MlpGenotype.MaxDepth), settings.Int("width", 256, min: 1, max: MlpGenotype.MaxWidth),
+                choices, allowSkips: !settings.Flag("no-skips"));
         },
         MlpGenotype.Parse);
 
     public MlpSpace(int depth = 3, int width = 256, IReadOnlyList<Activation>? choices = null, double skipProbability = 0.5, bool allowSkips = true)
     {
-        if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "Depth must be at least 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "Width must be at least 1.");
+        if (depth is < 1 or > MlpGenotype.MaxDepth) throw new ArgumentOutOfRangeException(nameof(depth), depth, $"Depth must be in 1..{MlpGenotype.MaxDepth}.");
+        if (width is < 1 or > MlpGenotype.MaxWidth) throw new ArgumentOutOfRangeException(nameof(width), width, $"Width must be in 1..{MlpGenotype.MaxWidth:N0}.");
         if (skipProbability is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(skipProbability), skipProbability, "Must be in [0, 1].");
         Depth = depth;
         Width = width;
@@ -84,14 +85,14 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
 
     public void Validate(MlpGenotype g)
     {
-        if (g.Depth != Depth) throw new GenotypeFormatException($"'{g}' has {g.Depth} hidden layers; this space has depth {Depth} (use --depth {g.Depth}).");
-        if (g.Width != Width) throw new GenotypeFormatException($"'{g}' has width {g.Width}; this space has width {Width} (use --width {g.Width}).");
+        if (g.Depth != Depth) throw new GenotypeFormatException($"{GenotypeFormatException.Quote(g.Canonical)} has {g.Depth} hidden layers; this space has depth {Depth} (use --depth {g.Depth}).");
+        if (g.Width != Width) throw new GenotypeFormatException($"{GenotypeFormatException.Quote(g.Canonical)} has width {g.Width}; this space has width {Width} (use --width {g.Width}).");
         foreach (var (layer, i) in g.Layers.Select((l, i) => (l, i)))
         {
             if (!Choices.Contains(layer.Activation))
-                throw new GenotypeFormatException($"'{g}': layer {i + 1} uses '{layer.Activation.Token()}', not among this space's activations {{{string.Join(", ", Choices.Select(c => c.Token()))}}}.");
+                throw new GenotypeFormatException($"{GenotypeFormatException.Quote(g.Canonical)}: layer {i + 1} uses '{layer.Activation.Token()}', not among this space's activations {{{string.Join(", ", Choices.Select(c => c.Token()))}}}.");
             if (!AllowSkips && layer.Skips.Length > 0)
-                throw new GenotypeFormatException($"'{g}': layer {i + 1} has skips, but this space has skips off.");
+                throw new GenotypeFormatException($"{GenotypeFormatException.Quote(g.Canonical)}: layer {i + 1} has skips, but this space has skips off.");
         }
     }
 

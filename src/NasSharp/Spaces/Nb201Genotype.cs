@@ -199,42 +199,46 @@ public sealed record Nb201Genotype : IGenotype
     /// <summary>
     /// Parses an arch string. The canonical form parses back exactly; a node's edges may also be listed in any
     /// order (<c>|skip_connect~1|none~0|</c>), as NAS-Bench-201's own parser allows. Surrounding whitespace is ignored.
+    /// The string is read in place: a failure stops at the first wrong group or edge, so a parse allocates little
+    /// however long the input.
     /// </summary>
     public static Nb201Genotype Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         string Fail(string why) =>
-            $"Malformed nb201 architecture '{text}': {why}. Expected {string.Format(CultureInfo.InvariantCulture, ExpectedForm, Nb201Operations.KnownTokens)}, e.g. {Example}";
+            $"Malformed nb201 architecture {GenotypeFormatException.Quote(text)}: {why}. Expected {string.Format(CultureInfo.InvariantCulture, ExpectedForm, Nb201Operations.KnownTokens)}, e.g. {Example}";
+        static string Q(ReadOnlySpan<char> part) => GenotypeFormatException.Quote(part);
 
-        var s = text.Trim();
+        var s = text.AsSpan().Trim();
         if (s.Length == 0) throw new GenotypeFormatException(Fail("it is empty"));
-        var groups = s.Split('+');
-        if (groups.Length != NodeCount - 1)
-            throw new GenotypeFormatException(Fail($"it has {groups.Length} node group{(groups.Length == 1 ? "" : "s")} separated by '+', NB201 cells have 3 (nodes 1, 2, 3)"));
+        int groupCount = s.Count('+') + 1;
+        if (groupCount != NodeCount - 1)
+            throw new GenotypeFormatException(Fail($"it has {groupCount:N0} node group{(groupCount == 1 ? "" : "s")} separated by '+', NB201 cells have 3 (nodes 1, 2, 3)"));
 
         var ops = new Nb201Operation?[EdgeCount];
-        int edges = 0;
-        for (int g = 0; g < groups.Length; g++)
+        int edges = 0, to = 0;
+        foreach (var groupRange in s.Split('+'))
         {
-            int to = g + 1;
-            var group = groups[g];
+            to++;
+            var group = s[groupRange];
             if (group.Length < 2 || group[0] != '|' || group[^1] != '|')
-                throw new GenotypeFormatException(Fail($"node {to}'s group '{group}' must start and end with '|'"));
-            foreach (var edge in group[1..^1].Split('|'))
+                throw new GenotypeFormatException(Fail($"node {to}'s group {Q(group)} must start and end with '|'"));
+            var inner = group[1..^1];
+            foreach (var edgeRange in inner.Split('|'))
             {
+                var edge = inner[edgeRange];
                 if (edge.Length == 0)
-                    throw new GenotypeFormatException(Fail($"node {to}'s group '{group}' has an empty edge between '|' bars"));
-                var parts = edge.Split('~');
-                if (parts.Length != 2)
-                    throw new GenotypeFormatException(Fail($"edge '{edge}' into node {to} is not of the form op~input"));
-                if (!Nb201Operations.TryParse(parts[0], out var op))
-                    throw new GenotypeFormatException(Fail($"edge '{edge}' into node {to} has unknown operation '{parts[0]}' (known: {Nb201Operations.KnownTokens})"));
-                var input = parts[1];
-                if (input.Length == 0 || !input.All(char.IsAsciiDigit) || (input.Length > 1 && input[0] == '0')
-                    || !int.TryParse(input, NumberStyles.None, CultureInfo.InvariantCulture, out var from))
-                    throw new GenotypeFormatException(Fail($"edge '{edge}' into node {to} has input '{input}', which is not a node number"));
+                    throw new GenotypeFormatException(Fail($"node {to}'s group {Q(group)} has an empty edge between '|' bars"));
+                int tilde = edge.IndexOf('~');
+                if (tilde < 0 || edge[(tilde + 1)..].Contains('~'))
+                    throw new GenotypeFormatException(Fail($"edge {Q(edge)} into node {to} is not of the form op~input"));
+                if (!Nb201Operations.TryParse(edge[..tilde], out var op))
+                    throw new GenotypeFormatException(Fail($"edge {Q(edge)} into node {to} has unknown operation {Q(edge[..tilde])} (known: {Nb201Operations.KnownTokens})"));
+                var input = edge[(tilde + 1)..];
+                if (!GenotypeNumber.TryParse(input, out var from))
+                    throw new GenotypeFormatException(Fail($"edge {Q(edge)} into node {to} has input {Q(input)}, which is not a node number"));
                 if (from >= to)
-                    throw new GenotypeFormatException(Fail($"edge '{edge}' feeds node {to} from node {from}, but node {to} takes inputs from nodes 0..{to - 1} only"));
+                    throw new GenotypeFormatException(Fail($"edge {Q(edge)} feeds node {to} from node {from}, but node {to} takes inputs from nodes 0..{to - 1} only"));
                 int e = EdgeIndex(to, from);
                 if (ops[e] is not null)
                     throw new GenotypeFormatException(Fail($"node {to} has two edges from node {from}"));

@@ -32,11 +32,12 @@ public static class Nb201Operations
     public static string Token(this Nb201Operation op) =>
         (int)op >= 0 && (int)op < Tokens.Length ? Tokens[(int)op] : throw new ArgumentOutOfRangeException(nameof(op), op, "Not an NB201 operation.");
 
-    public static bool TryParse(string token, out Nb201Operation op)
+    public static bool TryParse(ReadOnlySpan<char> token, out Nb201Operation op)
     {
-        int i = Array.IndexOf(Tokens, token);
-        op = (Nb201Operation)Math.Max(i, 0);
-        return i >= 0;
+        for (int i = 0; i < Tokens.Length; i++)
+            if (token.SequenceEqual(Tokens[i])) { op = (Nb201Operation)i; return true; }
+        op = default;
+        return false;
     }
 
     /// <summary>Whether the operation has weights (a ReLU–Conv–BN); the others are parameter-free.</summary>

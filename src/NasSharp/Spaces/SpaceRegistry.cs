@@ -51,7 +51,7 @@ public sealed class SpaceRegistry
 
     public SpaceDefinition Get(string name) =>
         definitions.FirstOrDefault(d => d.Name == name)
-        ?? throw new SettingException($"--space {name}: unknown space; known spaces: {string.Join(", ", Names)}.");
+        ?? throw new SettingException($"--space {name}: unknown space; known spaces: {string.Join(", ", Names)}{Spelling.Suggestion(name, Names)}.");
 
     /// <summary>The space <paramref name="name"/> with <paramref name="settings"/> (defaults for the rest).</summary>
     public ISearchSpace Create(string name, Settings? settings = null) => Get(name).CreateFrom(settings ?? Settings.Empty);

@@ -8,75 +8,162 @@ namespace NasSharp.Store;
 /// so a process killed at any moment loses at most the item it was computing, and a rerun with the same
 /// <see cref="RunSpec.Key"/> resumes where it stopped (<see cref="GetOrStartRun"/>).
 /// One instance belongs to one thread; several processes may share the file (WAL journal, busy timeout).
+/// A store whose file or folder cannot be written opens read-only (<see cref="IsReadOnly"/>): it can be listed and
+/// shown, and every write is refused. Every SQLite failure surfaces as a <see cref="StoreException"/> of one line that
+/// says what is wrong and what to do.
 /// </summary>
 public sealed class ResultsStore : IDisposable
 {
     /// <summary>How long a writer waits for another process's write lock before failing.</summary>
-    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DefaultBusyTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SqliteConnection _connection;
     private readonly TimeProvider _clock;
+    private readonly TimeSpan _busyTimeout;
     private bool _disposed;
 
-    private ResultsStore(SqliteConnection connection, string filePath, TimeProvider clock)
+    private ResultsStore(SqliteConnection connection, string filePath, TimeProvider clock, TimeSpan busyTimeout, bool readOnly)
     {
         _connection = connection;
         FilePath = filePath;
         _clock = clock;
+        _busyTimeout = busyTimeout;
+        IsReadOnly = readOnly;
     }
 
     /// <summary>Absolute path of the database file.</summary>
     public string FilePath { get; }
 
+    /// <summary>Opened read-only because the file or its folder cannot be written: reads work, writes are refused.</summary>
+    public bool IsReadOnly { get; }
+
     /// <summary>
     /// Opens the store at <paramref name="path"/>, creating its directory, the file and the schema if missing.
     /// <paramref name="clock"/> stamps runs and results (default: the system clock).
     /// </summary>
-    /// <exception cref="StoreException">The file is not a SQLite database, belongs to another program, or
-    /// has a newer schema than this build understands.</exception>
-    public static ResultsStore Open(string path, TimeProvider? clock = null)
+    /// <exception cref="StoreException">The file is not a SQLite database, belongs to another program, is damaged, is
+    /// locked, or has a newer schema than this build understands.</exception>
+    public static ResultsStore Open(string path, TimeProvider? clock = null) => Open(path, clock, DefaultBusyTimeout);
+
+    /// <param name="busyTimeout">How long to wait for another process's write lock (tests shorten it).</param>
+    internal static ResultsStore Open(string path, TimeProvider? clock, TimeSpan busyTimeout)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full))
             throw new StoreException($"Results store path '{full}' is a directory; give the path of a database file, e.g. '{Path.Combine(full, "results.db")}'.");
-        string? directory = Path.GetDirectoryName(full);
-        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+        clock ??= TimeProvider.System;
 
-        var connectionString = new SqliteConnectionStringBuilder
+        bool exists = File.Exists(full) && new FileInfo(full).Length > 0;
+        if (exists)
         {
-            DataSource = full,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            ForeignKeys = true,
-            // A pooled connection would keep the file open after Dispose; a store is opened once per command.
-            Pooling = false,
-            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
-        }.ToString();
-        var connection = new SqliteConnection(connectionString);
+            // Looked at read-only first: the read-write setup below switches the journal to WAL, which changes the file,
+            // and a file that is not a NasSharp store (or one of a newer build) must be refused as it is.
+            using var reader = OpenReadOnly(full, busyTimeout);
+            Guarded(full, "read it", busyTimeout, () => StoreSchema.Check(reader, full));
+        }
+        else
+        {
+            string? directory = Path.GetDirectoryName(full);
+            try
+            {
+                if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new StoreException($"Cannot create results store '{full}': {e.Message} Use a --store (or NASSHARP_STORE) in a folder you can write.", e);
+            }
+        }
+
+        var connection = new SqliteConnection(ConnectionString(full, SqliteOpenMode.ReadWriteCreate, busyTimeout));
         try
         {
             connection.Open();
-            // The first statement that reads the file is where a non-database file is detected.
-            Pragma(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}");
+            Pragma(connection, $"PRAGMA busy_timeout = {(int)busyTimeout.TotalMilliseconds}");
             Pragma(connection, "PRAGMA journal_mode = WAL");
             // FULL syncs the WAL on every commit: a result reported as stored survives even a power cut,
             // at the price of one fsync per item, negligible next to scoring an architecture.
             Pragma(connection, "PRAGMA synchronous = FULL");
             StoreSchema.Migrate(connection, full);
+            return new ResultsStore(connection, full, clock, busyTimeout, readOnly: false);
+        }
+        catch (SqliteException e) when (exists && StoreErrors.IsNotWritable(e))
+        {
+            // A read-only file, folder or file system: the store is still readable.
+            connection.Dispose();
+            var reader = OpenReadOnly(full, busyTimeout);
+            try
+            {
+                Guarded(full, "read it", busyTimeout, () => StoreSchema.RequireCurrent(reader, full));
+            }
+            catch
+            {
+                reader.Dispose();
+                throw;
+            }
+            return new ResultsStore(reader, full, clock, busyTimeout, readOnly: true);
         }
         catch (SqliteException e)
         {
             connection.Dispose();
-            throw new StoreException(
-                $"Cannot open results store '{full}': {e.Message} If the file is not a NasSharp results database, " +
-                "move it away or point NASSHARP_STORE at another path.", e);
+            throw StoreErrors.Describe(e, full, exists ? "open it" : "create it", busyTimeout);
         }
         catch
         {
             connection.Dispose();
             throw;
         }
-        return new ResultsStore(connection, full, clock ?? TimeProvider.System);
+    }
+
+    private static string ConnectionString(string dataSource, SqliteOpenMode mode, TimeSpan busyTimeout) => new SqliteConnectionStringBuilder
+    {
+        DataSource = dataSource,
+        Mode = mode,
+        ForeignKeys = true,
+        // A pooled connection would keep the file open after Dispose; a store is opened once per command.
+        Pooling = false,
+        DefaultTimeout = (int)Math.Ceiling(busyTimeout.TotalSeconds),
+    }.ToString();
+
+    /// <summary>
+    /// A read-only connection that has read the schema version. In a folder where SQLite cannot create the WAL's
+    /// shared-memory file (a read-only file system) the file is read as immutable, which is exact when no write-ahead log
+    /// is left beside it; one that is left holds results a read would miss, so it is refused.
+    /// </summary>
+    private static SqliteConnection OpenReadOnly(string full, TimeSpan busyTimeout)
+    {
+        var connection = new SqliteConnection(ConnectionString(full, SqliteOpenMode.ReadOnly, busyTimeout));
+        try
+        {
+            connection.Open();
+            Pragma(connection, "PRAGMA user_version");
+            return connection;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == StoreErrors.CantOpen)
+        {
+            connection.Dispose();
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw StoreErrors.Describe(e, full, "read it", busyTimeout);
+        }
+        var wal = new FileInfo(full + "-wal");
+        if (wal.Exists && wal.Length > 0)
+            throw new StoreException($"Results store '{full}' cannot be read: its folder is read-only and its write-ahead log '{wal.Name}' " +
+                "was left unmerged by a process that stopped abruptly. Open it once where it can be written (or copy the folder somewhere writable).");
+        var immutable = new SqliteConnection(ConnectionString(new Uri(full).AbsoluteUri + "?immutable=1", SqliteOpenMode.ReadOnly, busyTimeout));
+        try
+        {
+            immutable.Open();
+            Pragma(immutable, "PRAGMA user_version");
+            return immutable;
+        }
+        catch (SqliteException e)
+        {
+            immutable.Dispose();
+            throw StoreErrors.Describe(e, full, "read it", busyTimeout);
+        }
     }
 
     /// <summary>
@@ -109,23 +196,24 @@ public sealed class ResultsStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        ThrowIfDisposed();
-        using var tx = _connection.BeginTransaction(deferred: false);
-        if (spec.Key is not null && FindResumableId(spec.Key, tx) is long existing)
-            throw new StoreException(
-                $"Run {existing} in '{FilePath}' has the same key and is not completed; resume it " +
-                "(GetOrStartRun or ResumeRun) or finish it before starting another.");
-        var run = Insert(spec, tx);
-        tx.Commit();
-        return run;
+        return Write("start a run", () =>
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            if (spec.Key is not null && FindResumableId(spec.Key, tx) is long existing)
+                throw new StoreException(
+                    $"Run {existing} in '{FilePath}' has the same key and is not completed; resume it " +
+                    "(GetOrStartRun or ResumeRun) or finish it before starting another.");
+            var run = Insert(spec, tx);
+            tx.Commit();
+            return run;
+        });
     }
 
     /// <summary>The unfinished (running, failed or interrupted) run with this key, if any.</summary>
     public RunInfo? FindResumable(string key)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
-        ThrowIfDisposed();
-        return FindResumableId(key, null) is long id ? GetRun(id) : null;
+        return Read("look a run up", () => FindResumableId(key, null) is long id ? GetRun(id) : null);
     }
 
     /// <summary>
@@ -138,24 +226,25 @@ public sealed class ResultsStore : IDisposable
         spec.Validate();
         if (spec.Key is null)
             throw new ArgumentException("GetOrStartRun needs a RunSpec.Key to find the run again; use StartRun for runs without one.", nameof(spec));
-        ThrowIfDisposed();
-        // IMMEDIATE: two processes racing on the same key must not both insert.
-        using var tx = _connection.BeginTransaction(deferred: false);
-        var run = FindResumableId(spec.Key, tx) is long id ? Resume(id, tx) : Insert(spec, tx);
-        tx.Commit();
-        return run;
+        return Write("start or resume a run", () =>
+        {
+            // IMMEDIATE: two processes racing on the same key must not both insert.
+            using var tx = _connection.BeginTransaction(deferred: false);
+            var run = FindResumableId(spec.Key, tx) is long id ? Resume(id, tx) : Insert(spec, tx);
+            tx.Commit();
+            return run;
+        });
     }
 
-    /// <summary>Makes a failed, interrupted or stale running run running again.</summary>
+    /// <summary>Makes a failed, interrupted or stale run running again.</summary>
     /// <exception cref="StoreException">The run does not exist or is completed.</exception>
-    public Run ResumeRun(long runId)
+    public Run ResumeRun(long runId) => Write($"resume run {runId}", () =>
     {
-        ThrowIfDisposed();
         using var tx = _connection.BeginTransaction(deferred: false);
         var run = Resume(runId, tx);
         tx.Commit();
         return run;
-    }
+    });
 
     /// <summary>
     /// Stores one result in its own transaction, committed before returning. An item already stored under
@@ -167,41 +256,45 @@ public sealed class ResultsStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(result);
         Validate(result);
-        ThrowIfDisposed();
-        using var tx = _connection.BeginTransaction(deferred: false);
-        RequireRunning(runId, "add results to", tx);
-        string onConflict = overwrite
-            ? """
-              DO UPDATE SET arch = excluded.arch, space = excluded.space, value_json = excluded.value_json,
-                            created_utc = excluded.created_utc
-              """
-            : "DO NOTHING";
-        int written = Command($"""
-            INSERT INTO results (run_id, item_key, arch, space, value_json, created_utc)
-            VALUES ($run, $item, $arch, $space, $value, $created)
-            ON CONFLICT (run_id, item_key) {onConflict}
-            """, tx,
-            ("$run", runId), ("$item", result.ItemKey), ("$arch", result.Arch), ("$space", result.Space),
-            ("$value", result.ValueJson), ("$created", Now())).ExecuteNonQuery();
-        tx.Commit();
-        return written > 0;
+        return Write($"store a result of run {runId}", () =>
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            RequireRunning(runId, "add results to", tx);
+            string onConflict = overwrite
+                ? """
+                  DO UPDATE SET arch = excluded.arch, space = excluded.space, value_json = excluded.value_json,
+                                created_utc = excluded.created_utc
+                  """
+                : "DO NOTHING";
+            using var insert = Command($"""
+                INSERT INTO results (run_id, item_key, arch, space, value_json, created_utc)
+                VALUES ($run, $item, $arch, $space, $value, $created)
+                ON CONFLICT (run_id, item_key) {onConflict}
+                """, tx,
+                ("$run", runId), ("$item", result.ItemKey), ("$arch", result.Arch), ("$space", result.Space),
+                ("$value", result.ValueJson), ("$created", Now()));
+            int written = insert.ExecuteNonQuery();
+            tx.Commit();
+            return written > 0;
+        });
     }
 
     /// <summary>Whether the run already has a result for <paramref name="itemKey"/>.</summary>
     public bool HasResult(long runId, string itemKey)
     {
         ArgumentNullException.ThrowIfNull(itemKey);
-        ThrowIfDisposed();
-        using var cmd = Command("SELECT 1 FROM results WHERE run_id = $run AND item_key = $item", null,
-            ("$run", runId), ("$item", itemKey));
-        return cmd.ExecuteScalar() is not null;
+        return Read($"read the results of run {runId}", () =>
+        {
+            using var cmd = Command("SELECT 1 FROM results WHERE run_id = $run AND item_key = $item", null,
+                ("$run", runId), ("$item", itemKey));
+            return cmd.ExecuteScalar() is not null;
+        });
     }
 
     /// <summary>The run's results in the order they were first stored.</summary>
     /// <exception cref="StoreException">The run does not exist.</exception>
-    public IReadOnlyList<StoredResult> GetResults(long runId)
+    public IReadOnlyList<StoredResult> GetResults(long runId) => Read($"read the results of run {runId}", () =>
     {
-        ThrowIfDisposed();
         if (StatusOf(runId, null) is null) throw UnknownRun(runId);
         using var cmd = Command("""
             SELECT id, run_id, item_key, arch, space, value_json, created_utc
@@ -218,8 +311,8 @@ public sealed class ResultsStore : IDisposable
             };
             results.Add(new StoredResult(reader.GetInt64(0), reader.GetInt64(1), ParseTime(reader.GetString(6)), record));
         }
-        return results;
-    }
+        return (IReadOnlyList<StoredResult>)results;
+    });
 
     /// <summary>Marks a running run completed, with an optional summary (the command's output) in NasSharp's JSON dialect.</summary>
     public void CompleteRun(long runId, object? summary = null) =>
@@ -235,27 +328,76 @@ public sealed class ResultsStore : IDisposable
     /// <summary>Marks a running run interrupted (a graceful stop such as Ctrl+C). It can be resumed later.</summary>
     public void InterruptRun(long runId) => Finish(runId, RunStatus.Interrupted, null, null);
 
+    /// <summary>
+    /// Deletes a running run that holds no results: one its command started for what then showed itself a usage mistake,
+    /// which is no experiment to keep or to resume.
+    /// </summary>
+    /// <exception cref="StoreException">The run does not exist, is not running, or has results.</exception>
+    public void DiscardRun(long runId) => Write($"discard run {runId}", () =>
+    {
+        using var tx = _connection.BeginTransaction(deferred: false);
+        RequireRunning(runId, "discard", tx);
+        using (var count = Command("SELECT count(*) FROM results WHERE run_id = $id", tx, ("$id", runId)))
+            if (Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture) > 0)
+                throw new StoreException($"Run {runId} in '{FilePath}' has results; a run with results is kept (mark it failed instead).");
+        using (var delete = Command("DELETE FROM runs WHERE id = $id", tx, ("$id", runId)))
+            delete.ExecuteNonQuery();
+        tx.Commit();
+        return true;
+    });
+
     /// <summary>Runs newest first, optionally only of one <paramref name="kind"/> and at most <paramref name="limit"/>.</summary>
     public IReadOnlyList<RunInfo> ListRuns(int? limit = null, string? kind = null)
     {
         if (limit is <= 0) throw new ArgumentOutOfRangeException(nameof(limit), limit, "The run limit must be positive (or null for all runs).");
-        ThrowIfDisposed();
-        using var cmd = Command($"""
-            {RunInfoSelect}
-            WHERE $kind IS NULL OR kind = $kind
-            ORDER BY id DESC
-            LIMIT $limit
-            """, null, ("$kind", kind), ("$limit", limit ?? -1));
-        return ReadRuns(cmd);
+        return Read("list its runs", () =>
+        {
+            using var cmd = Command($"""
+                {RunInfoSelect}
+                WHERE $kind IS NULL OR kind = $kind
+                ORDER BY id DESC
+                LIMIT $limit
+                """, null, ("$kind", kind), ("$limit", limit ?? -1));
+            return ReadRuns(cmd);
+        });
     }
 
     /// <summary>The run with this id, or null.</summary>
-    public RunInfo? GetRun(long id)
+    public RunInfo? GetRun(long id) => Read($"read run {id}", () =>
     {
-        ThrowIfDisposed();
         using var cmd = Command($"{RunInfoSelect} WHERE id = $id", null, ("$id", id));
         return ReadRuns(cmd).SingleOrDefault();
+    });
+
+    /// <summary><paramref name="body"/>, with any SQLite failure as a <see cref="StoreException"/> that says what could not be done and why.</summary>
+    private T Read<T>(string action, Func<T> body)
+    {
+        ThrowIfDisposed();
+        return Guarded(FilePath, action, _busyTimeout, body);
     }
+
+    /// <summary>Like <see cref="Read"/>, and refused up front on a store opened read-only.</summary>
+    private T Write<T>(string action, Func<T> body)
+    {
+        ThrowIfDisposed();
+        if (IsReadOnly) throw StoreErrors.ReadOnly(FilePath, action);
+        return Guarded(FilePath, action, _busyTimeout, body);
+    }
+
+    private static T Guarded<T>(string path, string action, TimeSpan busyTimeout, Func<T> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (SqliteException e)
+        {
+            throw StoreErrors.Describe(e, path, action, busyTimeout);
+        }
+    }
+
+    private static void Guarded(string path, string action, TimeSpan busyTimeout, Action body) =>
+        Guarded(path, action, busyTimeout, () => { body(); return true; });
 
     public void Dispose()
     {
@@ -270,7 +412,11 @@ public sealed class ResultsStore : IDisposable
         FROM runs
         """;
 
-    private static IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd)
+    /// <summary>
+    /// The runs <paramref name="cmd"/> selects; a run stored as running whose owner is gone (<see cref="RunLock.IsAbandoned"/>)
+    /// is reported <see cref="RunStatus.Stale"/>, so a killed run does not pass for a live one.
+    /// </summary>
+    private IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd)
     {
         using var reader = cmd.ExecuteReader();
         var runs = new List<RunInfo>();
@@ -283,7 +429,7 @@ public sealed class ResultsStore : IDisposable
                 ConfigJson: reader.GetString(3),
                 Seed: reader.IsDBNull(4) ? null : reader.GetInt64(4),
                 Versions: ReadVersions(reader.GetString(5)),
-                Status: RunStatusText.Parse(reader.GetString(6)),
+                Status: Reported(RunStatusText.Parse(reader.GetString(6)), reader.GetInt64(0)),
                 StartedUtc: ParseTime(reader.GetString(7)),
                 EndedUtc: reader.IsDBNull(8) ? null : ParseTime(reader.GetString(8)),
                 Key: reader.IsDBNull(9) ? null : reader.GetString(9),
@@ -293,6 +439,9 @@ public sealed class ResultsStore : IDisposable
         }
         return runs;
     }
+
+    private RunStatus Reported(RunStatus stored, long runId) =>
+        stored == RunStatus.Running && RunLock.IsAbandoned(FilePath, runId) ? RunStatus.Stale : stored;
 
     private Run Insert(RunSpec spec, SqliteTransaction tx)
     {
@@ -323,9 +472,8 @@ public sealed class ResultsStore : IDisposable
         return new Run(runId, reader.IsDBNull(0) ? null : reader.GetString(0), Resumed: true, ResultCount: reader.GetInt32(1));
     }
 
-    private void Finish(long runId, RunStatus status, string? summaryJson, string? error)
+    private void Finish(long runId, RunStatus status, string? summaryJson, string? error) => Write($"mark run {runId} {status.ToText()}", () =>
     {
-        ThrowIfDisposed();
         using var tx = _connection.BeginTransaction(deferred: false);
         RequireRunning(runId, $"mark {status.ToText()}", tx);
         using (var cmd = Command("""
@@ -335,7 +483,8 @@ public sealed class ResultsStore : IDisposable
             ("$status", status.ToText()), ("$ended", Now()), ("$summary", summaryJson), ("$error", error), ("$id", runId)))
             cmd.ExecuteNonQuery();
         tx.Commit();
-    }
+        return true;
+    });
 
     private long? FindResumableId(string key, SqliteTransaction? tx)
     {
@@ -368,9 +517,18 @@ public sealed class ResultsStore : IDisposable
         catch (System.Text.Json.JsonException e) { throw new ArgumentException($"Result '{result.ItemKey}': its value is not JSON ({e.Message}).", nameof(result)); }
     }
 
-    private static IReadOnlyDictionary<string, string> ReadVersions(string json) =>
-        System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(json)
-        ?? throw new StoreException("The results store holds null where a run's versions should be a JSON object.");
+    private IReadOnlyDictionary<string, string> ReadVersions(string json)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(json)
+                ?? throw new StoreException($"Results store '{FilePath}' holds null where a run's versions should be a JSON object.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new StoreException($"Results store '{FilePath}' is damaged: a run's versions are not the JSON object they should be ({e.Message}).", e);
+        }
+    }
 
     private SqliteCommand Command(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
     {

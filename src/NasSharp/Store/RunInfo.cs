@@ -21,4 +21,9 @@ public sealed record RunInfo(
     /// time it lay interrupted.
     /// </summary>
     public TimeSpan? Duration => EndedUtc - StartedUtc;
+
+    /// <summary>What to tell a user about the run beside its status: the stored error, or why a stale run is stale.</summary>
+    public string? Note => Error ?? (Status == RunStatus.Stale
+        ? "its process ended without closing the run (killed, crashed, or the machine stopped); rerun the same command to resume it"
+        : null);
 }

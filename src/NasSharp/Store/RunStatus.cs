@@ -2,8 +2,9 @@ namespace NasSharp.Store;
 
 /// <summary>
 /// Life cycle of a run. A run starts <see cref="Running"/> and leaves that state exactly once per attempt:
-/// completed, failed, or interrupted (a graceful stop, e.g. Ctrl+C). A killed process leaves it
-/// <see cref="Running"/>. Every state but <see cref="Completed"/> can be resumed, which makes it running again.
+/// completed, failed, or interrupted (a graceful stop, e.g. Ctrl+C). A killed process leaves it running in the store,
+/// and the store reports it <see cref="Stale"/>. Every state but <see cref="Completed"/> can be resumed, which makes it
+/// running again.
 /// </summary>
 public enum RunStatus
 {
@@ -11,6 +12,12 @@ public enum RunStatus
     Completed,
     Failed,
     Interrupted,
+
+    /// <summary>
+    /// Reported, never stored: the store says running, but the process that owned the run is gone (its
+    /// <see cref="RunLock"/> is free: killed, crashed, or the machine stopped). The same command resumes it.
+    /// </summary>
+    Stale,
 }
 
 internal static class RunStatusText
@@ -21,6 +28,7 @@ internal static class RunStatusText
         RunStatus.Completed => "completed",
         RunStatus.Failed => "failed",
         RunStatus.Interrupted => "interrupted",
+        RunStatus.Stale => "stale",
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown run status."),
     };
 

@@ -58,35 +58,66 @@ internal static class StoreSchema
         DROP TABLE results_v1;
         """;
 
-    /// <summary>Brings the schema of <paramref name="connection"/> to <see cref="CurrentVersion"/>.</summary>
-    public static void Migrate(SqliteConnection connection, string path)
+    /// <summary>
+    /// Refuses, reading only, a file that is not a NasSharp results store or was written by a newer build: a schema version
+    /// above <see cref="CurrentVersion"/>, tables without a version, or a version without NasSharp's tables.
+    /// </summary>
+    /// <returns>The schema version (0: an empty database).</returns>
+    public static int Check(SqliteConnection connection, string path, SqliteTransaction? tx = null)
     {
-        // IMMEDIATE: two processes opening a fresh file must not both create the tables.
-        using var tx = connection.BeginTransaction(deferred: false);
+        if (tx is null)
+        {
+            // One read transaction: the version and the tables must come from one snapshot, or a file another process is
+            // creating (tables first, then the version, in one commit) could look like a foreign database.
+            using var read = connection.BeginTransaction(deferred: true);
+            return Check(connection, path, read);
+        }
         int version = Convert.ToInt32(Scalar(connection, tx, "PRAGMA user_version"), CultureInfo.InvariantCulture);
         if (version > CurrentVersion)
             throw new StoreException(
                 $"Results store '{path}' has schema version {version}, but this build of NasSharp reads up to " +
                 $"version {CurrentVersion}. Use a newer NasSharp, or point NASSHARP_STORE at another file.");
-        if (version == CurrentVersion) return;
+        long tables = Convert.ToInt64(Scalar(connection, tx,
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"), CultureInfo.InvariantCulture);
+        if (version == 0 && tables > 0)
+            throw new StoreException(
+                $"'{path}' is a SQLite database but not a NasSharp results store (it has tables and no NasSharp " +
+                "schema version). It was left as it is; point NASSHARP_STORE (or --store) at another file.");
+        // Columns every version of NasSharp's schema has: a foreign file with a version number is not taken for a store.
+        long known = Convert.ToInt64(Scalar(connection, tx, """
+            SELECT (SELECT count(*) FROM pragma_table_info('runs') WHERE name IN ('kind', 'command', 'config_json', 'status', 'key'))
+                 + (SELECT count(*) FROM pragma_table_info('results') WHERE name IN ('run_id', 'item_key', 'created_utc'))
+            """), CultureInfo.InvariantCulture);
+        if (version > 0 && known != 8)
+            throw new StoreException(
+                $"'{path}' is a SQLite database with schema version {version} but without NasSharp's runs and results tables, so it " +
+                "is not a NasSharp results store. It was left as it is; point NASSHARP_STORE (or --store) at another file.");
+        return version;
+    }
 
-        if (version == 1)
-            Execute(connection, tx, FromVersion1);
-        else
-        {
-            long foreignTables = Convert.ToInt64(Scalar(connection, tx,
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"), CultureInfo.InvariantCulture);
-            if (foreignTables > 0)
-                throw new StoreException(
-                    $"'{path}' is a SQLite database but not a NasSharp results store (it has tables and no NasSharp " +
-                    "schema version). Point NASSHARP_STORE at another file.");
-            Execute(connection, tx, Runs + Results);
-        }
+    /// <summary>Like <see cref="Check"/>, and refuses a store that would need an upgrade (which writes) to be read.</summary>
+    public static void RequireCurrent(SqliteConnection connection, string path)
+    {
+        int version = Check(connection, path);
+        if (version != CurrentVersion)
+            throw new StoreException(
+                $"Results store '{path}' is read-only and {(version == 0 ? "empty" : $"has schema version {version}")}; reading it needs " +
+                $"version {CurrentVersion}, which takes a write. Open it once where it can be written, or give another --store.");
+    }
+
+    /// <summary>Brings the schema of <paramref name="connection"/> to <see cref="CurrentVersion"/>.</summary>
+    public static void Migrate(SqliteConnection connection, string path)
+    {
+        // IMMEDIATE: two processes opening a fresh file must not both create the tables.
+        using var tx = connection.BeginTransaction(deferred: false);
+        int version = Check(connection, path, tx);
+        if (version == CurrentVersion) return;
+        Execute(connection, tx, version == 1 ? FromVersion1 : Runs + Results);
         Execute(connection, tx, $"PRAGMA user_version = {CurrentVersion}");
         tx.Commit();
     }
 
-    private static object? Scalar(SqliteConnection connection, SqliteTransaction tx, string sql)
+    private static object? Scalar(SqliteConnection connection, SqliteTransaction? tx, string sql)
     {
         using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;

@@ -9,12 +9,13 @@ public sealed class CliHarness : IDisposable
     private readonly Registries? registries;
 
     /// <param name="registries">The spaces and strategies the command tree offers (default: NasSharp's).</param>
-    public CliHarness(Registries? registries = null)
+    /// <param name="storePath">The results store (default: one in a fresh folder of its own).</param>
+    public CliHarness(Registries? registries = null, string? storePath = null)
     {
         this.registries = registries;
         Directory = Path.Combine(Path.GetTempPath(), "nassharp-cli-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
-        StorePath = Path.Combine(Directory, "results.db");
+        StorePath = storePath ?? Path.Combine(Directory, "results.db");
     }
 
     public string Directory { get; }
@@ -27,6 +28,29 @@ public sealed class CliHarness : IDisposable
         var all = args.Concat(["--store", StorePath]).ToArray();
         int code = NasApp.Run(all, new CliConsole(@out, err, interactive: false), registries);
         return (code, @out.ToString(), err.ToString());
+    }
+
+    /// <summary><c>nas</c> as a process of its own (for tests that kill it), on this harness's store, without a terminal.</summary>
+    public System.Diagnostics.Process StartProcess(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nas.dll"));
+        foreach (var a in args.Concat(["--store", StorePath])) start.ArgumentList.Add(a);
+        start.Environment["CI"] = "true";
+        var process = System.Diagnostics.Process.Start(start)!;
+        // Drained, so a full pipe never blocks the child.
+        process.StandardOutput.ReadToEndAsync();
+        process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
+    /// <summary>The line a usage mistake is reported as, after checking the contract: exit code 2, nothing on stdout, one line on stderr.</summary>
+    public string UsageError(params string[] args)
+    {
+        var (code, output, err) = Run(args);
+        Xunit.Assert.True(code == 2, $"exit code {code}: {err}");
+        Xunit.Assert.Equal("", output);
+        return Xunit.Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     public JsonElement Json(params string[] args)

@@ -17,6 +17,7 @@ public class NasiCliTests
         var j = cli.Json(["search", "--space", "nb201", .. Tiny]);
         var arch = Nb201Genotype.Parse(j.GetProperty("arch").GetString()!);
         Assert.Equal("nasi", j.GetProperty("strategy").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, j.GetProperty("no_arch_reason").ValueKind);
         var alpha = j.GetProperty("alpha")[0];
         Assert.Equal("cell", alpha.GetProperty("name").GetString());
         Assert.Equal(6, alpha.GetProperty("edges").GetArrayLength());
@@ -82,6 +83,26 @@ public class NasiCliTests
 
     private const System.Text.Json.JsonValueKind JsonNull = System.Text.Json.JsonValueKind.Null;
 
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void ASearchWhoseGradientsAreAllZeroSelectsNoCellAndSaysWhy()
+    {
+        using var cli = new CliHarness();
+        // τ = 10⁻⁶ makes the Gumbel-softmax weights one-hot in float32: their derivatives, and so every G_t, are exactly 0.
+        var (code, stdout, stderr) = cli.Run(["search", "--space", "nb201", .. Tiny, "--tau", "1e-6", "--json"]);
+        Assert.Equal(1, code);
+        // Progress lines, then the one error line.
+        Assert.Equal("error: the search selected no architecture: NASI's gradient ∇_α R was zero at all 2 steps (τ = 1E-06 saturates " +
+            "the Gumbel-softmax or the gradients underflow), so no operation was preferred on any edge and the cell a derivation gives would " +
+            "be its tie-break, not a choice; use a τ nearer the default 10.", stderr.TrimEnd('\n').Split('\n')[^1]);
+        Assert.Single(stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        var j = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, j.GetProperty("arch").ValueKind);
+        Assert.StartsWith("NASI's gradient ∇_α R was zero", j.GetProperty("no_arch_reason").GetString());
+        Assert.Equal(0, j.GetProperty("derivations").GetArrayLength()); // no tie-break cell passed off as a result
+        Assert.All(j.GetProperty("steps").EnumerateArray(), s => Assert.Equal(0, s.GetProperty("gradient_norm").GetDouble()));
+    }
+
     [Fact]
     public void BadNasiOptionsAreUsageErrors()
     {
@@ -92,13 +113,28 @@ public class NasiCliTests
         (code, _, err) = cli.Run(["search", "--space", "nb201", .. Tiny, "--gumbel", "sharp"]);
         Assert.Equal(2, code);
         Assert.Contains("--gumbel sharp", err);
+        // A space without a relaxation is a usage mistake too (and no run is stored for it: RunStateTests).
         (code, _, err) = cli.Run(["search", "--space", "mlp", .. Tiny[..^6]]);
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains("nb201 and darts have one", err);
         // The comparison takes NASI's temperature too, checked before any data is loaded.
         (code, _, err) = cli.Run("bench", "search", "--tau", "0");
         Assert.Equal(2, code);
         Assert.Contains("τ must be positive", err);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData("--sigma-w", "2")]
+    [InlineData("--sigma-b", "0")]
+    [InlineData("--dtype", "float64")]
+    [InlineData("--ntk-batch", "8")]
+    public void AnOptionNasiDoesNotUseIsRefusedNotIgnored(string option, string value)
+    {
+        using var cli = new CliHarness();
+        // The supernet has its own initialisation and runs in float32: these options would change nothing, silently.
+        var line = cli.UsageError(["search", "--space", "nb201", .. Tiny, option, value, "--json"]);
+        Assert.StartsWith($"error: {option} does not apply to --strategy nasi (its settings: --batch,", line);
     }
 
     [Fact]

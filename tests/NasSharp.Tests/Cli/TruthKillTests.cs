@@ -7,6 +7,7 @@ using Xunit;
 namespace NasSharp.Tests.Cli;
 
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Reliability")]
 public class TruthKillTests
 {
     private static readonly string[] TruthArgs =
@@ -19,18 +20,11 @@ public class TruthKillTests
     public void AKilledTruthRunResumesWithEveryArchitectureStoredExactlyOnce()
     {
         using var cli = new CliHarness();
-        var nas = Path.Combine(AppContext.BaseDirectory, "nas.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(nas);
-        foreach (var a in TruthArgs.Concat(["--store", cli.StorePath])) start.ArgumentList.Add(a);
-        start.Environment["CI"] = "true";
 
         // A real process, killed (SIGKILL, no chance to clean up) once two architectures are stored.
         int storedAtKill;
-        using (var child = Process.Start(start)!)
+        using (var child = cli.StartProcess(TruthArgs))
         {
-            child.StandardOutput.ReadToEndAsync();
-            child.StandardError.ReadToEndAsync();
             var deadline = Stopwatch.StartNew();
             while (true)
             {

@@ -93,6 +93,7 @@ public sealed class ImageFolderTarballTests : IDisposable
         AssertSameData(first.Data, second.Data);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData("flip")]
     [InlineData("truncate")]
@@ -116,6 +117,7 @@ public sealed class ImageFolderTarballTests : IDisposable
         Assert.Equal(CacheOutcome.Hit, ImageFolderTarball.Load(tar, "tiny", 3, 32, 32, Cache).Cache);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void ChangedTarballGetsANewCache()
     {

@@ -33,6 +33,38 @@ public class MlpNetworkTests
         Assert.True(torch.allclose(actual, expected, rtol: 1e-12, atol: 1e-12));
     }
 
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData(Parameterization.Ntk)]
+    [InlineData(Parameterization.Standard)]
+    public void AFloat64NetworkHasExactlyTheWeightsOfTheFloat32One(Parameterization parameterization)
+    {
+        using var scope = torch.NewDisposeScope();
+        var g = MlpGenotype.Parse("w64/tanh-relu+1");
+        var options = new NetworkOptions { Parameterization = parameterization };
+        var single = (MlpNetwork)new MlpSpace().BuildNetwork(g, [10], 3, options, seed: 5);
+        var dual = (MlpNetwork)new MlpSpace().BuildNetwork(g, [10], 3, options with { DType = ScalarType.Float64 }, seed: 5);
+        for (int l = 0; l < single.DenseLayers.Count; l++)
+        {
+            Assert.Equal(ScalarType.Float64, dual.DenseLayers[l].Weight.dtype);
+            Assert.True(torch.allclose(single.DenseLayers[l].Weight.to(ScalarType.Float64), dual.DenseLayers[l].Weight, rtol: 0, atol: 0), $"layer {l} weights");
+            Assert.True(torch.allclose(single.DenseLayers[l].Bias.to(ScalarType.Float64), dual.DenseLayers[l].Bias, rtol: 0, atol: 0), $"layer {l} biases");
+        }
+        // So float64 measures float32's rounding on the same network: outputs agree to float32's precision, not exactly.
+        var x = torch.randn(8, 10, dtype: ScalarType.Float64);
+        var difference = (single.forward(x.to(ScalarType.Float32)).to(ScalarType.Float64) - dual.forward(x)).abs().max().item<double>();
+        Assert.InRange(difference, 1e-12, 1e-5);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void OnlyFloat64ConfigurationsRecordTheirDrawSoFloat32KeysStayAsTheyWere()
+    {
+        Assert.Equal("""{"parameterization":"ntk","sigma_w":1,"sigma_b":0.1,"d_type":"float32"}""", NasJson.Serialize(NetworkOptions.Ntk()));
+        Assert.Equal("""{"parameterization":"ntk","sigma_w":1,"sigma_b":0.1,"d_type":"float64","weights_drawn_in":"float32"}""",
+            NasJson.Serialize(NetworkOptions.Ntk() with { DType = ScalarType.Float64 }));
+    }
+
     [Fact]
     public void NtkParameterisationDrawsStandardNormalWeightsAndScalesByFanIn()
     {

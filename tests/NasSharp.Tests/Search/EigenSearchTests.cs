@@ -151,8 +151,10 @@ public class EigenSearchTests
         var search = new EigenSearch(new EigenSearchOptions { Candidates = 2, TopK = 0, NtkBatch = 4, Score = EigenScore.AnalyticMinEigenvalue });
         var images = new LabeledDataset("images", new float[20 * 3 * 8 * 8], [.. Enumerable.Range(0, 20).Select(i => i % 2)], [3, 8, 8], ["a", "b"]);
         var context = new SearchContext(new Nb201Space(), new ExperimentData(new DataSpec { Dataset = "cifar10" }, new DataSplits(images, images, images)), 1);
-        var e = Assert.Throws<NotSupportedException>(() => search.Run(context));
-        Assert.Contains("nb201", e.Message);
+        // A usage mistake, refused by Validate before a run is stored and by Run alike.
+        var e = Assert.Throws<SettingException>(() => search.Run(context));
+        Assert.Contains("which the nb201 space does not have", e.Message);
+        Assert.Equal(e.Message, Assert.Throws<SettingException>(() => search.Validate(context.Space, context.Data)).Message);
     }
 
     [Fact]

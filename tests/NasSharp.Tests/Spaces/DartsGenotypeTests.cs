@@ -116,7 +116,7 @@ public class DartsGenotypeTests
         { DartsV2Repr.Replace("Genotype(", "Genotyp("), "it calls 'Genotyp', not Genotype(...)" },
         { DartsV2Repr.Replace("normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 3, 4]"),
             "normal_concat is [2, 3, 4], but cells of this space concatenate all four intermediate nodes" },
-        { DartsV2Repr.Replace("reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(2, 7)"), "reduce_concat is [2, 3, 4, 5, 6]" },
+        { DartsV2Repr.Replace("reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(2, 7)"), "reduce_concat is range(2, 7), but cells of this space concatenate all four" },
         { DartsV2Repr.Replace("normal_concat=", "normal_concatenation="), "unknown keyword 'normal_concatenation'" },
         { DartsV2Repr.Replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 2, 0.31)"), "has more than two entries or lacks ')'" },
         { DartsV2Repr.Replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', -2)"), "expected the input state of 'dil_conv_3x3' in normal at character" },

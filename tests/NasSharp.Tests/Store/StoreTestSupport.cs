@@ -49,3 +49,45 @@ internal static class RawSql
         cmd.ExecuteNonQuery();
     }
 }
+
+/// <summary>
+/// A small tmpfs mounted for one test, to cause a real file system's faults: full (its size), read-only (remounted ro),
+/// and a read-only file (<c>chattr +i</c>; file modes do not stop root, who runs the tests on the project's machines and
+/// CI). Mounting needs root.
+/// </summary>
+internal sealed class Tmpfs : IDisposable
+{
+    public Tmpfs(string size)
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "nassharp-tmpfs-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+        Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void ReadOnly() => Run("mount", "-o", "remount,ro", Path);
+
+    public void Writable() => Run("mount", "-o", "remount,rw", Path);
+
+    public static void Immutable(string file, bool immutable) => Run("chattr", immutable ? "+i" : "-i", file);
+
+    public void Dispose()
+    {
+        Run("umount", Path);
+        Directory.Delete(Path);
+    }
+
+    private static void Run(string command, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(command) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{command} {string.Join(' ', args)} failed ({error.Trim()}); the store-fault tests need root to mount a tmpfs.");
+    }
+}
