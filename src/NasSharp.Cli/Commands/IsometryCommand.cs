@@ -67,9 +67,12 @@ public static class IsometryCommand
         foreach (var (p, e) in o.Points.Zip(o.EdgeOfChaos))
             table.AddRow(p.Activation, G(p.QStar), G(p.Chi1, "F4"), p.Phase.ToString().ToLowerInvariant(), G(p.XiQ), G(p.CStar, "F4"), G(p.XiC), G(e.SigmaW2, "F4"), G(e.QStar));
         console.Ansi.Write(table);
-        foreach (var p in o.Points)
+        foreach (var (p, e) in o.Points.Zip(o.EdgeOfChaos))
+        {
             foreach (var why in new[] { p.QStarReason, p.CStarReason }.OfType<string>().Distinct())
                 console.Out.WriteLine($"  {p.Activation}: {why}");
+            if (e.Reason is { } edge) console.Out.WriteLine($"  {p.Activation}, edge of chaos: {edge}");
+        }
         if (o.Spectra.Count > 0)
         {
             console.Out.WriteLine($"Jacobian spectra at the edge of chaos (σ_b² = {o.Spectra[0].SigmaB2}, depth {o.Spectra[0].Depth}); spread = Var(s²)/⟨s²⟩², 0 for isometry:");

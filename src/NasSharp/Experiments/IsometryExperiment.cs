@@ -25,8 +25,8 @@ public sealed record IsometryOptions
     public int Depth { get; init; } = 32;
     public int Width { get; init; } = 256;
     /// <summary>Channels and image side of the convolutional networks (0 channels: none).</summary>
-    public int ConvChannels { get; init; } = 8;
-    public int ConvImageSize { get; init; } = 8;
+    public int ConvChannels { get; init; } = 16;
+    public int ConvImageSize { get; init; } = 4;
     public long Seed { get; init; }
 
     public void Validate()
@@ -46,7 +46,8 @@ public sealed record IsometryOptions
 /// <summary>One measured spectrum of <see cref="JacobianSpectrum"/>, beside what mean field predicts for it.</summary>
 /// <param name="Layer">dense or conv.</param>
 /// <param name="Chi1PowerDepth">χ₁^L, the mean-field value of <paramref name="MeanSquare"/>.</param>
-/// <param name="PredictedSpread">The infinite-width spread (dense networks at a finite q*), else null.</param>
+/// <param name="PredictedSpread">The infinite-width spread of a dense network at the input variance (exact at a finite q*, and for
+/// a homogeneous φ such as relu at any variance), else null.</param>
 /// <param name="SingularValues">All singular values of J, descending.</param>
 public sealed record SpectrumSummary(string Activation, WeightInit Weights, string Layer, double SigmaW2, double SigmaB2, int Depth, int Dimension,
     double InputVariance, double MeanSquare, double Chi1PowerDepth, double Spread, double? PredictedSpread, double MaxSingularValue, double MinSingularValue,
@@ -121,13 +122,14 @@ public sealed class IsometryExperiment(IsometryOptions options) : IExperiment<Is
         var field = new MeanField(activation);
         if (!criticalPoints.TryGetValue(activation, out var edge))
             criticalPoints[activation] = edge = field.EdgeOfChaos(options.SpectraSigmaB2, options.MinSigmaW2, options.MaxSigmaW2);
-        if (!double.IsFinite(edge.SigmaW2)) throw new InvalidOperationException($"{activation.Token()} has no edge of chaos at σ_b² = {options.SpectraSigmaB2}: {edge.Reason}");
+        if (!double.IsFinite(edge.SigmaW2) || edge.Reason is not null)
+            throw new InvalidOperationException($"{activation.Token()} has no edge of chaos at σ_b² = {options.SpectraSigmaB2}: {edge.Reason}; measure spectra of other activations (--spectra).");
         double q = double.IsFinite(edge.QStar) ? edge.QStar : 1;
         var network = new RandomNetwork(activation, edge.SigmaW2, options.SpectraSigmaB2, options.Depth, channels > 0 ? channels : options.Width, weights, q,
             channels > 0 ? options.ConvImageSize : 0);
         var s = JacobianSpectrum.SingularValues(network, seed);
         double chi1 = edge.SigmaW2 * field.At(q).Dphi2;
-        double? predicted = channels == 0 && double.IsFinite(edge.QStar) ? JacobianSpectrum.PredictedSpread(activation, q, options.Depth, weights) : null;
+        double? predicted = channels == 0 ? JacobianSpectrum.PredictedSpread(activation, q, options.Depth, weights) : null;
         return new SpectrumSummary(activation.Token(), weights, channels > 0 ? "conv" : "dense", edge.SigmaW2, options.SpectraSigmaB2, options.Depth, network.Dimension, q,
             JacobianSpectrum.MeanSquare(s), Math.Pow(chi1, options.Depth), JacobianSpectrum.Spread(s), predicted, s[0], s[^1], s);
     }

@@ -309,7 +309,9 @@ public static class RunReport
         foreach (var (p, e) in o.Points.Zip(o.EdgeOfChaos))
             md.AppendLine($"| {p.Activation} | {F(p.QStar, "G4")} | {F(p.Chi1, "F4")} | {p.Phase.ToString().ToLowerInvariant()} | {F(p.XiQ, "G4")} | {F(p.CStar, "F4")} | {F(p.XiC, "G4")} | " +
                 $"{F(e.SigmaW2, "F4")} | {F(e.QStar, "G4")} |");
-        md.AppendLine().AppendLine("Non-finite entries: " + string.Join("; ", o.Points.SelectMany(p => new[] { p.QStarReason, p.CStarReason }.OfType<string>().Select(why => $"{p.Activation}: {why}")).Distinct().DefaultIfEmpty("none")) + ".").AppendLine();
+        var notes = o.Points.Zip(o.EdgeOfChaos).SelectMany(x => new[] { x.First.QStarReason, x.First.CStarReason, x.Second.Reason }.OfType<string>()
+            .Distinct().Select(why => $"{x.First.Activation}: {why}")).ToList();
+        md.AppendLine().AppendLine("Notes: " + (notes.Count == 0 ? "none." : string.Join("; ", notes) + ".")).AppendLine();
         Plots.Lines(r.PathOf("phase_diagram.png"), "Edge of chaos (χ₁ = 1): ordered left of each curve, chaotic right", "σ_w²", "σ_b²",
             [.. o.Phases.Select(d => (d.Activation, (IReadOnlyList<double>)[.. d.EdgeOfChaos.Select(e => e.SigmaW2)], (IReadOnlyList<double>)[.. d.EdgeOfChaos.Select(e => e.SigmaB2)]))]);
         r.Figure("phase_diagram.png", "phase diagram: the edge of chaos per activation");

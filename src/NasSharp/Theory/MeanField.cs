@@ -11,6 +11,8 @@ public enum MeanFieldPhase
     Ordered,
     /// <summary>χ₁ &gt; 1: nearby inputs decorrelate (a stable c* &lt; 1), gradients explode with depth.</summary>
     Chaotic,
+    /// <summary>χ₁ = 1 to within 1e-9: the edge of chaos, where ξ_c diverges.</summary>
+    Critical,
 }
 
 /// <summary>
@@ -41,7 +43,9 @@ public sealed record MeanFieldPoint(
     double XiC);
 
 /// <summary>A point of the edge of chaos: the σ_w² with χ₁ = 1 at a given σ_b², and q* there.</summary>
-/// <param name="SigmaW2">The critical σ_w²; NaN when χ₁ does not cross 1 in the searched range (<see cref="Reason"/>).</param>
+/// <param name="SigmaW2">The critical σ_w²; NaN when χ₁ does not reach 1 in the searched range; where χ₁ jumps over 1 instead
+/// (the finite fixed point q* disappears, as for gelu), the σ_w² of the jump.</param>
+/// <param name="Reason">Null for a continuous crossing χ₁ = 1; else what happened instead.</param>
 /// <param name="QStar">q* at the critical point (+∞ for relu-like activations with σ_b² &gt; 0, whose length diverges there).</param>
 public sealed record EdgeOfChaosPoint(double SigmaB2, double SigmaW2, double QStar, string? Reason);
 
@@ -140,7 +144,7 @@ public sealed class MeanField
             if (g < 0 && !flat)
             {
                 if (g0 == 0 && lo == 0) return (0, null); // φ(0) = 0, σ_b = 0 and a contracting map: every length dies out
-                return (Brent.FindRoot(G, lo, q, 1e-15 * q, 200), null);
+                return (Root(G, lo, q, 1e-14 * q), null);
             }
             lo = q;
         }
@@ -170,7 +174,7 @@ public sealed class MeanField
     {
         var (q, qReason) = LengthFixedPoint(sigmaW2, sigmaB2);
         double chi1 = Chi1At(q, sigmaW2);
-        var phase = chi1 < 1 ? MeanFieldPhase.Ordered : MeanFieldPhase.Chaotic;
+        var phase = Math.Abs(chi1 - 1) <= 1e-9 ? MeanFieldPhase.Critical : chi1 < 1 ? MeanFieldPhase.Ordered : MeanFieldPhase.Chaotic;
         // χ_q = ∂L/∂q at q* = σ_w² E[φ'² + φφ''] (differentiate the length map, then Stein's lemma); ξ_q = −1/ln χ_q
         // (Schoenholz et al. 2017, the depth scale of the length).
         double chiQ = double.IsFinite(q) ? sigmaW2 * At(q).Stein : double.NaN;
@@ -234,13 +238,22 @@ public sealed class MeanField
         {
             if (chi1[j] == 1) return AtCritical(sigmaB2, sigmaW2[j]);
             if ((chi1[j] - 1) * (chi1[j + 1] - 1) < 0)
-                return AtCritical(sigmaB2, Brent.FindRoot(w => Chi1(w, sigmaB2) - 1, sigmaW2[j], sigmaW2[j + 1], 1e-13, 200));
+                return AtCritical(sigmaB2, Root(w => Chi1(w, sigmaB2) - 1, sigmaW2[j], sigmaW2[j + 1], 1e-13 * sigmaW2[j + 1]));
         }
         return new EdgeOfChaosPoint(sigmaB2, double.NaN, double.NaN,
             $"χ₁ does not cross 1 for σ_w² in [{sigmaW2[0]:G3}, {sigmaW2[^1]:G3}] (from {chi1[0]:G3} to {chi1[^1]:G3})");
     }
 
-    private EdgeOfChaosPoint AtCritical(double sigmaB2, double sigmaW2) => new(sigmaB2, sigmaW2, LengthFixedPoint(sigmaW2, sigmaB2).QStar, null);
+    private EdgeOfChaosPoint AtCritical(double sigmaB2, double sigmaW2)
+    {
+        // χ₁ may jump over 1 where the stable length q* vanishes into infinity (a saddle-node of the length map, e.g. gelu,
+        // whose map can keep a finite fixed point a little beyond σ_w² = 2): then no σ_w² has χ₁ = 1.
+        double below = Chi1(sigmaW2 * (1 - 1e-7), sigmaB2), above = Chi1(sigmaW2 * (1 + 1e-7), sigmaB2);
+        string? jump = Math.Abs(above - below) > 1e-4
+            ? $"χ₁ jumps from {below:G4} to {above:G4} here, where the finite fixed point q* disappears: no σ_w² has χ₁ = 1"
+            : null;
+        return new(sigmaB2, sigmaW2, LengthFixedPoint(sigmaW2, sigmaB2).QStar, jump);
+    }
 
     private double Chi1At(double q, double sigmaW2) =>
         // A length that grows without bound: the q → ∞ limit (relu-like activations, whose χ₁ is then σ_w² E[φ'(z)²] of the
@@ -256,10 +269,28 @@ public sealed class MeanField
         for (double gap = 2e-10; gap <= 2.0001; gap *= 2)
         {
             double c = Math.Max(-1, 1 - gap), g = G(c);
-            if (prev < 0 && g >= 0) return (g == 0 ? c : Brent.FindRoot(G, c, prevC, 1e-14, 200), null);
+            if (prev < 0 && g >= 0) return (g == 0 ? c : Root(G, c, prevC, 1e-13), null);
             (prevC, prev) = (c, g);
         }
         return (double.NaN, "the correlation map has no fixed point below 1 although χ₁ > 1");
+    }
+
+    /// <summary>
+    /// A root of f in [lo, hi], where f changes sign, by Brent's method; where Brent's stopping rule cannot be met (f computed
+    /// by quadrature is only smooth to rounding, which can stall it near the root) by bisection, which always converges.
+    /// </summary>
+    private static double Root(Func<double, double> f, double lo, double hi, double accuracy)
+    {
+        if (Brent.TryFindRoot(f, lo, hi, accuracy, 200, out double root)) return root;
+        double flo = f(lo);
+        for (int i = 0; i < 200 && hi - lo > accuracy; i++)
+        {
+            double mid = 0.5 * (lo + hi), fmid = f(mid);
+            if (fmid == 0) return mid;
+            if (Math.Sign(fmid) == Math.Sign(flo)) (lo, flo) = (mid, fmid);
+            else hi = mid;
+        }
+        return 0.5 * (lo + hi);
     }
 
     /// <summary>−1/ln χ for a contraction (0 &lt; χ &lt; 1); +∞ at χ = 1 (the scale diverges at criticality); NaN otherwise.</summary>

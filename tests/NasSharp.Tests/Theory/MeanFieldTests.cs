@@ -192,10 +192,23 @@ public class MeanFieldTests
         Assert.Equal(-1 / Math.Log(p.ChiQ), p.XiQ, 1e-9);
     }
 
+    [Fact]
+    public void WhereTheFiniteLengthVanishesChi1JumpsOverOneAndTheEdgeSaysSo()
+    {
+        // gelu's length map keeps a finite stable fixed point a little beyond σ_w² = 2, until it merges with the unstable one
+        // (a saddle-node); past it q grows without bound and χ₁ takes its q → ∞ value σ_w²/2 > 1.
+        var gelu = new MeanField(Activation.Gelu);
+        var edge = gelu.EdgeOfChaos(0.05);
+        Assert.Contains("jumps", edge.Reason);
+        Assert.True(double.IsFinite(gelu.LengthFixedPoint(edge.SigmaW2 * (1 - 1e-6), 0.05).QStar));
+        Assert.Equal(double.PositiveInfinity, gelu.LengthFixedPoint(edge.SigmaW2 * (1 + 1e-6), 0.05).QStar);
+        Assert.True(gelu.Chi1(edge.SigmaW2 * (1 - 1e-6), 0.05) < 1 && gelu.Chi1(edge.SigmaW2 * (1 + 1e-6), 0.05) > 1);
+    }
+
     [Theory]
     [InlineData(Activation.Tanh)]
     [InlineData(Activation.Elu)]
-    [InlineData(Activation.Swish)]
+    [InlineData(Activation.Erf)]
     public void ThePhaseDiagramIsOrderedLeftOfTheEdgeOfChaosAndChaoticRightOfIt(Activation activation)
     {
         var field = new MeanField(activation);
