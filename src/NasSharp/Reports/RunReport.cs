@@ -312,9 +312,13 @@ public static class RunReport
         var notes = o.Points.Zip(o.EdgeOfChaos).SelectMany(x => new[] { x.First.QStarReason, x.First.CStarReason, x.Second.Reason }.OfType<string>()
             .Distinct().Select(why => $"{x.First.Activation}: {why}")).ToList();
         md.AppendLine().AppendLine("Notes: " + (notes.Count == 0 ? "none." : string.Join("; ", notes) + ".")).AppendLine();
-        Plots.Lines(r.PathOf("phase_diagram.png"), "Edge of chaos (χ₁ = 1): ordered left of each curve, chaotic right", "σ_w²", "σ_b²",
-            [.. o.Phases.Select(d => (d.Activation, (IReadOnlyList<double>)[.. d.EdgeOfChaos.Select(e => e.SigmaW2)], (IReadOnlyList<double>)[.. d.EdgeOfChaos.Select(e => e.SigmaB2)]))]);
-        r.Figure("phase_diagram.png", "phase diagram: the edge of chaos per activation");
+        // Only continuous crossings χ₁ = 1: where χ₁ jumps over 1 (q* vanishing) there is no edge of chaos to draw.
+        var curves = o.Phases.Select(d => (d.Activation, Edge: d.EdgeOfChaos.Where(e => e.Reason is null && double.IsFinite(e.SigmaW2)).ToList()))
+            .Where(c => c.Edge.Count > 0).ToList();
+        Plots.Lines(r.PathOf("phase_diagram.png"), "Edge of chaos χ₁ = 1: ordered left of each curve, chaotic right", "σ_w²", "σ_b²",
+            [.. curves.Select(c => (c.Activation, (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaW2)], (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaB2)]))]);
+        r.Figure("phase_diagram.png", "phase diagram: the edge of chaos per activation",
+            $" (σ_b² rows where χ₁ only jumps over 1 or never reaches it are left out: {string.Join(", ", o.Phases.Select(d => $"{d.Activation} {d.EdgeOfChaos.Count(e => e.Reason is not null)} of {d.EdgeOfChaos.Count}"))})");
         if (o.Spectra.Count == 0) return;
         var first = o.Spectra[0];
         md.AppendLine($"## Jacobian spectra at the edge of chaos (σ_b² = {F(first.SigmaB2, "G3")}, depth {first.Depth})").AppendLine();
@@ -324,7 +328,7 @@ public static class RunReport
             md.AppendLine($"| {s.Activation} | {s.Layer} | {s.Weights.ToString().ToLowerInvariant()} | {F(s.SigmaW2, "F4")} | {s.Dimension} | {F(s.InputVariance, "G4")} | {F(s.MeanSquare, "G4")} | " +
                 $"{F(s.Chi1PowerDepth, "G4")} | {F(s.Spread, "G4")} | {F(s.PredictedSpread, "G4")} | {F(s.MaxSingularValue, "G4")} | {F(s.MinSingularValue, "G4")} |");
         md.AppendLine();
-        Plots.Lines(r.PathOf("jacobian_spectra.png"), "Singular values of the input–output Jacobian at criticality (isometry: a flat line at 1)",
+        Plots.Lines(r.PathOf("jacobian_spectra.png"), "Jacobian singular values at criticality (isometry: flat at 1)",
             "quantile (0 = largest singular value)", "s / √⟨s²⟩",
             [.. o.Spectra.Where(s => s.SingularValues.Count > 1).Select(s => ($"{s.Activation} {s.Layer} {s.Weights.ToString().ToLowerInvariant()}",
                 (IReadOnlyList<double>)[.. s.SingularValues.Select((_, i) => i / (double)(s.SingularValues.Count - 1))],
