@@ -25,6 +25,7 @@ public static class CommandSchemas
         ["search"] = typeof(SearchOutput),
         ["theory"] = typeof(TheoryOutput),
         ["theory-agreement"] = typeof(AgreementOutput),
+        ["isometry"] = typeof(IsometryOutput),
         ["runs-list"] = typeof(RunsCommand.RunList),
         ["runs-show"] = typeof(RunsCommand.RunDetail),
         ["nb201-query"] = typeof(Nb201Command.Row),

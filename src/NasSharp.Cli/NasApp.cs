@@ -17,6 +17,7 @@ public static class NasApp
         root.Subcommands.Add(NtkCommand.Create(console, registries));
         root.Subcommands.Add(SearchCommand.Create(console, registries));
         root.Subcommands.Add(TheoryCommand.Create(console, registries));
+        root.Subcommands.Add(IsometryCommand.Create(console));
         root.Subcommands.Add(RunsCommand.Create(console));
         root.Subcommands.Add(Nb201Command.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console, registries));

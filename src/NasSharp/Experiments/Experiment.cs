@@ -27,6 +27,8 @@ public enum ExperimentKind
     Agreement,
     /// <summary>Fast against exact empirical NTK, timed side by side (<c>nas bench ntk</c>).</summary>
     KernelBench,
+    /// <summary>Mean-field phases, edges of chaos and Jacobian spectra of deep random networks (<c>nas isometry</c>).</summary>
+    Isometry,
 }
 
 /// <summary>

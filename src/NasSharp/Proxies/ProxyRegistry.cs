@@ -19,6 +19,7 @@ public static class ProxyRegistry
         new NtkMinEigenvalueProxy(),
         new ZicoProxy(),
         new MecoProxy(),
+        new JacobianIsometryProxy(),
     ];
 
     /// <summary>Every proxy with its default settings, in table order.</summary>

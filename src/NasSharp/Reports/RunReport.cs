@@ -57,6 +57,7 @@ public static class RunReport
             ExperimentKind.BenchTrain => TrainingComparison,
             ExperimentKind.Train => Train,
             ExperimentKind.Ntk => Ntk,
+            ExperimentKind.Isometry => Isometry,
             _ => null,
         };
         try
@@ -297,6 +298,42 @@ public static class RunReport
         if (r.Output<NtkResult>() is not { } o) { r.Md.AppendLine("The computation did not finish."); return; }
         r.Md.AppendLine($"`{o.Arch}` on {o.Batch} {o.Dataset} inputs ({o.Method} method): λ_min {F(o.LambdaMin, "G6")}, λ_max {F(o.LambdaMax, "G6")}, " +
             $"trace {F(o.Trace, "G6")}, condition {F(o.Condition, "G6")}{(o.NonFiniteReason is { } why ? $" — not finite: {why}" : "")}.");
+    }
+
+    private static void Isometry(Report r)
+    {
+        if (r.Output<IsometryOutput>() is not { } o) { r.Md.AppendLine("The computation did not finish."); return; }
+        var md = r.Md;
+        md.AppendLine($"## Mean field at σ_w² = {F(o.SigmaW2, "G4")}, σ_b² = {F(o.SigmaB2, "G4")}").AppendLine();
+        md.AppendLine("| activation | q* | χ₁ | phase | ξ_q | c* | ξ_c | critical σ_w² at this σ_b² | q* there |").AppendLine("|---|---:|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var (p, e) in o.Points.Zip(o.EdgeOfChaos))
+            md.AppendLine($"| {p.Activation} | {F(p.QStar, "G4")} | {F(p.Chi1, "F4")} | {p.Phase.ToString().ToLowerInvariant()} | {F(p.XiQ, "G4")} | {F(p.CStar, "F4")} | {F(p.XiC, "G4")} | " +
+                $"{F(e.SigmaW2, "F4")} | {F(e.QStar, "G4")} |");
+        var notes = o.Points.Zip(o.EdgeOfChaos).SelectMany(x => new[] { x.First.QStarReason, x.First.CStarReason, x.Second.Reason }.OfType<string>()
+            .Distinct().Select(why => $"{x.First.Activation}: {why}")).ToList();
+        md.AppendLine().AppendLine("Notes: " + (notes.Count == 0 ? "none." : string.Join("; ", notes) + ".")).AppendLine();
+        // Only continuous crossings χ₁ = 1: where χ₁ jumps over 1 (q* vanishing) there is no edge of chaos to draw.
+        var curves = o.Phases.Select(d => (d.Activation, Edge: d.EdgeOfChaos.Where(e => e.Reason is null && double.IsFinite(e.SigmaW2)).ToList()))
+            .Where(c => c.Edge.Count > 0).ToList();
+        Plots.Lines(r.PathOf("phase_diagram.png"), "Edge of chaos χ₁ = 1: ordered left of each curve, chaotic right", "σ_w²", "σ_b²",
+            [.. curves.Select(c => (c.Activation, (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaW2)], (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaB2)]))]);
+        r.Figure("phase_diagram.png", "phase diagram: the edge of chaos per activation",
+            $" (σ_b² rows where χ₁ only jumps over 1 or never reaches it are left out: {string.Join(", ", o.Phases.Select(d => $"{d.Activation} {d.EdgeOfChaos.Count(e => e.Reason is not null)} of {d.EdgeOfChaos.Count}"))})");
+        if (o.Spectra.Count == 0) return;
+        var first = o.Spectra[0];
+        md.AppendLine($"## Jacobian spectra at the edge of chaos (σ_b² = {F(first.SigmaB2, "G3")}, depth {first.Depth})").AppendLine();
+        md.AppendLine("| activation | layer | weights | σ_w² | N | input q | ⟨s²⟩ | χ₁^L | spread Var(s²)/⟨s²⟩² | predicted spread | s_max | s_min |")
+            .AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in o.Spectra)
+            md.AppendLine($"| {s.Activation} | {s.Layer} | {s.Weights.ToString().ToLowerInvariant()} | {F(s.SigmaW2, "F4")} | {s.Dimension} | {F(s.InputVariance, "G4")} | {F(s.MeanSquare, "G4")} | " +
+                $"{F(s.Chi1PowerDepth, "G4")} | {F(s.Spread, "G4")} | {F(s.PredictedSpread, "G4")} | {F(s.MaxSingularValue, "G4")} | {F(s.MinSingularValue, "G4")} |");
+        md.AppendLine();
+        Plots.Lines(r.PathOf("jacobian_spectra.png"), "Jacobian singular values at criticality (isometry: flat at 1)",
+            "quantile (0 = largest singular value)", "s / √⟨s²⟩",
+            [.. o.Spectra.Where(s => s.SingularValues.Count > 1).Select(s => ($"{s.Activation} {s.Layer} {s.Weights.ToString().ToLowerInvariant()}",
+                (IReadOnlyList<double>)[.. s.SingularValues.Select((_, i) => i / (double)(s.SingularValues.Count - 1))],
+                (IReadOnlyList<double>)[.. s.SingularValues.Select(v => v / Math.Sqrt(s.MeanSquare))]))]);
+        r.Figure("jacobian_spectra.png", "Jacobian singular values per activation and initialisation");
     }
 
     private static string Sanitize(string name) => string.Concat(name.Select(ch => char.IsLetterOrDigit(ch) || ch == '_' ? ch : '_'));

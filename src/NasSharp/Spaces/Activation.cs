@@ -60,6 +60,16 @@ public static class Activations
 
     public static string KnownTokens => string.Join(", ", Table.Select(t => t.Token));
 
+    /// <summary>A comma-separated list of tokens, e.g. <c>"relu,tanh"</c>; an unknown token names <paramref name="option"/> and the known ones.</summary>
+    public static List<Activation> ParseList(string list, string option)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        var choices = new List<Activation>();
+        foreach (var token in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            choices.Add(TryParse(token, out var a) ? a : throw new SettingException($"{option}: unknown activation '{token}'; known: {KnownTokens}."));
+        return choices.Count > 0 ? choices : throw new SettingException($"{option}: no activation in '{list}'; known: {KnownTokens}.");
+    }
+
     /// <summary>Applies the activation elementwise.</summary>
     public static Tensor Apply(this Activation a, Tensor x) => a switch
     {

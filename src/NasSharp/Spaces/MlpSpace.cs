@@ -26,14 +26,7 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
         ],
         settings =>
         {
-            List<Activation>? choices = null;
-            if (settings.Text("activations") is { } list)
-            {
-                choices = [];
-                foreach (var token in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    choices.Add(Activations.TryParse(token, out var a) ? a
-                        : throw new SettingException($"--activations: unknown activation '{token}'; known: {Activations.KnownTokens}."));
-            }
+            var choices = settings.Text("activations") is { } list ? Activations.ParseList(list, "--activations") : null;
             return new MlpSpace(settings.Int("depth", 3, min: 1, max: MlpGenotype.MaxDepth), settings.Int("width", 256, min: 1, max: MlpGenotype.MaxWidth),
                 choices, allowSkips: !settings.Flag("no-skips"));
         },

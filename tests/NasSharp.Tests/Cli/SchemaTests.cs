@@ -56,6 +56,7 @@ public class SchemaTests
             ["search"] = cli.Json("search", "--dataset", "iris", "--width", "8", "--candidates", "3", "--top-k", "1", "--epochs", "1", "--ntk-batch", "8"),
             ["theory"] = cli.Json("theory", "--arch", "w8/relu-tanh+1", "--dataset", "iris", "--batch", "8"),
             ["theory-agreement"] = cli.Json("theory", "agreement", "--dataset", "iris", "--n", "3", "--min-depth", "1", "--max-depth", "2", "--width", "16", "--batch", "8", "--ntk-seeds", "1"),
+            ["isometry"] = cli.Json("isometry", "--activations", "tanh,relu", "--spectra", "tanh", "--depth", "3", "--width", "8", "--conv-channels", "2", "--conv-size", "3"),
             ["nb201-query"] = cli.Json("nb201", "query", "--index", "6111"),
             ["nb201-best"] = cli.Json("nb201", "best", "--dataset", "cifar100"),
             ["bench-ntk"] = cli.Json("bench", "ntk", "--quick", "--repeats", "1", "--case", "mlp"),

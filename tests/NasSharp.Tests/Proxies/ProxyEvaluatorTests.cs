@@ -18,7 +18,7 @@ public class ProxyEvaluatorTests
     public void RegistryHasEveryProxyOnceUnderItsName()
     {
         string[] expected = ["params", "flops", "grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "naswot",
-            "ntk_cond", "ntk_trace", "ntk_min_eig", "zico", "meco"];
+            "ntk_cond", "ntk_trace", "ntk_min_eig", "zico", "meco", "jacobian_isometry"];
         Assert.Equal(expected, ProxyRegistry.Names);
         Assert.Equal("synflow", ProxyRegistry.Get("synflow").Name);
         Assert.Equal(["snip", "naswot"], ProxyRegistry.Parse(" snip, naswot ").Select(p => p.Name));

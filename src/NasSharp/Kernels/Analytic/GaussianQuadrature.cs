@@ -32,10 +32,21 @@ internal static class GaussianQuadrature
     /// E[f(z)] ≈ Σ w_i f(z_i) for f smooth on each half-line. Panels of width 1/4 resolve polynomials times
     /// Hermite functions up to degree <paramref name="order"/>; near 0 they are graded down to 1/(2√q).
     /// </summary>
+    /// <remarks>The rule depends on the variance only through how often the panel at 0 is halved, so rules are cached by
+    /// that count and the order: callers share the arrays and must not change them (the mean-field solvers call this
+    /// thousands of times).</remarks>
     public static (double[] Z, double[] W) NormalRule(double variance, int order)
     {
+        var finest = Graded(0.5, 0.5 / Math.Max(1, Math.Sqrt(variance)));
+        return NormalRules.GetOrAdd((finest.Count, order), key => BuildNormalRule(finest, key.Order));
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Breaks, int Order), (double[] Z, double[] W)> NormalRules = new();
+
+    private static (double[] Z, double[] W) BuildNormalRule(List<double> graded, int order)
+    {
         double zMax = Math.Sqrt(4.0 * order + 2) + 10; // past the turning point of h_order, φ(z) h_r(z)² is negligible
-        var breaks = Graded(0.5, 0.5 / Math.Max(1, Math.Sqrt(variance)));
+        var breaks = new List<double>(graded);
         for (double b = 0.75; b < zMax + 0.125; b += 0.25) breaks.Add(b);
         var z = new List<double>();
         var w = new List<double>();
