@@ -1,5 +1,6 @@
 using NasSharp.Networks;
 using NasSharp.Proxies;
+using NasSharp.Search.Bilevel;
 using NasSharp.Search.Nasi;
 using NasSharp.Training;
 
@@ -141,6 +142,40 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             return new NasiStrategy(options);
         });
 
+    /// <summary>The sample sizes every train–validation strategy takes (bilevel, mkl, spectral).</summary>
+    private static SettingSpec[] SplitSpecs(int train, int validation) =>
+    [
+        new("train-points", "n_T, samples of the training split the lower level fits (at most --train-size)", train.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("val-points", "n_V, samples of the validation split the upper level fits (at most --val-size)", validation.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ];
+
+    public static StrategyDefinition Mkl { get; } = new(MklStrategy.StrategyName,
+        "multiple kernel learning over the relaxation's architectures: kernel ridge on the training split with K_α = Σ α_i K_i (analytic NTKs), α by the closed-form validation hypergradient (Oymak et al., ICML 2021)",
+        [
+            .. SplitSpecs(500, 250),
+            new("steps", "exponentiated-gradient steps on the simplex", "100"),
+            new("step-size", "η, the largest change of a log-weight per step", "0.5"),
+            new("ridge", "λ of the kernel ridge regression (kernels scaled to mean diagonal 1)", "0.001"),
+            new("sigma-w", "σ_w of the NTK parameterisation", "1"),
+            new("sigma-b", "σ_b of the NTK parameterisation", "0.1"),
+        ],
+        settings =>
+        {
+            var defaults = new MklOptions();
+            var options = new MklOptions
+            {
+                TrainPoints = settings.Int("train-points", defaults.TrainPoints),
+                ValPoints = settings.Int("val-points", defaults.ValPoints),
+                Steps = settings.Int("steps", defaults.Steps),
+                StepSize = settings.Double("step-size", defaults.StepSize),
+                Ridge = settings.Double("ridge", defaults.Ridge),
+                SigmaW = settings.Double("sigma-w", defaults.SigmaW),
+                SigmaB = settings.Double("sigma-b", defaults.SigmaB),
+            };
+            options.Validate();
+            return new MklStrategy(options);
+        });
+
     // Last, so that the definitions above are initialised first.
-    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi]);
+    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl]);
 }
