@@ -176,6 +176,33 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             return new MklStrategy(options);
         });
 
+    public static StrategyDefinition Spectral { get; } = new(SpectralStrategy.StrategyName,
+        "low-rank view: f(x) = Σ α_i ⟨θ, φ_i(x)⟩ over the relaxation's architectures as rank-one matrix regression; spectral estimate, then alternating least squares (Oymak et al., ICML 2021)",
+        [
+            .. SplitSpecs(500, 250),
+            new("features", "p, the outputs of each candidate's network at initialisation used as its features", "64"),
+            new("method", "spectral, spectral-als (alternating least squares from the spectral estimate) or gd (gradient descent, the baseline)", "spectral-als"),
+            new("iterations", "alternating least-squares iterations", "20"),
+            new("lr", "gd: step size η (divided by the mean squared feature norm)", "0.5"),
+            new("gd-steps", "gd: steps", "2000"),
+        ],
+        settings =>
+        {
+            var defaults = new SpectralOptions();
+            var options = new SpectralOptions
+            {
+                TrainPoints = settings.Int("train-points", defaults.TrainPoints),
+                ValPoints = settings.Int("val-points", defaults.ValPoints),
+                Features = settings.Int("features", defaults.Features),
+                Method = settings.Choice("method", defaults.Method, ("spectral", RankOneMethod.Spectral), ("spectral-als", RankOneMethod.SpectralAls), ("gd", RankOneMethod.GradientDescent)),
+                Iterations = settings.Int("iterations", defaults.Iterations),
+                LearningRate = settings.Double("lr", defaults.LearningRate),
+                GdSteps = settings.Int("gd-steps", defaults.GdSteps),
+            };
+            options.Validate();
+            return new SpectralStrategy(options);
+        });
+
     // Last, so that the definitions above are initialised first.
-    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl]);
+    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl, Spectral]);
 }

@@ -50,12 +50,9 @@ public sealed class MklStrategy(MklOptions options) : SearchStrategy<MklOptions>
         ArgumentNullException.ThrowIfNull(context);
         Options.Validate();
         var clock = Stopwatch.StartNew();
-        var relaxation = context.Space.Relaxation
-            ?? throw new NotSupportedException($"--strategy mkl weights the discrete architectures of a space's relaxation, and the {context.Space.SpaceName} space has none (mlp has).");
         if (context.Space is not IAnalyticNtkSpace analytic)
             throw new NotSupportedException($"--strategy mkl needs the analytic NTK of every candidate; the {context.Space.SpaceName} space has none (mlp has).");
-        var candidates = relaxation.DiscreteArchitectures();
-        var sample = SplitSample.Draw(context.Data, Options.TrainPoints, Options.ValPoints, context.Seed);
+        var (candidates, sample) = SplitSample.Candidates(context, Name, Options.TrainPoints, Options.ValPoints);
         int nT = sample.Train.Count, nV = sample.Validation.Count, n = nT + nV, classes = context.Data.Classes;
         var inputs = SphereBatch.Project([.. sample.Train.Features.Concat(sample.Validation.Features).Select(v => (double)v)], n);
 

@@ -1,4 +1,5 @@
 using NasSharp.Data;
+using NasSharp.Spaces;
 
 namespace NasSharp.Search.Bilevel;
 
@@ -14,6 +15,18 @@ public sealed record SplitSample(LabeledDataset Train, LabeledDataset Validation
         var splits = data.Splits;
         return new SplitSample(Subset(splits.Train, trainPoints, "--train-points", "--train-size", seed, "bilevel-train"),
             Subset(splits.Validation, validationPoints, "--val-points", "--val-size", seed, "bilevel-validation"));
+    }
+
+    /// <summary>
+    /// What the strategies that weight a relaxation's discrete architectures (mkl, spectral) start from: those architectures
+    /// and the sampled splits; a space without a relaxation is an error naming <paramref name="strategy"/>.
+    /// </summary>
+    public static (IReadOnlyList<IGenotype> Candidates, SplitSample Sample) Candidates(Search.SearchContext context, string strategy, int trainPoints, int validationPoints)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var relaxation = context.Space.Relaxation
+            ?? throw new NotSupportedException($"--strategy {strategy} weights the discrete architectures of a space's relaxation, and the {context.Space.SpaceName} space has none (mlp has).");
+        return (relaxation.DiscreteArchitectures(), Draw(context.Data, trainPoints, validationPoints, context.Seed));
     }
 
     private static LabeledDataset Subset(LabeledDataset split, int count, string option, string sizeOption, long seed, string stream)
