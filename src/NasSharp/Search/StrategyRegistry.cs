@@ -203,6 +203,35 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             return new SpectralStrategy(options);
         });
 
+    public static StrategyDefinition Bilevel { get; } = new(BilevelStrategy.StrategyName,
+        "differentiable train–validation bilevel search of the space's relaxed supernet: weights by gradient descent on the training split, α by the validation hypergradient, first or second order (DARTS; Oymak et al., ICML 2021)",
+        [
+            .. SplitSpecs(500, 250),
+            new("steps", "outer steps (each: the weight steps, then one α step)", "100"),
+            new("inner-steps", "full-batch weight steps on the training sample per outer step", "5"),
+            new("weight-lr", "learning rate of the weights (also ξ of the unrolled step)", "0.1"),
+            new("alpha-lr", "learning rate of α", "0.1"),
+            new("order", "first (∇_α L_val at the current weights) or second (one unrolled weight step, finite-difference Hessian-vector product)", "first"),
+            new("select-by", "validation (the bilevel search) or training (the baseline: α follows the training loss)", "validation"),
+        ],
+        settings =>
+        {
+            var defaults = new BilevelOptions();
+            var options = new BilevelOptions
+            {
+                TrainPoints = settings.Int("train-points", defaults.TrainPoints),
+                ValPoints = settings.Int("val-points", defaults.ValPoints),
+                Steps = settings.Int("steps", defaults.Steps),
+                InnerSteps = settings.Int("inner-steps", defaults.InnerSteps),
+                WeightLr = settings.Double("weight-lr", defaults.WeightLr),
+                AlphaLr = settings.Double("alpha-lr", defaults.AlphaLr),
+                Order = settings.Choice("order", defaults.Order, ("first", HypergradientOrder.First), ("second", HypergradientOrder.Second)),
+                Upper = settings.Choice("select-by", defaults.Upper, ("validation", UpperSplit.Validation), ("training", UpperSplit.Training)),
+            };
+            options.Validate();
+            return new BilevelStrategy(options);
+        });
+
     // Last, so that the definitions above are initialised first.
-    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl, Spectral]);
+    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl, Spectral, Bilevel]);
 }
