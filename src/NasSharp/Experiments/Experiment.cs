@@ -27,6 +27,10 @@ public enum ExperimentKind
     Agreement,
     /// <summary>Fast against exact empirical NTK, timed side by side (<c>nas bench ntk</c>).</summary>
     KernelBench,
+    /// <summary>Train–validation activation search on planted data: recovery of argmax α* and the validation–test gap against n_V (<c>nas bench planted</c>).</summary>
+    Planted,
+    /// <summary>The rank-one estimators' error ‖α̂ − α*‖ against the sample size, with seconds (<c>nas bench spectral</c>).</summary>
+    SpectralError,
 }
 
 /// <summary>

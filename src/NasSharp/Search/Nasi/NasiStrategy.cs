@@ -18,7 +18,7 @@ public sealed class NasiStrategy(NasiOptions options) : SearchStrategy<NasiOptio
         ArgumentNullException.ThrowIfNull(context);
         Options.Validate();
         var relaxation = context.Space.Relaxation
-            ?? throw new NotSupportedException($"--strategy nasi searches a space through its relaxed supernet, and the {context.Space.SpaceName} space has none (nb201 and darts have one).");
+            ?? throw new NotSupportedException($"--strategy nasi searches a space through its relaxed supernet, and the {context.Space.SpaceName} space has none (mlp, nb201 and darts have one).");
         var data = context.Data;
         if (data.SampleShape.Count != 3)
             throw new NotSupportedException($"--strategy nasi searches cell spaces of image networks; {data.Name} is not an image dataset.");
