@@ -35,6 +35,8 @@ public static class CommandSchemas
         ["bench-correlate"] = typeof(CorrelationOutput),
         ["bench-search"] = typeof(ComparisonOutput),
         ["bench-train"] = typeof(TrainingComparisonOutput),
+        ["bench-planted"] = typeof(PlantedOutput),
+        ["bench-spectral"] = typeof(SpectralErrorOutput),
         ["report"] = typeof(ReportCommand.ReportOutput),
     };
 

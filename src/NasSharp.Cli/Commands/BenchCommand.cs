@@ -17,6 +17,8 @@ public static class BenchCommand
         cmd.Subcommands.Add(BenchExperiments.Correlate(console, registries));
         cmd.Subcommands.Add(BenchExperiments.Search(console, registries));
         cmd.Subcommands.Add(BenchExperiments.Train(console, registries));
+        cmd.Subcommands.Add(BilevelBenchCommand.Planted(console));
+        cmd.Subcommands.Add(BilevelBenchCommand.Spectral(console));
         return cmd;
     }
 

@@ -29,6 +29,10 @@ public enum ExperimentKind
     KernelBench,
     /// <summary>Mean-field phases, edges of chaos and Jacobian spectra of deep random networks (<c>nas isometry</c>).</summary>
     Isometry,
+    /// <summary>Train–validation activation search on planted data: recovery of argmax α* and the validation–test gap against n_V (<c>nas bench planted</c>).</summary>
+    Planted,
+    /// <summary>The rank-one estimators' error ‖α̂ − α*‖ against the sample size, with seconds (<c>nas bench spectral</c>).</summary>
+    SpectralError,
 }
 
 /// <summary>

@@ -48,21 +48,25 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>, IFunctionalRelus
     public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> ReluInputs =>
         [.. Enumerable.Range(0, Genotype.Depth).Where(l => Genotype.Layers[l].Activation == Activation.Relu).Select(l => ($"hidden.{l}", (nn.Module<Tensor, Tensor>)hidden[l]))];
 
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Forward(input, (l, h) => Genotype.Layers[l].Activation.Apply(h));
+
+    /// <summary>
+    /// The forward pass with each hidden layer's activation given by <paramref name="activate"/> (hidden layer index from 0,
+    /// pre-activation) and the genotype's skips: the relaxed supernet (<see cref="MlpSupernet"/>) mixes activations through it.
+    /// </summary>
+    internal Tensor Forward(Tensor input, Func<int, Tensor, Tensor> activate)
     {
         if (input.dim() < 2 || input.shape.Skip(1).Aggregate(1L, (a, b) => a * b) != InputDimension)
             throw new ArgumentException($"MlpNetwork expects inputs of {InputDimension} features per sample, got shape [{string.Join(",", input.shape)}].");
         using var scope = torch.NewDisposeScope();
-        // Submodules are invoked with call(), not forward(): TorchSharp runs forward hooks only from call(), and
-        // proxies (FLOPs, Fisher, NASWOT's ReLU codes) observe the dense layers through hooks.
         var outputs = new Tensor[Genotype.Depth + 1];
         outputs[0] = input.reshape(input.shape[0], InputDimension);
-        // Layers run through .call, not .forward, so forward hooks (the fast empirical NTK's) see them.
+        // Submodules are invoked with call(), not forward(): TorchSharp runs forward hooks only from call(), and
+        // proxies (FLOPs, Fisher, NASWOT's ReLU codes) and the fast empirical NTK observe the dense layers through hooks.
         for (int l = 1; l <= Genotype.Depth; l++)
         {
-            var layer = Genotype.Layers[l - 1];
-            var x = layer.Activation.Apply(hidden[l - 1].call(outputs[l - 1]));
-            foreach (var j in layer.Skips) x = x + outputs[j];
+            var x = activate(l - 1, hidden[l - 1].call(outputs[l - 1]));
+            foreach (var j in Genotype.Layers[l - 1].Skips) x = x + outputs[j];
             outputs[l] = x;
         }
         return readout.call(outputs[Genotype.Depth]).MoveToOuterDisposeScope();

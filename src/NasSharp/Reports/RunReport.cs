@@ -58,6 +58,8 @@ public static class RunReport
             ExperimentKind.Train => Train,
             ExperimentKind.Ntk => Ntk,
             ExperimentKind.Isometry => Isometry,
+            ExperimentKind.Planted => Planted,
+            ExperimentKind.SpectralError => SpectralError,
             _ => null,
         };
         try
@@ -334,6 +336,59 @@ public static class RunReport
                 (IReadOnlyList<double>)[.. s.SingularValues.Select((_, i) => i / (double)(s.SingularValues.Count - 1))],
                 (IReadOnlyList<double>)[.. s.SingularValues.Select(v => v / Math.Sqrt(s.MeanSquare))]))]);
         r.Figure("jacobian_spectra.png", "Jacobian singular values per activation and initialisation");
+    }
+
+    private static void Planted(Report r)
+    {
+        var md = r.Md;
+        if (r.Output<PlantedOutput>() is not { } o)
+        {
+            md.AppendLine($"{r.Journal.All<PlantedSeedRecord>("seed/").Count} seeds finished; the summary is written when the run completes.");
+            return;
+        }
+        int h = o.Activations.Count;
+        md.AppendLine($"## Recovery of argmax α* over {o.Seeds} seeds (%)").AppendLine();
+        md.AppendLine($"h = {h} candidate activations ({string.Join(", ", o.Activations)}), width p = {o.Width}, n_T = {o.TrainPoints} training samples " +
+            $"(every candidate interpolates them), test risk on {o.TestPoints} samples; chance is {F(o.Chance, "F0")}%. The test oracle is the α of least " +
+            "test risk on the grid: no selection of α from the interpolants can do better.").AppendLine();
+        var sizes = o.Gap.Select(g => g.ValPoints).ToList();
+        md.AppendLine("| method | " + string.Join(" | ", o.Gap.Select(g => $"n_V = {g.ValPoints} ({g.Multiple}h)")) + " |");
+        md.AppendLine("|---|" + string.Concat(sizes.Select(_ => "---:|")));
+        var methods = o.Recovery.Select(x => x.Method).Distinct().ToList();
+        foreach (var method in methods)
+            md.AppendLine($"| {method} | " + string.Join(" | ", sizes.Select(n => F(o.Recovery.Single(x => x.Method == method && x.ValPoints == n).RecoveryRate, "F0"))) + " |");
+        md.AppendLine();
+        Plots.Lines(r.PathOf("recovery.png"), "Recovery of argmax α* against the validation size", "n_V / h", "recovery (%)",
+            [.. methods.Select(m => (m, (IReadOnlyList<double>)[.. sizes.Select(n => (double)n / h)], (IReadOnlyList<double>)[.. sizes.Select(n => o.Recovery.Single(x => x.Method == m && x.ValPoints == n).RecoveryRate)]))]);
+        r.Figure("recovery.png", "recovery rate per method against n_V");
+
+        md.AppendLine("## Validation–test gap").AppendLine();
+        md.AppendLine($"Mean over seeds of sup over the α grid of |validation risk − test risk| of the interpolant θ(α); fitted log-log slope {F(o.GapSlope, "F3")} (theory −1/2).").AppendLine();
+        md.AppendLine("| n_V | sup gap |").AppendLine("|---:|---:|");
+        foreach (var g in o.Gap) md.AppendLine($"| {g.ValPoints} | {F(g.MeanSupGap, "G4")} |");
+        md.AppendLine();
+        var logN = o.Gap.Select(g => Math.Log10(g.ValPoints)).ToList();
+        var logGap = o.Gap.Select(g => Math.Log10(g.MeanSupGap)).ToList();
+        double intercept = logGap.Average() - o.GapSlope * logN.Average();
+        Plots.Lines(r.PathOf("gap.png"), $"sup |validation − test risk| against n_V (slope {F(o.GapSlope, "F2")})", "log10 n_V", "log10 sup gap",
+            [("measured", logN, logGap), ($"fit, slope {F(o.GapSlope, "F2")}", logN, [.. logN.Select(x => intercept + o.GapSlope * x)])]);
+        r.Figure("gap.png", "validation-test gap against n_V on log-log axes");
+    }
+
+    private static void SpectralError(Report r)
+    {
+        if (r.Output<SpectralErrorOutput>() is not { } o) { r.Md.AppendLine("The run did not finish."); return; }
+        var sizes = o.Rows.Select(x => x.Samples).Distinct().ToList();
+        var methods = o.Rows.Select(x => x.Method).Distinct().ToList();
+        r.Md.AppendLine($"## ‖α̂ − α*‖ against n (h = {o.Candidates}, p = {o.Features}, noise {F(o.Noise, "G3")}, mean of {o.Seeds} seeds; seconds in brackets)").AppendLine();
+        r.Md.AppendLine("| method | " + string.Join(" | ", sizes.Select(n => $"n = {n}")) + " |").AppendLine("|---|" + string.Concat(sizes.Select(_ => "---:|")));
+        foreach (var m in methods)
+            r.Md.AppendLine($"| {m} | " + string.Join(" | ", sizes.Select(n => o.Rows.Single(x => x.Method == m && x.Samples == n)).Select(x => $"{F(x.MeanError, "G3")} ({F(x.MeanSeconds, "F4")} s)")) + " |");
+        r.Md.AppendLine();
+        Plots.Lines(r.PathOf("spectral_error.png"), "Estimator error against the sample size (log-log)", "log10 n", "log10 ‖α̂ − α*‖",
+            [.. methods.Select(m => (m, (IReadOnlyList<double>)[.. sizes.Select(n => Math.Log10(n))],
+                (IReadOnlyList<double>)[.. sizes.Select(n => Math.Log10(o.Rows.Single(x => x.Method == m && x.Samples == n).MeanError))]))]);
+        r.Figure("spectral_error.png", "estimator error against n");
     }
 
     private static string Sanitize(string name) => string.Concat(name.Select(ch => char.IsLetterOrDigit(ch) || ch == '_' ? ch : '_'));

@@ -1,5 +1,6 @@
 using NasSharp.Networks;
 using NasSharp.Proxies;
+using NasSharp.Search.Bilevel;
 using NasSharp.Search.Nasi;
 using NasSharp.Training;
 
@@ -141,6 +142,96 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             return new NasiStrategy(options);
         });
 
+    /// <summary>The sample sizes every train–validation strategy takes (bilevel, mkl, spectral).</summary>
+    private static SettingSpec[] SplitSpecs(int train, int validation) =>
+    [
+        new("train-points", "n_T, samples of the training split the lower level fits (at most --train-size)", train.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("val-points", "n_V, samples of the validation split the upper level fits (at most --val-size)", validation.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ];
+
+    public static StrategyDefinition Mkl { get; } = new(MklStrategy.StrategyName,
+        "multiple kernel learning over the relaxation's architectures: kernel ridge on the training split with K_α = Σ α_i K_i (analytic NTKs), α by the closed-form validation hypergradient (Oymak et al., ICML 2021)",
+        [
+            .. SplitSpecs(500, 250),
+            new("steps", "exponentiated-gradient steps on the simplex", "100"),
+            new("step-size", "η, the largest change of a log-weight per step", "0.5"),
+            new("ridge", "λ of the kernel ridge regression (kernels scaled to mean diagonal 1)", "0.001"),
+            new("sigma-w", "σ_w of the NTK parameterisation", "1"),
+            new("sigma-b", "σ_b of the NTK parameterisation", "0.1"),
+        ],
+        settings =>
+        {
+            var defaults = new MklOptions();
+            var options = new MklOptions
+            {
+                TrainPoints = settings.Int("train-points", defaults.TrainPoints),
+                ValPoints = settings.Int("val-points", defaults.ValPoints),
+                Steps = settings.Int("steps", defaults.Steps),
+                StepSize = settings.Double("step-size", defaults.StepSize),
+                Ridge = settings.Double("ridge", defaults.Ridge),
+                SigmaW = settings.Double("sigma-w", defaults.SigmaW),
+                SigmaB = settings.Double("sigma-b", defaults.SigmaB),
+            };
+            options.Validate();
+            return new MklStrategy(options);
+        });
+
+    public static StrategyDefinition Spectral { get; } = new(SpectralStrategy.StrategyName,
+        "low-rank view: f(x) = Σ α_i ⟨θ, φ_i(x)⟩ over the relaxation's architectures as rank-one matrix regression; spectral estimate, then alternating least squares (Oymak et al., ICML 2021)",
+        [
+            .. SplitSpecs(500, 250),
+            new("features", "p, the outputs of each candidate's network at initialisation used as its features", "64"),
+            new("method", "spectral, spectral-als (alternating least squares from the spectral estimate) or gd (gradient descent, the baseline)", "spectral-als"),
+            new("iterations", "alternating least-squares iterations", "20"),
+            new("lr", "gd: step size η (divided by the mean squared feature norm)", "0.5"),
+            new("gd-steps", "gd: steps", "2000"),
+        ],
+        settings =>
+        {
+            var defaults = new SpectralOptions();
+            var options = new SpectralOptions
+            {
+                TrainPoints = settings.Int("train-points", defaults.TrainPoints),
+                ValPoints = settings.Int("val-points", defaults.ValPoints),
+                Features = settings.Int("features", defaults.Features),
+                Method = settings.Choice("method", defaults.Method, ("spectral", RankOneMethod.Spectral), ("spectral-als", RankOneMethod.SpectralAls), ("gd", RankOneMethod.GradientDescent)),
+                Iterations = settings.Int("iterations", defaults.Iterations),
+                LearningRate = settings.Double("lr", defaults.LearningRate),
+                GdSteps = settings.Int("gd-steps", defaults.GdSteps),
+            };
+            options.Validate();
+            return new SpectralStrategy(options);
+        });
+
+    public static StrategyDefinition Bilevel { get; } = new(BilevelStrategy.StrategyName,
+        "differentiable train–validation bilevel search of the space's relaxed supernet: weights by gradient descent on the training split, α by the validation hypergradient, first or second order (DARTS; Oymak et al., ICML 2021)",
+        [
+            .. SplitSpecs(500, 250),
+            new("steps", "outer steps (each: the weight steps, then one α step)", "100"),
+            new("inner-steps", "full-batch weight steps on the training sample per outer step", "5"),
+            new("weight-lr", "learning rate of the weights (also ξ of the unrolled step)", "0.1"),
+            new("alpha-lr", "learning rate of α", "0.1"),
+            new("order", "first (∇_α L_val at the current weights) or second (one unrolled weight step, finite-difference Hessian-vector product)", "first"),
+            new("select-by", "validation (the bilevel search) or training (the baseline: α follows the training loss)", "validation"),
+        ],
+        settings =>
+        {
+            var defaults = new BilevelOptions();
+            var options = new BilevelOptions
+            {
+                TrainPoints = settings.Int("train-points", defaults.TrainPoints),
+                ValPoints = settings.Int("val-points", defaults.ValPoints),
+                Steps = settings.Int("steps", defaults.Steps),
+                InnerSteps = settings.Int("inner-steps", defaults.InnerSteps),
+                WeightLr = settings.Double("weight-lr", defaults.WeightLr),
+                AlphaLr = settings.Double("alpha-lr", defaults.AlphaLr),
+                Order = settings.Choice("order", defaults.Order, ("first", HypergradientOrder.First), ("second", HypergradientOrder.Second)),
+                Upper = settings.Choice("select-by", defaults.Upper, ("validation", UpperSplit.Validation), ("training", UpperSplit.Training)),
+            };
+            options.Validate();
+            return new BilevelStrategy(options);
+        });
+
     // Last, so that the definitions above are initialised first.
-    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi]);
+    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl, Spectral, Bilevel]);
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using NasSharp.Kernels;
 using NasSharp.Networks;
 using NasSharp.Theory;
 using static TorchSharp.torch;
@@ -23,16 +24,24 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
             new("width", "hidden width m", "256"),
             new("activations", "comma-separated activation choices", string.Join(",", Activations.Default.Select(a => a.Token()))),
             new("no-skips", "plain fully connected networks only", IsFlag: true),
+            new("relaxed-skips", "the skips of the relaxed network (bilevel, mkl, spectral search activations only): none, residual or dense", "none"),
+            new("shared-alpha", "the relaxed network mixes activations with one α shared by every layer, not one per layer", IsFlag: true),
         ],
         settings =>
         {
             var choices = settings.Text("activations") is { } list ? Activations.ParseList(list, "--activations") : null;
+            var relaxedSkips = settings.Choice("relaxed-skips", MlpSkipPattern.None,
+                ("none", MlpSkipPattern.None), ("residual", MlpSkipPattern.Residual), ("dense", MlpSkipPattern.Dense));
+            bool allowSkips = !settings.Flag("no-skips");
+            if (!allowSkips && relaxedSkips != MlpSkipPattern.None)
+                throw new SettingException($"--relaxed-skips {relaxedSkips.ToString().ToLowerInvariant()}: the space has --no-skips; drop one of them.");
             return new MlpSpace(settings.Int("depth", 3, min: 1, max: MlpGenotype.MaxDepth), settings.Int("width", 256, min: 1, max: MlpGenotype.MaxWidth),
-                choices, allowSkips: !settings.Flag("no-skips"));
+                choices, allowSkips: allowSkips, relaxedSkips: relaxedSkips, sharedAlpha: settings.Flag("shared-alpha"));
         },
         MlpGenotype.Parse);
 
-    public MlpSpace(int depth = 3, int width = 256, IReadOnlyList<Activation>? choices = null, double skipProbability = 0.5, bool allowSkips = true)
+    public MlpSpace(int depth = 3, int width = 256, IReadOnlyList<Activation>? choices = null, double skipProbability = 0.5, bool allowSkips = true,
+        MlpSkipPattern relaxedSkips = MlpSkipPattern.None, bool sharedAlpha = false)
     {
         if (depth is < 1 or > MlpGenotype.MaxDepth) throw new ArgumentOutOfRangeException(nameof(depth), depth, $"Depth must be in 1..{MlpGenotype.MaxDepth}.");
         if (width is < 1 or > MlpGenotype.MaxWidth) throw new ArgumentOutOfRangeException(nameof(width), width, $"Width must be in 1..{MlpGenotype.MaxWidth:N0}.");
@@ -43,6 +52,8 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
         if (Choices.Count == 0) throw new ArgumentException("At least one activation choice is needed.", nameof(choices));
         SkipProbability = skipProbability;
         AllowSkips = allowSkips;
+        RelaxedSkips = relaxedSkips;
+        SharedAlpha = sharedAlpha;
     }
 
     public int Depth { get; }
@@ -50,6 +61,10 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
     public IReadOnlyList<Activation> Choices { get; }
     public double SkipProbability { get; }
     public bool AllowSkips { get; }
+    /// <summary>The skips the relaxed network keeps fixed while its activations are searched.</summary>
+    public MlpSkipPattern RelaxedSkips { get; }
+    /// <summary>Whether the relaxed network mixes every layer's activation with one shared α.</summary>
+    public bool SharedAlpha { get; }
     public override string SpaceName => Name;
 
     public override IReadOnlyDictionary<string, string> Settings => new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -58,6 +73,8 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
         ["width"] = Width.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["activations"] = string.Join(",", Choices.Select(c => c.Token())),
         ["no-skips"] = AllowSkips ? "false" : "true",
+        ["relaxed-skips"] = RelaxedSkips.ToString().ToLowerInvariant(),
+        ["shared-alpha"] = SharedAlpha ? "true" : "false",
     };
 
     private int SkipEdges => AllowSkips ? Depth * (Depth - 1) / 2 : 0;
@@ -161,4 +178,84 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
         new MlpNetwork(genotype, sampleShape.Aggregate(1, (a, b) => a * b), classes, options, device);
 
     public TheoryReport Analyze(IGenotype genotype, SphereBatch data, NetworkOptions options) => NtkTheory.Analyze(Typed(genotype), data, options);
+
+    public AnalyticKernel Kernel(IGenotype genotype, double[] inputs, int count, NetworkOptions options) => AnalyticNtk.Compute(Typed(genotype), inputs, count, options);
+
+    /// <summary>The activation relaxation: the skeleton of <see cref="RelaxedSkips"/>, α per layer or shared (<see cref="SharedAlpha"/>).</summary>
+    public override IRelaxation Relaxation => new MlpRelaxation(this, Skeleton(RelaxedSkips), SharedAlpha);
+
+    /// <summary>A genotype of this space's width and depth with the skips of <paramref name="pattern"/> (activations: the first choice).</summary>
+    public MlpGenotype Skeleton(MlpSkipPattern pattern)
+    {
+        var activations = Enumerable.Repeat(Choices[0], Depth).ToArray();
+        return pattern switch
+        {
+            MlpSkipPattern.None => MlpGenotype.Plain(Width, activations),
+            MlpSkipPattern.Residual => MlpGenotype.Residual(Width, activations),
+            MlpSkipPattern.Dense => MlpGenotype.Dense(Width, activations),
+            _ => throw new ArgumentOutOfRangeException(nameof(pattern), pattern, null),
+        };
+    }
+}
+
+/// <summary>The skip patterns a relaxed mlp can keep fixed (<see cref="MlpGenotype.Plain"/>, <see cref="MlpGenotype.Residual"/>, <see cref="MlpGenotype.Dense"/>).</summary>
+public enum MlpSkipPattern { None, Residual, Dense }
+
+/// <summary>
+/// The <c>mlp</c> space's relaxation, activation search with the skips fixed by a skeleton genotype: one group
+/// "activations" of logits, one row per hidden layer (or one shared row), over the space's activation choices; the supernet
+/// is <see cref="MlpSupernet"/>; the derivation (<c>argmax</c>) takes each layer's most probable activation.
+/// </summary>
+public sealed class MlpRelaxation : IRelaxation
+{
+    public const string Argmax = "argmax";
+
+    private readonly MlpSpace space;
+
+    public MlpRelaxation(MlpSpace space, MlpGenotype skeleton, bool shared)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(skeleton);
+        this.space = space;
+        Skeleton = new MlpGenotype(space.Width, skeleton.Layers.Select(l => l with { Activation = space.Choices[0] }));
+        space.Validate(Skeleton);
+        Shared = shared;
+    }
+
+    public MlpGenotype Skeleton { get; }
+    public bool Shared { get; }
+
+    public IReadOnlyList<ArchitectureGroup> Groups =>
+        [new ArchitectureGroup(MlpSupernet.GroupName, Shared ? 1 : space.Depth, [.. space.Choices.Select(c => c.Token())])];
+
+    public IReadOnlyList<string> Derivations => [Argmax];
+
+    public RelaxedSupernet BuildSupernet(IReadOnlyList<int> sampleShape, int classes, long seed, Device? device = null) =>
+        BuildSupernet(sampleShape, classes, new NetworkOptions(), seed, device);
+
+    /// <summary>The supernet in <paramref name="options"/> (parameterisation, dtype), libtorch seeded right before.</summary>
+    public MlpSupernet BuildSupernet(IReadOnlyList<int> sampleShape, int classes, NetworkOptions options, long seed, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        if (space.CheckInput(sampleShape, options) is { } problem)
+            throw new ArgumentException($"Cannot build the relaxed mlp for inputs [{string.Join(",", sampleShape)}]: {problem}.");
+        TorchSharp.torch.random.manual_seed(seed);
+        return new MlpSupernet(Skeleton, space.Choices, Shared, sampleShape.Aggregate(1, (a, b) => a * b), classes, options, device);
+    }
+
+    public IGenotype Derive(IReadOnlyList<double[,]> logits, string? rule = null)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        if ((rule ?? Argmax) != Argmax) throw new ArgumentException($"Unknown mlp derivation '{rule}'; known: {Argmax}.", nameof(rule));
+        var group = Groups[0];
+        if (logits.Count != 1 || logits[0].GetLength(0) != group.Edges || logits[0].GetLength(1) != group.Operations.Count)
+            throw new ArgumentException($"Relaxed mlp logits are one [{group.Edges}, {group.Operations.Count}] array.", nameof(logits));
+        var a = logits[0];
+        return new MlpGenotype(space.Width, Skeleton.Layers.Select((layer, l) =>
+        {
+            int row = Shared ? 0 : l, best = 0;
+            for (int i = 1; i < a.GetLength(1); i++) if (a[row, i] > a[row, best]) best = i;
+            return layer with { Activation = space.Choices[best] };
+        }));
+    }
 }

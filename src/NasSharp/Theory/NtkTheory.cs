@@ -45,6 +45,9 @@ public sealed record TheoryReport(
 public interface IAnalyticNtkSpace
 {
     TheoryReport Analyze(IGenotype genotype, SphereBatch data, NetworkOptions options);
+
+    /// <summary>The infinite-width NTK and NNGP kernel of <paramref name="genotype"/> on N = <paramref name="count"/> inputs (row-major, N × d).</summary>
+    AnalyticKernel Kernel(IGenotype genotype, double[] inputs, int count, NetworkOptions options);
 }
 
 /// <summary>

@@ -69,6 +69,9 @@ public class SchemaTests
         outputs["bench-search"] = cli.Json(["bench", "search", "--seeds", "1", "--methods", "nasi-fix,naswot", "--candidates", "2", "--train-size", "200", .. tinyNasi]);
         outputs["bench-train"] = cli.Json(["bench", "train", "--space", "mlp", "--strategy", "random", "--candidates", "2", "--width", "8", "--depth", "1",
             "--dataset", "iris", "--random", "2", "--epochs", "1"]);
+        outputs["bench-planted"] = cli.Json("bench", "planted", "--seeds", "1", "--multiples", "1,2", "--width", "30", "--dimension", "5", "--train-points", "10",
+            "--test-points", "50", "--steps", "2", "--grid", "2");
+        outputs["bench-spectral"] = cli.Json("bench", "spectral", "--features", "5", "--multiples", "1", "--seeds", "1", "--gd-steps", "2");
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
         outputs["report"] = cli.Json("report", truthRun, "--out", Path.Combine(cli.Directory, "report"));

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using NasSharp.Search.Bilevel;
+using NasSharp.Spaces;
+using static TorchSharp.torch;
+
+namespace NasSharp.Experiments;
+
+/// <summary>A planted run's configuration: the problem, the seeds, the validation sizes (multiples of h) and the methods' settings.</summary>
+public sealed record PlantedConfig(PlantedSettings Problem, int Seeds, IReadOnlyList<int> Multiples, int Steps, double StepSize, double Ridge, int AlsIterations, int GridDivisions);
+
+/// <summary>One method's pick on one seed at one validation size.</summary>
+public sealed record PlantedPick(string Method, int ValPoints, int Picked, IReadOnlyList<double> Alpha);
+
+/// <summary>sup over the α grid of |validation risk − test risk| on one seed at one validation size.</summary>
+public sealed record PlantedGap(int ValPoints, double SupGap);
+
+/// <summary>What one seed gave (journaled as <c>seed/s</c>).</summary>
+public sealed record PlantedSeedRecord(int Seed, int Dominant, IReadOnlyList<double> AlphaStar, IReadOnlyList<PlantedPick> Picks, IReadOnlyList<PlantedGap> Gaps, double Seconds);
+
+/// <summary>A method's recovery rate of argmax α* at one validation size, over the seeds.</summary>
+public sealed record PlantedRecovery(string Method, int Multiple, int ValPoints, double RecoveryRate, int Recovered, int Seeds);
+
+/// <summary>The mean over seeds of the sup gap at one validation size.</summary>
+public sealed record PlantedGapRow(int Multiple, int ValPoints, double MeanSupGap);
+
+/// <summary>What <c>nas bench planted</c> reports.</summary>
+public sealed record PlantedOutput(long? RunId, IReadOnlyList<string> Activations, int Width, int TrainPoints, int TestPoints, int Seeds, double Chance,
+    IReadOnlyList<PlantedRecovery> Recovery, IReadOnlyList<PlantedGapRow> Gap, double GapSlope, double Seconds);
+
+/// <summary>
+/// The planted experiment of train–validation activation search (<see cref="ExperimentKind.Planted"/>; Oymak, Li &amp;
+/// Soltanolkotabi, ICML 2021): on each seed a <see cref="PlantedProblem"/> (every candidate interpolates the training split)
+/// and nested validation samples of n_V = m·h for each multiple m; bilevel, mkl, spectral (+ ALS) and training-loss selection
+/// each pick argmax α̂ (beside the test oracle: the grid α of least test risk), and over a simplex grid of α the largest |validation risk − test risk| of the interpolant θ(α) is
+/// measured. The fitted slope of log(mean sup gap) against log(n_V) is the concentration rate (theory: −1/2, the standard
+/// uniform-concentration rate the paper's result is of this form; its exact statement is not available here).
+/// </summary>
+public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperiment<PlantedOutput>
+{
+    public const string Bilevel = "bilevel";
+    public const string Mkl = "mkl";
+    public const string Spectral = "spectral";
+    public const string TrainingLoss = "training-loss";
+    /// <summary>Not a method: the grid α of least test risk, the best any selection of the interpolant's α can do here.</summary>
+    public const string TestOracle = "test-oracle";
+    public static IReadOnlyList<string> Methods { get; } = [Bilevel, Mkl, Spectral, TrainingLoss, TestOracle];
+
+    public ExperimentKind Kind => ExperimentKind.Planted;
+    public object Config => config;
+    public long Seed => seed;
+
+    public PlantedOutput Run(ExperimentContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Validate(config);
+        var clock = Stopwatch.StartNew();
+        var records = new List<PlantedSeedRecord>();
+        for (int s = 0; s < config.Seeds; s++)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            var key = $"seed/{s}";
+            if (!context.Journal.TryFind<PlantedSeedRecord>(key, out var record))
+            {
+                record = RunSeed(config, s, Seeds.Derive(seed, "planted-seed", s));
+                context.Journal.Record(key, record);
+            }
+            records.Add(record);
+            context.Report("seeds", s + 1, config.Seeds);
+        }
+        return Summarise(config, records, context.RunId, clock.Elapsed.TotalSeconds);
+    }
+
+    public static void Validate(PlantedConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Problem.Validate();
+        if (config.Seeds < 1) throw new SettingException($"--seeds {config.Seeds}: need at least one.");
+        if (config.Multiples.Count == 0 || config.Multiples.Any(m => m < 1)) throw new SettingException("--multiples: give positive multiples of h, e.g. 1,2,5,10,20.");
+        if (config.Steps < 1 || config.AlsIterations < 1) throw new SettingException("--steps: need at least one step.");
+        if (config.GridDivisions < 1) throw new SettingException($"--grid {config.GridDivisions}: need at least one division.");
+    }
+
+    /// <summary>One seed: the problem, its training and test samples, nested validation samples, every method at every n_V.</summary>
+    public static PlantedSeedRecord RunSeed(PlantedConfig config, int index, long seed)
+    {
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        using var problem = new PlantedProblem(config.Problem, seed);
+        int h = config.Problem.Candidates;
+        var (trainX, trainY) = problem.Sample(config.Problem.TrainPoints);
+        var (testX, testY) = problem.Sample(config.Problem.TestPoints);
+        var sizes = config.Multiples.Distinct().Order().Select(m => m * h).ToList();
+        var (allValX, allValY) = problem.Sample(sizes[^1]);
+        var grid = PlantedMethods.SimplexGrid(h, config.GridDivisions)
+            .Select(a => (Alpha: tensor(a, dtype: ScalarType.Float64), Theta: PlantedMethods.Readout(trainX, trainY, tensor(a, dtype: ScalarType.Float64)))).ToList();
+        var testRisks = grid.Select(g => PlantedMethods.Risk(testX, testY, g.Theta, g.Alpha)).ToList();
+        // Selection by training loss does not depend on the validation sample: every candidate's interpolant has training loss ~0.
+        var byTraining = PlantedMethods.Bilevel(trainX, trainY, trainX, trainY, config.Steps, config.StepSize);
+        var oracle = grid[PlantedMethods.ArgMax([.. testRisks.Select(r => -r)])].Alpha.data<double>().ToArray();
+        var picks = new List<PlantedPick>();
+        var gaps = new List<PlantedGap>();
+        foreach (var n in sizes)
+        {
+            using var step = NewDisposeScope();
+            var valX = allValX.narrow(0, 0, n);
+            var valY = allValY.narrow(0, 0, n);
+            double[] bilevel = PlantedMethods.Bilevel(trainX, trainY, valX, valY, config.Steps, config.StepSize);
+            double[] mkl = PlantedMethods.Mkl(trainX, trainY, valX, valY, config.Steps, config.StepSize, config.Ridge);
+            double[] spectral = RankOneRegression.AlternatingLeastSquares(trainX, trainY, valX, valY, RankOneRegression.Spectral(trainX, trainY), config.AlsIterations).Alpha;
+            foreach (var (method, alpha) in new[] { (Bilevel, bilevel), (Mkl, mkl), (Spectral, spectral), (TrainingLoss, byTraining), (TestOracle, oracle) })
+                picks.Add(new PlantedPick(method, n, PlantedMethods.ArgMax(alpha), alpha));
+            double sup = grid.Select((g, i) => Math.Abs(PlantedMethods.Risk(valX, valY, g.Theta, g.Alpha) - testRisks[i])).Max();
+            gaps.Add(new PlantedGap(n, sup));
+        }
+        return new PlantedSeedRecord(index, problem.Dominant, problem.AlphaStar, picks, gaps, clock.Elapsed.TotalSeconds);
+    }
+
+    public static PlantedOutput Summarise(PlantedConfig config, IReadOnlyList<PlantedSeedRecord> records, long? runId, double seconds)
+    {
+        int h = config.Problem.Candidates;
+        var sizes = config.Multiples.Distinct().Order().Select(m => m * h).ToList();
+        var recovery = Methods.SelectMany(method => sizes.Select(n =>
+        {
+            int recovered = records.Count(r => r.Picks.Single(p => p.Method == method && p.ValPoints == n).Picked == r.Dominant);
+            return new PlantedRecovery(method, n / h, n, 100.0 * recovered / records.Count, recovered, records.Count);
+        })).ToList();
+        var gap = sizes.Select(n => new PlantedGapRow(n / h, n, records.Average(r => r.Gaps.Single(g => g.ValPoints == n).SupGap))).ToList();
+        double slope = gap.Count >= 2
+            ? MathNet.Numerics.Fit.Line([.. gap.Select(g => Math.Log(g.ValPoints))], [.. gap.Select(g => Math.Log(g.MeanSupGap))]).B
+            : double.NaN;
+        return new PlantedOutput(runId, [.. config.Problem.Activations.Select(a => a.Token())], config.Problem.Width, config.Problem.TrainPoints,
+            config.Problem.TestPoints, records.Count, 100.0 / h, recovery, gap, slope, seconds);
+    }
+}

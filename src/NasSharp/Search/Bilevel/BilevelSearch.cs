@@ -1,0 +1,159 @@
+using NasSharp.Networks;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NasSharp.Search.Bilevel;
+
+/// <summary>Which hypergradient the upper level follows.</summary>
+public enum HypergradientOrder
+{
+    /// <summary>∇_α L_up(w, α) at the current weights (DARTS' first-order approximation).</summary>
+    First,
+    /// <summary>One unrolled weight step w' = w − ξ∇_w L_train(w, α), the mixed Hessian-vector product by finite differences (DARTS).</summary>
+    Second,
+}
+
+/// <summary>Which split's loss the upper level minimises.</summary>
+public enum UpperSplit
+{
+    /// <summary>The validation split: the train–validation bilevel search.</summary>
+    Validation,
+    /// <summary>The training split, the baseline that selects by training loss alone (the split the weights already fit).</summary>
+    Training,
+}
+
+public sealed record BilevelOptions
+{
+    public int TrainPoints { get; init; } = 500;
+    public int ValPoints { get; init; } = 250;
+    /// <summary>Outer steps: each is <see cref="InnerSteps"/> weight steps, then one α step.</summary>
+    public int Steps { get; init; } = 100;
+    public int InnerSteps { get; init; } = 5;
+    /// <summary>Learning rate of the weights' full-batch gradient descent on the training sample (also ξ of the unrolled step).</summary>
+    public double WeightLr { get; init; } = 0.1;
+    /// <summary>Learning rate of α's gradient descent.</summary>
+    public double AlphaLr { get; init; } = 0.1;
+    public HypergradientOrder Order { get; init; } = HypergradientOrder.First;
+    public UpperSplit Upper { get; init; } = UpperSplit.Validation;
+
+    public void Validate()
+    {
+        if (TrainPoints < 2) throw new SettingException($"--train-points {TrainPoints}: need at least 2.");
+        if (ValPoints < 1) throw new SettingException($"--val-points {ValPoints}: need at least 1.");
+        if (Steps < 1) throw new SettingException($"--steps {Steps}: need at least 1.");
+        if (InnerSteps < 0) throw new SettingException($"--inner-steps {InnerSteps}: must be non-negative.");
+        if (!(WeightLr > 0)) throw new SettingException($"--weight-lr {WeightLr}: must be positive.");
+        if (!(AlphaLr > 0)) throw new SettingException($"--alpha-lr {AlphaLr}: must be positive.");
+    }
+}
+
+/// <summary>The logits α per group after the search, and the losses of its last step.</summary>
+public sealed record BilevelResult(IReadOnlyList<double[,]> Logits, double TrainLoss, double UpperLoss);
+
+/// <summary>
+/// Differentiable bilevel search (DARTS, Liu, Simonyan &amp; Yang, ICLR 2019; the train–validation analysis of Oymak, Li &amp;
+/// Soltanolkotabi, ICML 2021): the supernet mixes with softmax(α); the lower level takes full-batch gradient steps on the
+/// weights w on the training sample, the upper level a gradient step on α from the loss of <see cref="UpperSplit"/>:
+/// first order ∇_α L_up(w, α), or second order (DARTS Eq. 7–8)
+///   ∇_α L_up(w', α) − ξ ∇²_{α,w} L_train(w, α) ∇_{w'} L_up(w', α),  w' = w − ξ ∇_w L_train(w, α),
+/// with the Hessian-vector product by central differences (DARTS Eq. 8):
+///   ∇²_{α,w} L_train(w, α) v ≈ (∇_α L_train(w + εv, α) − ∇_α L_train(w − εv, α)) / 2ε,  ε = 0.01/‖v‖.
+/// </summary>
+public static class BilevelSearch
+{
+    public static BilevelResult Run(RelaxedSupernet supernet, (Tensor X, Tensor Y) train, (Tensor X, Tensor Y) validation, BilevelOptions options,
+        IProgress<int>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(supernet);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var dtype = supernet.parameters().First().dtype;
+        var alpha = supernet.Groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype).requires_grad_(true)).ToArray();
+        var weights = supernet.parameters().ToArray();
+        var upper = options.Upper == UpperSplit.Validation ? validation : train;
+        double trainLoss = double.NaN, upperLoss = double.NaN;
+        for (int step = 0; step < options.Steps; step++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            for (int inner = 0; inner < options.InnerSteps; inner++)
+            {
+                using var innerScope = NewDisposeScope();
+                var loss = Loss(supernet, alpha, train, detachAlpha: true);
+                var grads = autograd.grad([loss], weights);
+                using (no_grad())
+                    for (int k = 0; k < weights.Length; k++) weights[k].sub_(options.WeightLr * grads[k]);
+                trainLoss = loss.ToDouble();
+            }
+            var hypergradient = options.Order == HypergradientOrder.First
+                ? autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], alpha)
+                : SecondOrder(supernet, alpha, weights, train, upper, options.WeightLr);
+            using (no_grad())
+                for (int g = 0; g < alpha.Length; g++) alpha[g].sub_(options.AlphaLr * hypergradient[g]);
+            using (no_grad()) upperLoss = Loss(supernet, alpha, upper, detachAlpha: true).ToDouble();
+            progress?.Report(step + 1);
+        }
+        var logits = alpha.Select(a =>
+        {
+            var values = a.detach().to(ScalarType.Float64).data<double>().ToArray();
+            var array = new double[a.shape[0], a.shape[1]];
+            Buffer.BlockCopy(values, 0, array, 0, values.Length * sizeof(double));
+            return array;
+        }).ToList();
+        foreach (var a in alpha) a.Dispose();
+        return new BilevelResult(logits, trainLoss, upperLoss);
+    }
+
+    /// <summary>Cross-entropy of the supernet mixing with softmax(α) per group.</summary>
+    public static Tensor Loss(RelaxedSupernet supernet, IReadOnlyList<Tensor> alpha, (Tensor X, Tensor Y) batch, bool detachAlpha)
+    {
+        ArgumentNullException.ThrowIfNull(supernet);
+        ArgumentNullException.ThrowIfNull(alpha);
+        supernet.SetMixingWeights([.. alpha.Select(a => nn.functional.softmax(detachAlpha ? a.detach() : a, 1))]);
+        return nn.functional.cross_entropy(supernet.call(batch.X), batch.Y);
+    }
+
+    /// <summary>The second-order hypergradient (DARTS Eq. 7 with the finite-difference product of Eq. 8); restores the weights.</summary>
+    public static Tensor[] SecondOrder(RelaxedSupernet supernet, Tensor[] alpha, Parameter[] weights, (Tensor X, Tensor Y) train, (Tensor X, Tensor Y) upper, double xi)
+    {
+        var saved = weights.Select(w => w.detach().clone()).ToArray();
+        var trainGrads = autograd.grad([Loss(supernet, alpha, train, detachAlpha: true)], weights);
+        using (no_grad())
+            for (int k = 0; k < weights.Length; k++) weights[k].sub_(xi * trainGrads[k]);
+        var all = autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], [.. alpha, .. weights]);
+        var direct = all.Take(alpha.Length).ToArray();
+        var v = all.Skip(alpha.Length).ToArray();
+        using (no_grad())
+            for (int k = 0; k < weights.Length; k++) weights[k].copy_(saved[k]);
+        var hvp = MixedHessianVectorProduct(supernet, alpha, weights, train, v);
+        return [.. direct.Select((d, g) => d - xi * hvp[g])];
+    }
+
+    /// <summary>
+    /// ∇²_{α,w} L(w, α) v by central differences of ∇_α L along v (DARTS Eq. 8), ε = 0.01/‖v‖; the weights are restored.
+    /// </summary>
+    public static Tensor[] MixedHessianVectorProduct(RelaxedSupernet supernet, IReadOnlyList<Tensor> alpha, IReadOnlyList<Parameter> weights,
+        (Tensor X, Tensor Y) batch, IReadOnlyList<Tensor> v)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(v);
+        double norm = Math.Sqrt(v.Sum(t => t.pow(2).sum().ToDouble()));
+        if (norm == 0) return [.. alpha.Select(a => zeros_like(a))];
+        double epsilon = 0.01 / norm;
+        var saved = weights.Select(w => w.detach().clone()).ToArray();
+        IList<Tensor> GradientAt(double shift)
+        {
+            using (no_grad())
+                for (int k = 0; k < weights.Count; k++) weights[k].add_(shift * v[k]);
+            var g = autograd.grad([Loss(supernet, alpha, batch, detachAlpha: false)], [.. alpha]);
+            // Copied back, not shifted back: w + εv − εv is not w in floating point.
+            using (no_grad())
+                for (int k = 0; k < weights.Count; k++) weights[k].copy_(saved[k]);
+            return g;
+        }
+        var plus = GradientAt(epsilon);
+        var minus = GradientAt(-epsilon);
+        return [.. plus.Select((p, g) => (p - minus[g]) / (2 * epsilon))];
+    }
+}

@@ -1,0 +1,96 @@
+using NasSharp.Networks;
+using NasSharp.Search;
+using NasSharp.Search.Bilevel;
+using NasSharp.Spaces;
+using TorchSharp.Modules;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace NasSharp.Tests.Search.Bilevel;
+
+[Collection(TorchCollection.Name)]
+public class BilevelSearchTests
+{
+    private static readonly NetworkOptions Float64 = new() { DType = ScalarType.Float64 };
+
+    /// <summary>A tiny relaxed mlp (2 layers of width 5 over three activations), α, and a train and a validation batch.</summary>
+    private static (MlpSupernet Supernet, Tensor[] Alpha, Parameter[] Weights, (Tensor, Tensor) Train, (Tensor, Tensor) Val) Fixture()
+    {
+        var space = new MlpSpace(depth: 2, width: 5, choices: [Activation.Tanh, Activation.Swish, Activation.Sigmoid], relaxedSkips: MlpSkipPattern.Residual);
+        var supernet = ((MlpRelaxation)space.Relaxation).BuildSupernet([4], 3, Float64, seed: 2);
+        random.manual_seed(3);
+        var alpha = new[] { (0.5 * randn(new long[] { 2, 3 }, dtype: ScalarType.Float64)).requires_grad_(true) };
+        var train = (randn(new long[] { 8, 4 }, dtype: ScalarType.Float64), tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 }));
+        var val = (randn(new long[] { 6, 4 }, dtype: ScalarType.Float64), tensor(new long[] { 2, 2, 1, 0, 1, 0 }));
+        return (supernet, alpha, supernet.parameters().ToArray(), train, val);
+    }
+
+    [Fact]
+    public void TheFiniteDifferenceHessianVectorProductMatchesTheExactDoubleBackward()
+    {
+        using var scope = NewDisposeScope();
+        var (supernet, alpha, weights, train, _) = Fixture();
+        using var _ = supernet;
+        random.manual_seed(4);
+        var v = weights.Select(w => randn_like(w)).ToArray();
+
+        // Exact: ∇_α ⟨∇_w L(w, α), v⟩ by double backward (retain_graph with create_graph: TorchSharp does not imply it).
+        var gradW = autograd.grad([BilevelSearch.Loss(supernet, alpha, train, detachAlpha: false)], weights, retain_graph: true, create_graph: true);
+        var dot = gradW.Select((g, k) => (g * v[k]).sum()).Aggregate((a, b) => a + b);
+        var exact = autograd.grad([dot], alpha)[0];
+
+        var before = weights.Select(w => w.detach().clone()).ToArray();
+        var approx = BilevelSearch.MixedHessianVectorProduct(supernet, alpha, weights, train, v)[0];
+        // Central differences with ε‖v‖ = 0.01 err by O(ε²)·(third derivative): relative 1e-4 on this smooth net.
+        double error = (approx - exact).norm().item<double>() / exact.norm().item<double>();
+        Assert.True(error < 1e-4, $"relative error {error}");
+        Assert.True(exact.norm().item<double>() > 1e-3);
+        Assert.All(weights.Select((w, k) => (w, k)), x => Assert.True((x.w.detach() - before[x.k]).abs().max().item<double>() == 0));
+    }
+
+    [Fact]
+    public void TheSecondOrderHypergradientIsTheGradientOfTheUnrolledValidationLoss()
+    {
+        using var scope = NewDisposeScope();
+        var (supernet, alpha, weights, train, val) = Fixture();
+        using var _ = supernet;
+        const double xi = 0.3;
+        var hypergradient = BilevelSearch.SecondOrder(supernet, alpha, weights, train, val, xi)[0];
+
+        // J(α) = L_val(w − ξ ∇_w L_train(w, α), α), differentiated by central differences in α.
+        var w0 = weights.Select(w => w.detach().clone()).ToArray();
+        double J(Tensor a)
+        {
+            using var s = NewDisposeScope();
+            var g = autograd.grad([BilevelSearch.Loss(supernet, [a], train, detachAlpha: false)], weights);
+            using (no_grad()) for (int k = 0; k < weights.Length; k++) weights[k].sub_(xi * g[k]);
+            double value;
+            using (no_grad()) value = BilevelSearch.Loss(supernet, [a], val, detachAlpha: true).item<double>();
+            using (no_grad()) for (int k = 0; k < weights.Length; k++) weights[k].copy_(w0[k]);
+            return value;
+        }
+        const double h = 1e-6;
+        for (int e = 0; e < 2; e++)
+            for (int o = 0; o < 3; o++)
+            {
+                var plus = alpha[0].detach().clone(); plus[e, o] = plus[e, o] + h;
+                var minus = alpha[0].detach().clone(); minus[e, o] = minus[e, o] - h;
+                double numeric = (J(plus) - J(minus)) / (2 * h);
+                double analytic = hypergradient[e, o].item<double>();
+                // The Hessian-vector product inside is itself a finite difference (relative error ~1e-4 of its term).
+                Assert.True(Math.Abs(numeric - analytic) < 1e-4 * Math.Max(1e-2, Math.Abs(numeric)) + 1e-7, $"α[{e},{o}]: {analytic} vs {numeric}");
+            }
+    }
+
+    [Theory]
+    [InlineData("first")]
+    [InlineData("second")]
+    public void TheSearchPrefersANonlinearityOnXor(string order)
+    {
+        var space = new MlpSpace(depth: 1, width: 32, choices: [Activation.Identity, Activation.Relu], allowSkips: false);
+        var strategy = StrategyRegistry.Default.Create("bilevel", new Settings([new("train-points", "100"), new("val-points", "80"), new("steps", "60"), new("order", order)]));
+        var outcome = strategy.Run(new SearchContext(space, MklStrategyTests.Data(), Seed: 1));
+        Assert.Equal("w32/relu", outcome.Arch);
+        Assert.True(outcome.Relaxed!.Alpha[0].Edges[0]["relu"] > 0.5);
+    }
+}
