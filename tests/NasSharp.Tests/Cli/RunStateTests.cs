@@ -72,7 +72,7 @@ public class RunStateTests
     }
 
     [Theory]
-    [InlineData("--space", "mlp", "--strategy", "nasi", "--dataset", "iris", "the mlp space has none")]
+    [InlineData("--space", "nb201", "--strategy", "mkl", "--dataset", "iris", "the nb201 space has none")]
     [InlineData("--space", "nb201", "--strategy", "nasi", "--dataset", "iris", "iris is not an image dataset")]
     [InlineData("--space", "nb201", "--strategy", "eigen", "--score", "analytic", "which the nb201 space does not have")]
     public void AUsageMistakeIsOneLineAndNoRun(params string[] args)

@@ -1,3 +1,5 @@
+using NasSharp.Spaces;
+using NasSharp.Data;
 using System.Diagnostics;
 using static TorchSharp.torch;
 
@@ -12,13 +14,20 @@ public sealed class BilevelStrategy(BilevelOptions options) : SearchStrategy<Bil
 {
     public const string StrategyName = "bilevel";
 
+    public override void Validate(ISearchSpace space, ExperimentData data)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        Options.Validate();
+        if (space.Relaxation is null)
+            throw new SettingException($"--strategy bilevel searches a space through its relaxed supernet, and the {space.SpaceName} space has none (mlp, nb201 and darts have one).");
+    }
+
     public override SearchOutcome Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Options.Validate();
+        Validate(context.Space, context.Data);
         var clock = Stopwatch.StartNew();
-        var relaxation = context.Space.Relaxation
-            ?? throw new NotSupportedException($"--strategy bilevel searches a space through its relaxed supernet, and the {context.Space.SpaceName} space has none (mlp, nb201 and darts have one).");
+        var relaxation = context.Space.Relaxation!;
         var sample = SplitSample.Draw(context.Data, Options.TrainPoints, Options.ValPoints, context.Seed);
         using var scope = NewDisposeScope();
         using var supernet = relaxation.BuildSupernet(context.Data.SampleShape, context.Data.Classes, Seeds.Derive(context.Seed, "bilevel-supernet"), context.Device);

@@ -1,3 +1,4 @@
+using NasSharp.Data;
 using System.Diagnostics;
 using NasSharp.Networks;
 using NasSharp.Spaces;
@@ -45,13 +46,20 @@ public sealed class MklStrategy(MklOptions options) : SearchStrategy<MklOptions>
 {
     public const string StrategyName = "mkl";
 
+    public override void Validate(ISearchSpace space, ExperimentData data)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        Options.Validate();
+        if (space is not IAnalyticNtkSpace || space.Relaxation is null)
+            throw new SettingException($"--strategy mkl needs the analytic NTK of every candidate; the {space.SpaceName} space has none (mlp has).");
+    }
+
     public override SearchOutcome Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Options.Validate();
+        Validate(context.Space, context.Data);
         var clock = Stopwatch.StartNew();
-        if (context.Space is not IAnalyticNtkSpace analytic)
-            throw new NotSupportedException($"--strategy mkl needs the analytic NTK of every candidate; the {context.Space.SpaceName} space has none (mlp has).");
+        var analytic = (IAnalyticNtkSpace)context.Space;
         var (candidates, sample) = SplitSample.Candidates(context, Name, Options.TrainPoints, Options.ValPoints);
         int nT = sample.Train.Count, nV = sample.Validation.Count, n = nT + nV, classes = context.Data.Classes;
         var inputs = SphereBatch.Project([.. sample.Train.Features.Concat(sample.Validation.Features).Select(v => (double)v)], n);

@@ -51,10 +51,18 @@ public sealed class SpectralStrategy(SpectralOptions options) : SearchStrategy<S
 {
     public const string StrategyName = "spectral";
 
+    public override void Validate(ISearchSpace space, ExperimentData data)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        Options.Validate();
+        if (space.Relaxation is null)
+            throw new SettingException($"--strategy spectral weights the discrete architectures of a space's relaxation, and the {space.SpaceName} space has none (mlp has).");
+    }
+
     public override SearchOutcome Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Options.Validate();
+        Validate(context.Space, context.Data);
         var clock = Stopwatch.StartNew();
         var (candidates, sample) = SplitSample.Candidates(context, Name, Options.TrainPoints, Options.ValPoints);
         int classes = context.Data.Classes;
