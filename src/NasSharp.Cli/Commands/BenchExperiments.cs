@@ -151,7 +151,7 @@ public static class BenchExperiments
         foreach (var target in o.Targets) t.AddColumn(new TableColumn(target).RightAligned());
         t.AddColumn(new TableColumn("search s").RightAligned());
         foreach (var m in o.Methods)
-            t.AddRow([Markup.Escape(m.Method), m.Seeds.ToString(), .. o.Targets.Select(x => $"{m.TestAccuracyPercent[x].Mean:F2} ± {m.TestAccuracyPercent[x].Std:F2}"), $"{m.SearchSeconds:F0}"]);
+            t.AddRow([Markup.Escape(m.Method), m.Seeds.ToString(), .. o.Targets.Select(x => m.TestAccuracyPercent[x].Format(m.Seeds)), $"{m.SearchSeconds:F0}"]);
         t.AddRow(["uniform random (exact)", "–", .. o.Targets.Select(x => $"{o.UniformRandom[x].Mean:F2} ± {o.UniformRandom[x].Std:F2}"), "0"]);
         foreach (var (name, figure) in o.Published)
             t.AddRow([Markup.Escape(name), "–", .. o.Targets.Select(x => figure.Targets.TryGetValue(x, out var v) ? $"{v:F2}" : "–"), "–"]);

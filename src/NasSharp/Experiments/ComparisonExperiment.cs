@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using NasSharp.Data;
 using NasSharp.Networks;
 using NasSharp.Search;
@@ -48,6 +49,10 @@ public sealed record MeanStd(double Mean, double Std)
         double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
         return new MeanStd(mean, std);
     }
+
+    /// <summary>"mean ± std" over <paramref name="count"/> values, the mean alone for one (a single seed has no spread to show).</summary>
+    public string Format(int count, string format = "F2") =>
+        count > 1 ? $"{Mean.ToString(format, CultureInfo.InvariantCulture)} ± {Std.ToString(format, CultureInfo.InvariantCulture)}" : Mean.ToString(format, CultureInfo.InvariantCulture);
 }
 
 /// <summary>A method's mean ± std per target over its seeds, its mean search seconds, and its runs.</summary>

@@ -247,7 +247,7 @@ public static class RunReport
         md.AppendLine("| method | seeds | " + string.Join(" | ", targets) + " | search s (mean) | " + $"{targets[0]} per seed |");
         md.AppendLine("|---|---:|" + string.Concat(targets.Select(_ => "---:|")) + "---:|---|");
         foreach (var m in methods)
-            md.AppendLine($"| {m.Method} | {m.Seeds} | " + string.Join(" | ", targets.Select(t => $"{F(m.TestAccuracyPercent[t].Mean, "F2")} ± {F(m.TestAccuracyPercent[t].Std, "F2")}")) +
+            md.AppendLine($"| {m.Method} | {m.Seeds} | " + string.Join(" | ", targets.Select(t => m.TestAccuracyPercent[t].Format(m.Seeds))) +
                 $" | {F(m.SearchSeconds, "F0")} | {string.Join(", ", m.Runs.Select(x => F(x.TestAccuracyPercent[targets[0]], "F2")))} |");
         if (output is not null)
         {

@@ -28,6 +28,9 @@ public class ComparisonSummaryTests(SharedNb201Table shared) : IClassFixture<Sha
         Assert.Equal(3, nasi.Seeds);
         Assert.Equal(93.0, nasi.TestAccuracyPercent["cifar10"].Mean, 1e-12);
         Assert.Equal(1.0, nasi.TestAccuracyPercent["cifar10"].Std, 1e-12);           // sample std of 93, 94, 92
+        Assert.Equal("93.00 ± 1.00", nasi.TestAccuracyPercent["cifar10"].Format(nasi.Seeds));
+        var naswot = o.Methods.Single(m => m.Method == "naswot");
+        Assert.Equal("90.00", naswot.TestAccuracyPercent["cifar10"].Format(naswot.Seeds));  // one seed: no spread shown
         Assert.Equal(71.0, nasi.TestAccuracyPercent["cifar100"].Mean, 1e-12);
         Assert.Equal(20.0, nasi.SearchSeconds, 1e-12);
         Assert.Equal(0.0, o.Methods.Single(m => m.Method == "naswot").TestAccuracyPercent["cifar10"].Std);
