@@ -37,6 +37,13 @@ public abstract class SearchStrategy<TOptions>(string name, TOptions options) : 
     /// <inheritdoc cref="ISearchStrategy.Validate"/>
     public virtual void Validate(ISearchSpace space, ExperimentData data) { }
 
+    /// <summary>
+    /// The space's relaxation, which a strategy that <paramref name="uses"/> it needs; a space without one is a usage
+    /// mistake naming the strategy, the space and <paramref name="spacesWithOne"/>.
+    /// </summary>
+    protected IRelaxation RelaxationOf(ISearchSpace space, string uses, string spacesWithOne) =>
+        space.Relaxation ?? throw new SettingException($"--strategy {Name} {uses}, and the {space.SpaceName} space has none ({spacesWithOne}).");
+
     public abstract SearchOutcome Run(SearchContext context);
 }
 

@@ -13,7 +13,8 @@ public class IsometryCliTests
         var j = cli.Json("isometry", "--activations", "tanh,relu", "--sigma-b2", "0.05", "--spectra", "tanh,relu", "--depth", "4", "--width", "16",
             "--conv-channels", "2", "--conv-size", "3", "--threads", "1");
         var edges = j.GetProperty("edge_of_chaos");
-        // PAPERS.md: tanh at σ_b² = 0.05 is critical at σ_w² = 1.761 with q* = 0.570; relu at σ_w² = 2.
+        // Published values of the mean-field edge of chaos (Poole et al., NeurIPS 2016, arXiv 1606.05340; Schoenholz et al., ICLR 2017, arXiv 1611.01232):
+        // tanh at σ_b² = 0.05 is critical at σ_w² = 1.761 with q* = 0.570; relu at σ_w² = 2.
         Assert.Equal(1.761, edges[0].GetProperty("sigma_w2").GetDouble(), 1e-3);
         Assert.Equal(0.570, edges[0].GetProperty("q_star").GetDouble(), 1e-3);
         Assert.Equal(2.0, edges[1].GetProperty("sigma_w2").GetDouble(), 1e-9);

@@ -5,12 +5,13 @@ using Xunit;
 namespace NasSharp.Tests.Theory;
 
 /// <summary>
-/// Mean-field quantities against published values (PAPERS.md, computed there independently by quadrature), closed forms
+/// Mean-field quantities against the published edge of chaos (Poole et al., NeurIPS 2016, arXiv 1606.05340; Schoenholz
+/// et al., ICLR 2017, arXiv 1611.01232; computed independently by quadrature), closed forms
 /// (relu, identity, leaky relu, erf), a plain Gauss–Hermite rule and central differences.
 /// </summary>
 public class MeanFieldTests
 {
-    // PAPERS.md, section 002: tanh on the edge of chaos.
+    // Tanh on the edge of chaos, the published values.
     [Theory]
     [InlineData(0.05, 1.761, 0.570)]
     [InlineData(0.01, 1.424, 0.273)]

@@ -18,8 +18,7 @@ public sealed class BilevelStrategy(BilevelOptions options) : SearchStrategy<Bil
     {
         ArgumentNullException.ThrowIfNull(space);
         Options.Validate();
-        if (space.Relaxation is null)
-            throw new SettingException($"--strategy bilevel searches a space through its relaxed supernet, and the {space.SpaceName} space has none (mlp, nb201 and darts have one).");
+        RelaxationOf(space, "searches a space through its relaxed supernet", "mlp, nb201 and darts have one");
     }
 
     public override SearchOutcome Run(SearchContext context)

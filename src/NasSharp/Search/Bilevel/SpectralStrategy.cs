@@ -55,8 +55,7 @@ public sealed class SpectralStrategy(SpectralOptions options) : SearchStrategy<S
     {
         ArgumentNullException.ThrowIfNull(space);
         Options.Validate();
-        if (space.Relaxation is null)
-            throw new SettingException($"--strategy spectral weights the discrete architectures of a space's relaxation, and the {space.SpaceName} space has none (mlp has).");
+        RelaxationOf(space, SplitSample.WeightsDiscreteArchitectures, "mlp has");
     }
 
     public override SearchOutcome Run(SearchContext context)

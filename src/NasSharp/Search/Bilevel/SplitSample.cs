@@ -17,6 +17,9 @@ public sealed record SplitSample(LabeledDataset Train, LabeledDataset Validation
             Subset(splits.Validation, validationPoints, "--val-points", "--val-size", seed, "bilevel-validation"));
     }
 
+    /// <summary>What mkl and spectral do with a space's relaxation (for the message when it has none).</summary>
+    internal const string WeightsDiscreteArchitectures = "weights the discrete architectures of a space's relaxation";
+
     /// <summary>
     /// What the strategies that weight a relaxation's discrete architectures (mkl, spectral) start from: those architectures
     /// and the sampled splits; a space without a relaxation is an error naming <paramref name="strategy"/>.
@@ -25,7 +28,7 @@ public sealed record SplitSample(LabeledDataset Train, LabeledDataset Validation
     {
         ArgumentNullException.ThrowIfNull(context);
         var relaxation = context.Space.Relaxation
-            ?? throw new NotSupportedException($"--strategy {strategy} weights the discrete architectures of a space's relaxation, and the {context.Space.SpaceName} space has none (mlp has).");
+            ?? throw new NotSupportedException($"--strategy {strategy} {WeightsDiscreteArchitectures}, and the {context.Space.SpaceName} space has none (mlp has).");
         return (relaxation.DiscreteArchitectures(), Draw(context.Data, trainPoints, validationPoints, context.Seed));
     }
 

@@ -20,8 +20,7 @@ public sealed class NasiStrategy(NasiOptions options) : SearchStrategy<NasiOptio
         ArgumentNullException.ThrowIfNull(space);
         ArgumentNullException.ThrowIfNull(data);
         Options.Validate();
-        if (space.Relaxation is null)
-            throw new SettingException($"--strategy nasi searches a space through its relaxed supernet, and the {space.SpaceName} space has none (mlp, nb201 and darts have one).");
+        RelaxationOf(space, "searches a space through its relaxed supernet", "mlp, nb201 and darts have one");
         if (data.SampleShape.Count != 3)
             throw new SettingException($"--strategy nasi searches cell spaces of image networks; {data.Name} is not an image dataset.");
     }

@@ -24,7 +24,7 @@ public static class TraceNorm
     {
         var (parameters, weights) = Trainable(model, factors);
         var loss = nn.functional.cross_entropy(model.call(x), y);
-        // retain_graph with create_graph: TorchSharp frees the graph otherwise (TORCHSHARP.md).
+        // retain_graph with create_graph: TorchSharp frees the graph otherwise.
         var grads = autograd.grad([loss], parameters, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
         Tensor? total = null;
         for (int i = 0; i < grads.Count; i++)
