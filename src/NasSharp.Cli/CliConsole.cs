@@ -94,6 +94,33 @@ public sealed class CliConsole
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> with a display of the bytes it reports per file (downloads, hashing): live bars with sizes
+    /// and speed when interactive, otherwise a plain line per file every few seconds and when it completes.
+    /// </summary>
+    public async Task<T> WithTransfersAsync<T>(string title, Func<IProgress<NasSharp.Data.TransferProgress>, Task<T>> work)
+    {
+        if (!Interactive) return await work(new TransferSink(title, null, Error));
+        T result = default!;
+        await AnsiError.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx => result = await work(new TransferSink(title, ctx, null)));
+        return result;
+    }
+
+    /// <summary><see cref="WithTransfersAsync{T}"/> for work done on the calling thread.</summary>
+    public T WithTransfers<T>(string title, Func<IProgress<NasSharp.Data.TransferProgress>, T> work)
+    {
+        if (!Interactive) return work(new TransferSink(title, null, Error));
+        T result = default!;
+        AnsiError.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+            .Start(ctx => result = work(new TransferSink(title, ctx, null)));
+        return result;
+    }
+
     /// <summary>Decoding progress of a dataset, shown as a task of the progress display running at the time.</summary>
     public IProgress<(int Done, int Total)> LoadingProgress(string dataset) => new SyncProgress<(int Done, int Total)>(p =>
         current?.Report(new ExperimentProgress($"loading {dataset}", p.Total == 0 ? 100 : (int)(100L * p.Done / p.Total), 100, "decoding")));
@@ -131,5 +158,34 @@ public sealed class ProgressSink(string title, ProgressContext? context, TextWri
         }
 
         private static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
+    }
+}
+
+/// <summary>A display of bytes per file: one bar per file when interactive, else a line every 5 s and at the end of each.</summary>
+public sealed class TransferSink(string title, ProgressContext? context, TextWriter? plain) : IProgress<NasSharp.Data.TransferProgress>
+{
+    private readonly Dictionary<string, (Spectre.Console.ProgressTask? Bar, System.Diagnostics.Stopwatch Clock, TimeSpan LastLine)> files = [];
+    private readonly object gate = new();
+
+    public void Report(NasSharp.Data.TransferProgress value)
+    {
+        lock (gate)
+        {
+            if (!files.TryGetValue(value.File, out var file))
+                files[value.File] = file = (context?.AddTask(Markup.Escape($"{title}: {value.File}"), maxValue: Math.Max(value.Total ?? 1, 1)), System.Diagnostics.Stopwatch.StartNew(), TimeSpan.Zero);
+            if (file.Bar is { } bar)
+            {
+                if (value.Total is null) bar.IsIndeterminate = true;
+                else bar.MaxValue = Math.Max(value.Total.Value, 1);
+                bar.Value = value.Done;
+                return;
+            }
+            bool finished = value.Total is { } t && value.Done >= t;
+            // LastLine = MaxValue marks a file whose last line is written.
+            if (plain is null || file.LastLine == TimeSpan.MaxValue || (!finished && file.Clock.Elapsed - file.LastLine < TimeSpan.FromSeconds(5))) return;
+            files[value.File] = file with { LastLine = finished ? TimeSpan.MaxValue : file.Clock.Elapsed };
+            plain.WriteLine($"[{file.Clock.Elapsed:hh\\:mm\\:ss}] {title}: {value.File} {Commands.DataCommand.Size(value.Done)}" +
+                (value.Total is { } total ? $" of {Commands.DataCommand.Size(total)}" : ""));
+        }
     }
 }

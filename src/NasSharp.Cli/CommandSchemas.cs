@@ -38,6 +38,9 @@ public static class CommandSchemas
         ["bench-planted"] = typeof(PlantedOutput),
         ["bench-spectral"] = typeof(SpectralErrorOutput),
         ["report"] = typeof(ReportCommand.ReportOutput),
+        ["data-list"] = typeof(DataCommand.ListOutput),
+        ["data-get"] = typeof(DataCommand.GetOutput),
+        ["data-convert-nb201"] = typeof(DataCommand.ConvertOutput),
     };
 
     /// <summary>The schema of <paramref name="type"/>'s JSON in NasSharp's dialect.</summary>

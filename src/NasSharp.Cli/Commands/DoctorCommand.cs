@@ -29,7 +29,8 @@ public static class DoctorCommand
 
     public sealed record DoctorReport(
         string Dotnet, string Os, int Cores, string TorchSharp, string Libtorch, int TorchThreads, bool CudaAvailable,
-        string? DataDirectory, string DataDirectorySource, string Store, double TorchCheck, string OneDnnConvolutions)
+        string? DataDirectory, string DataDirectorySource, string Store, double TorchCheck, string OneDnnConvolutions,
+        IReadOnlyList<DoctorDataset> Datasets)
     {
         public IEnumerable<(string, string)> Rows() =>
         [
@@ -37,9 +38,15 @@ public static class DoctorCommand
             ("torch threads", TorchThreads.ToString()), ("CUDA available", CudaAvailable ? "yes" : "no"),
             ("oneDNN convolutions", OneDnnConvolutions),
             ("torch check (sum of 1..4)", TorchCheck.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            ("data directory", DataDirectory ?? "NOT FOUND"), ("data directory from", DataDirectorySource), ("results store", Store),
+            ("data directory", DataDirectory ?? "NOT FOUND"), ("data directory from", DataDirectorySource),
+            .. Datasets.Select(d => ($"dataset {d.Dataset}", d.State.ToString().ToLowerInvariant() + (d.SizeBytes > 0 ? $" ({DataCommand.Size(d.SizeBytes)})" : ""))),
+            ("datasets checked", "presence and sizes only; nas data list verifies SHA-256"),
+            ("results store", Store),
         ];
     }
+
+    /// <summary>A dataset's state from a quick look (files there, sizes as published); <c>nas data list</c> hashes them.</summary>
+    public sealed record DoctorDataset(string Dataset, DatasetState State, long SizeBytes);
 
     public static DoctorReport Diagnose(string? dataDir, string? store)
     {
@@ -74,7 +81,8 @@ public static class DoctorCommand
             {
                 null => "not controllable here (networks with unsafe convolution shapes are refused)",
                 bool on => (on ? "on" : "off") + " (turned off automatically for networks whose k×k convolutions have output channels that are not a multiple of 16: libtorch's float32 input gradients are wrong there)",
-            });
+            },
+            dir is null ? [] : [.. DataInventory.Check(dir, DatasetSources.Default, hash: false).Select(c => new DoctorDataset(c.Dataset, c.State, c.SizeBytes))]);
     }
 
     /// <summary>The libtorch native package this app was built against, read from its .deps.json.</summary>

@@ -185,6 +185,31 @@ public sealed class Nb201Table : IGroundTruth
         return new Nb201Table(source, entries);
     }
 
+    /// <summary>
+    /// Writes rows as a table <see cref="Load(string)"/> reads, accuracies in their shortest round-trip form, to a temporary
+    /// file renamed over <paramref name="path"/> once complete: an interrupted write never leaves a table cut short.
+    /// </summary>
+    public static void Write(IEnumerable<Nb201Entry> entries, string path)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var temp = full + ".tmp";
+        using (var writer = new StreamWriter(temp, append: false, new System.Text.UTF8Encoding(false)))
+        {
+            writer.NewLine = "\n";
+            writer.WriteLine(string.Join(",", Columns));
+            foreach (var e in entries)
+            {
+                var a = e.Accuracies;
+                var values = new[] { a.Cifar10Valid, a.Cifar10Test, a.Cifar100Valid, a.Cifar100Test, a.ImageNet16Valid, a.ImageNet16Test };
+                writer.WriteLine($"{e.Index.ToString(CultureInfo.InvariantCulture)},{e.Arch.Canonical}," +
+                    string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+            }
+        }
+        File.Move(temp, full, overwrite: true);
+    }
+
     // Fields are plain (arch strings have no commas); a field wrapped in double quotes is unwrapped.
     private static string[] Split(string line) =>
         [.. line.Split(',').Select(f => f.Trim()).Select(f => f.Length >= 2 && f[0] == '"' && f[^1] == '"' ? f[1..^1] : f)];

@@ -75,6 +75,15 @@ public class SchemaTests
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
         outputs["report"] = cli.Json("report", truthRun, "--out", Path.Combine(cli.Directory, "report"));
+        outputs["data-list"] = cli.Json("data", "list");
+        var irisOnly = Path.Combine(cli.Directory, "data");
+        System.IO.Directory.CreateDirectory(Path.Combine(irisOnly, "sklearn"));
+        File.Copy(Path.Combine(NasSharp.Data.DataDirectory.Resolve(null).Path, "sklearn", "iris.csv"), Path.Combine(irisOnly, "sklearn", "iris.csv"));
+        outputs["data-get"] = cli.Json("data", "get", "iris", "--data-dir", irisOnly);
+        var fixtures = Path.Combine(Repository.Root, "tests", "NasSharp.Tests", "Benchmarks", "Fixtures");
+        outputs["data-convert-nb201"] = cli.Json("data", "convert-nb201", "--cifar10", Path.Combine(fixtures, "nb201_cifar10_full_training.pickle"),
+            "--cifar100", Path.Combine(fixtures, "nb201_cifar100_full_training.pickle"), "--imagenet16", Path.Combine(fixtures, "nb201_ImageNet16_full_training.pickle"),
+            "--out", Path.Combine(cli.Directory, "nb201.csv"));
 
         foreach (var (name, output) in outputs)
         {
