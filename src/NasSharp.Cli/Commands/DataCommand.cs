@@ -68,7 +68,8 @@ public static class DataCommand
             if (dataDir is not null) Directory.CreateDirectory(dataDir);
             var dir = DataDirectory.Resolve(dataDir).Path;
             var mirror = pr.GetValue(source) ?? NonEmpty(Environment.GetEnvironmentVariable(DatasetSources.SourceEnvironmentVariable));
-            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+            // The downloader times out a silent server itself (between reads too, which HttpClient.Timeout does not cover).
+            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             http.DefaultRequestHeaders.UserAgent.ParseAdd("NasSharp");
             var digests = new FileDigests(DataCache.ResolveDirectory(null));
             var results = new List<DatasetDownload>();

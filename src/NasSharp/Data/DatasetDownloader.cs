@@ -18,7 +18,7 @@ public sealed record FileDownload(string Path, string Url, long SizeBytes, strin
 /// <summary>One dataset's result: what happened, the form fetched, each file.</summary>
 public sealed record DatasetDownload(string Dataset, DownloadOutcome Outcome, string? Form, IReadOnlyList<FileDownload> Files);
 
-/// <summary>A download that failed: the server answered with an error, the data was cut short too often, or the SHA-256 differs.</summary>
+/// <summary>A download that failed: the server answered with an error, the data was cut short or stalled too often, or the SHA-256 differs.</summary>
 public sealed class DownloadException(string message, Exception? inner = null) : IOException(message, inner);
 
 /// <summary>
@@ -55,6 +55,12 @@ public sealed class DatasetDownloader
 
     /// <summary>Download progress, file by file.</summary>
     public IProgress<TransferProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// How long the server may stay silent, before its answer or between two reads of the body, before the request counts
+    /// as cut short (and is resumed, like a dropped connection).
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>One line per notable event (a resumed request, a retry after a cut connection).</summary>
     public Action<string>? Log { get; init; }
@@ -135,8 +141,14 @@ public sealed class DatasetDownloader
             }
             requests++;
             HttpResponseMessage response;
-            try { response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation); }
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            stall.CancelAfter(StallTimeout);
+            try { response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stall.Token); }
             catch (HttpRequestException e) { throw new DownloadException($"{url}: {e.Message}", e); }
+            catch (OperationCanceledException e) when (!cancellation.IsCancellationRequested)
+            {
+                throw new DownloadException($"{url}: no answer within {StallTimeout.TotalSeconds:0} s", e);
+            }
             using (response)
             {
                 if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && have > 0)
@@ -156,8 +168,9 @@ public sealed class DatasetDownloader
                     await using var input = await response.Content.ReadAsStreamAsync(cancellation);
                     var buffer = new byte[1 << 16];
                     long done = offset, lastReport = 0;
-                    for (int n; (n = await input.ReadAsync(buffer, cancellation)) > 0;)
+                    for (int n; (n = await input.ReadAsync(buffer, stall.Token)) > 0;)
                     {
+                        stall.CancelAfter(StallTimeout);
                         await output.WriteAsync(buffer.AsMemory(0, n), cancellation);
                         done += n;
                         if (done - lastReport >= 1 << 20) { lastReport = done; Progress?.Report(new TransferProgress(name, done, total)); }
@@ -165,6 +178,10 @@ public sealed class DatasetDownloader
                     Progress?.Report(new TransferProgress(name, done, total));
                     if (total is null || done == total) return (requests, resumed);
                     Log?.Invoke($"{name}: the response ended at byte {done:N0} of {total:N0}");
+                }
+                catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                    Log?.Invoke($"{name}: no data for {StallTimeout.TotalSeconds:0} s after {(File.Exists(part) ? new FileInfo(part).Length : 0):N0} bytes");
                 }
                 catch (IOException e) when (e is not DownloadException)
                 {

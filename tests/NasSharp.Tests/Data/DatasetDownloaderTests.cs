@@ -170,6 +170,22 @@ public sealed class DatasetDownloaderTests : IDisposable
     }
 
     [Fact]
+    public async Task AStalledResponseIsResumedLikeACutOne()
+    {
+        const int cut = 50_000;
+        server.Behaviour = (r, earlier) => r.Path == PlainPath && earlier == 0 ? new LoopbackServer.Answer(CutAfter: cut, StallAtCut: true) : LoopbackServer.Answer.Normal;
+        var log = new List<string>();
+        using var http = new HttpClient();
+        var downloader = new DatasetDownloader(http, data.Path, null, new FileDigests(null)) { Log = log.Add, StallTimeout = TimeSpan.FromSeconds(1) };
+
+        await downloader.GetAsync(tiny);
+
+        Assert.Equal($"bytes={cut}-", server.RequestsFor(PlainPath)[1].Range);
+        Assert.Equal(plain, File.ReadAllBytes(data.File(PlainPath)));
+        Assert.Contains(log, l => l.Contains($"no data for 1 s after {cut:N0} bytes"));
+    }
+
+    [Fact]
     public async Task AServerErrorIsOneErrorAndNothingIsPlaced()
     {
         server.Behaviour = (r, _) => r.Path == GzipPath ? new LoopbackServer.Answer(Status: 500) : LoopbackServer.Answer.Normal;

@@ -16,8 +16,11 @@ public sealed class LoopbackServer : IDisposable
     /// <summary>A request as received: the path and the Range header, if any.</summary>
     public sealed record Received(string Path, string? Range);
 
-    /// <summary>How to answer one request; <paramref name="CutAfter"/> body bytes then close, or the status to send instead of the file.</summary>
-    public sealed record Answer(int? CutAfter = null, int? Status = null, bool IgnoreRange = false)
+    /// <summary>
+    /// How to answer one request: <paramref name="CutAfter"/> body bytes then close (or, with <paramref name="StallAtCut"/>, stay
+    /// silent with the connection open until the server stops), or the status to send instead of the file.
+    /// </summary>
+    public sealed record Answer(int? CutAfter = null, int? Status = null, bool IgnoreRange = false, bool StallAtCut = false)
     {
         public static Answer Normal { get; } = new();
     }
@@ -100,6 +103,8 @@ public sealed class LoopbackServer : IDisposable
             if (answer.CutAfter is { } cut) count = Math.Min(count, cut);
             await stream.WriteAsync(bytes.AsMemory((int)from, count));
             await stream.FlushAsync();
+            if (answer.StallAtCut)
+                try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
             // Disposing the client closes the connection: with CutAfter, short of the Content-Length sent.
         }
     }
