@@ -18,7 +18,7 @@ public enum FileState
 {
     /// <summary>There, and its SHA-256 verified.</summary>
     Verified,
-    /// <summary>There, with the expected size; not hashed (a quick check).</summary>
+    /// <summary>There, not hashed (a quick check); its size matched where the catalogue has one and the file must be the reference copy.</summary>
     SizeMatches,
     /// <summary>There but not the reference copy, and checked by loading it (see <see cref="DatasetSource.AcceptOther"/>).</summary>
     Accepted,

@@ -91,6 +91,22 @@ public sealed class DataCommandTests
     }
 
     [Fact]
+    public void GetPutsMnistWhereItsLoaderReadsIt()
+    {
+        using var server = new LoopbackServer();
+        foreach (var file in Directory.GetFiles(Path.Combine(SharedData, "mnist")))
+            server.Files[$"mnist/{Path.GetFileName(file)}"] = File.ReadAllBytes(file);
+        using var data = new TempDirectory();
+        using var cli = new CliHarness();
+
+        var (code, _, err) = cli.Run("data", "get", "mnist", "--source", server.BaseUrl, "--data-dir", data.Path);
+
+        Assert.True(code == 0, err);
+        var mnist = DatasetCatalog.Load("mnist", data.Path);
+        Assert.Equal((60_000, 10_000), (mnist.Train.Count, mnist.Test!.Count));
+    }
+
+    [Fact]
     public void GetWithABadChecksumIsOneErrorLineExitOneAndNothingInPlace()
     {
         using var server = MirrorOfSharedData();

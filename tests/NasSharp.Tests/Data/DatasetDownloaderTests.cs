@@ -84,6 +84,19 @@ public sealed class DatasetDownloaderTests : IDisposable
     }
 
     [Fact]
+    public void AContentHashedFileAlsoCountsUncompressed()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(data.File(PlainPath))!);
+        File.WriteAllBytes(data.File(PlainPath), plain);
+        File.WriteAllBytes(data.File(GzipPath[..^3]), content);
+
+        var check = DataInventory.Check(data.Path, tiny, hash: true, new FileDigests(null));
+
+        Assert.Equal(DatasetState.Present, check.State);
+        Assert.Equal(data.File(GzipPath[..^3]), check.Files[1].Path);
+    }
+
+    [Fact]
     public async Task ABadChecksumIsOneErrorAndNothingIsPlaced()
     {
         var served = (byte[])plain.Clone();
