@@ -103,24 +103,26 @@ public sealed class DatasetDownloader
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             var part = target + PartSuffix;
             var (requests, resumed) = await FetchAsync(url, part, fetched.Count == 0 && !File.Exists(part), cancellation);
-            string sha;
-            try { sha = digests.Sha256(part, file.Gunzip, useCache: false); }
-            catch (DataFormatException e)
+            var (sha, problem) = Verify(part, file);
+            if (sha is null && resumed > 0)
             {
-                File.Delete(part);
-                throw new DownloadException($"{url}: the download is not valid gzip data ({e.InnerException?.Message}); deleted, nothing placed", e);
+                // The .part may predate a change of the file upstream, or have been damaged: once more, whole.
+                Log?.Invoke($"{Path.GetFileName(target)}: {problem} after a resumed download; downloading the whole file again");
+                var again = await FetchAsync(url, part, false, cancellation);
+                requests += again.Requests;
+                resumed += again.Resumed;
+                (sha, problem) = Verify(part, file);
             }
-            if (sha != file.Sha256)
-            {
-                File.Delete(part);
-                throw new DownloadException($"{url}: SHA-256 mismatch: got {sha}, expected {file.Sha256}{(file.Gunzip ? " (of the gunzipped content)" : "")}; " +
-                    "the download is deleted and nothing was placed");
-            }
+            if (sha is null) throw new DownloadException($"{url}: {problem}; the download is deleted and nothing was placed");
             fetched.Add((file, part, new FileDownload(file.Path, url.ToString(), new FileInfo(part).Length, sha, requests, resumed)));
         }
-        // Every file verified: now, and only now, into place.
-        foreach (var (file, part, _) in fetched)
-            File.Move(part, DataInventory.FullPath(dataDirectory, file), overwrite: true);
+        // Every file verified: now, and only now, into place (a rename keeps the time stamp, so the digest stays valid).
+        foreach (var (file, part, result) in fetched)
+        {
+            var target = DataInventory.FullPath(dataDirectory, file);
+            File.Move(part, target, overwrite: true);
+            digests.Remember(target, file.Gunzip, result.Sha256);
+        }
         return [.. fetched.Select(f => f.Result)];
     }
 
@@ -193,6 +195,24 @@ public sealed class DatasetDownloader
                 throw new DownloadException($"{url}: the download was cut short {requests} times; the partial download is kept in {part}: " +
                     "run the same command again to resume it");
         }
+    }
+
+    /// <summary>The .part's SHA-256 when it is the catalogued one; otherwise null, why, and the .part deleted (resuming it would reproduce the error).</summary>
+    private (string? Sha256, string? Problem) Verify(string part, SourceFile file)
+    {
+        string? problem;
+        try
+        {
+            var sha = digests.Sha256(part, file.Gunzip, useCache: false, remember: false);
+            if (sha == file.Sha256) return (sha, null);
+            problem = $"SHA-256 mismatch: got {sha}, expected {file.Sha256}{(file.Gunzip ? " (of the gunzipped content)" : "")}";
+        }
+        catch (DataFormatException e)
+        {
+            problem = $"not valid gzip data ({e.InnerException?.Message})";
+        }
+        File.Delete(part);
+        return (null, problem);
     }
 
     private bool Verifies(string path, SourceFile file)

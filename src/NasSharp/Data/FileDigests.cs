@@ -45,17 +45,25 @@ public sealed class FileDigests
 
     /// <summary>The lower-case hex SHA-256 of the file, or of its gunzipped content when <paramref name="gunzip"/> and it is gzip.</summary>
     /// <exception cref="DataFormatException">The gzip data is damaged.</exception>
-    public string Sha256(string path, bool gunzip, IProgress<TransferProgress>? progress = null, bool useCache = true)
+    /// <param name="useCache">False: hash even when a digest is remembered.</param>
+    /// <param name="remember">False: do not remember the digest (a file about to be renamed or deleted).</param>
+    public string Sha256(string path, bool gunzip, IProgress<TransferProgress>? progress = null, bool useCache = true, bool remember = true)
     {
         var info = new FileInfo(Path.GetFullPath(path));
-        var key = Key(info.FullName, gunzip);
-        if (useCache && cache.TryGetValue(key, out var hit) && hit.Length == info.Length && hit.LastWriteUtcTicks == info.LastWriteTimeUtc.Ticks)
+        if (useCache && cache.TryGetValue(Key(info.FullName, gunzip), out var hit) && hit.Length == info.Length && hit.LastWriteUtcTicks == info.LastWriteTimeUtc.Ticks)
             return hit.Sha256;
         var digest = Compute(info, gunzip, progress);
         Computed++;
-        cache[key] = new CachedDigest(info.FullName, gunzip, info.Length, info.LastWriteTimeUtc.Ticks, digest);
-        changed = true;
+        if (remember) Remember(info.FullName, gunzip, digest);
         return digest;
+    }
+
+    /// <summary>Remembers <paramref name="sha256"/> as the digest of the file as it is now (its length and modification time).</summary>
+    public void Remember(string path, bool gunzip, string sha256)
+    {
+        var info = new FileInfo(Path.GetFullPath(path));
+        cache[Key(info.FullName, gunzip)] = new CachedDigest(info.FullName, gunzip, info.Length, info.LastWriteTimeUtc.Ticks, sha256);
+        changed = true;
     }
 
     /// <summary>Writes the cache back (atomically: a temporary file renamed over it); a cache that cannot be written is skipped.</summary>

@@ -171,6 +171,23 @@ public sealed class DatasetDownloaderTests : IDisposable
     }
 
     [Fact]
+    public async Task APartialFileOfOtherBytesIsDownloadedWholeAfterTheMismatch()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(data.File(PlainPath))!);
+        var stale = plain[..30_000];
+        stale[0] ^= 0xff; // An older version of the file, or a damaged .part.
+        File.WriteAllBytes(data.File(PlainPath) + DatasetDownloader.PartSuffix, stale);
+        var log = new List<string>();
+
+        var result = await Get(log);
+
+        Assert.Equal(["bytes=30000-", null], server.RequestsFor(PlainPath).Select(r => r.Range));
+        Assert.Equal(plain, File.ReadAllBytes(data.File(PlainPath)));
+        Assert.Contains(log, l => l.Contains("SHA-256 mismatch") && l.Contains("downloading the whole file again"));
+        Assert.Equal((2, 1), result.Files.Where(f => f.Path == PlainPath).Select(f => (f.Requests, f.ResumedRequests)).Single());
+    }
+
+    [Fact]
     public async Task AServerThatIgnoresTheRangeIsReadFromTheStart()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(data.File(PlainPath))!);
