@@ -18,7 +18,8 @@ public sealed class DataCommandTests
     public void ListShowsEveryDatasetOfTheSharedDataAsPresentAndVerified()
     {
         using var cli = new CliHarness();
-        var output = cli.Json("data", "list");
+        // --rehash: every digest computed by this run, none remembered from an earlier one.
+        var output = cli.Json("data", "list", "--rehash");
 
         Assert.Equal(SharedData, output.GetProperty("data_directory").GetString());
         var rows = output.GetProperty("datasets").EnumerateArray().ToList();
@@ -34,6 +35,7 @@ public sealed class DataCommandTests
             }
         }
         Assert.Equal("jpeg", rows.Single(r => r.GetProperty("dataset").GetString() == "cifar10").GetProperty("form").GetString());
+        Assert.Equal(rows.Sum(r => r.GetProperty("files").GetArrayLength()), output.GetProperty("files_hashed").GetInt32());
     }
 
     [Fact]
