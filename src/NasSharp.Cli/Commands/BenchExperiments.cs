@@ -44,7 +44,11 @@ public static class BenchExperiments
         var cmd = new Command("correlate", "Rank correlation of zero-cost proxies with trained accuracy: a space's table, or a truth run " +
             "(resumable: rerun the same command after an interruption).");
         var n = new Option<int>("--n") { Description = "Number of sampled architectures (with --truth: at most the truth run's).", DefaultValueFactory = _ => 200 };
-        var proxies = new Option<string>("--proxies") { Description = $"Comma-separated proxies: {string.Join(", ", ProxyRegistry.Names)}.", DefaultValueFactory = _ => string.Join(",", ProxyRegistry.Names) };
+        var proxies = new Option<string>("--proxies")
+        {
+            Description = $"Comma-separated proxies: {string.Join(", ", ProxyRegistry.Names)}; and aggregates over the sample (their components are scored too): {string.Join(", ", ProxyAggregates.Names)}.",
+            DefaultValueFactory = _ => string.Join(",", ProxyRegistry.Names.Concat(ProxyAggregates.Names)),
+        };
         var batch = new Option<int>("--batch") { Description = "Inputs per evaluation.", DefaultValueFactory = _ => 64 };
         var truth = new Option<long?>("--truth") { Description = "The id of a nas bench truth run whose accuracies are the ground truth (its space and dataset are used)." };
         var targets = new Option<string?>("--targets") { Description = "Comma-separated subset of the ground truth's targets (nb201: cifar10,cifar100,imagenet16; default all)." };
@@ -55,7 +59,7 @@ public static class BenchExperiments
         cmd.SetAction(pr =>
         {
             long s = pr.GetValue(seed);
-            var selected = ProxyRegistry.Parse(pr.GetValue(proxies)!);
+            var selected = ProxyRegistry.ParseSelection(pr.GetValue(proxies)!);
             ISearchSpace space;
             IGroundTruth groundTruth;
             string? dataset = null;
@@ -77,7 +81,7 @@ public static class BenchExperiments
             }
             var data = DataOptions.Load(pr, console, dataOptions.Spec(pr, dataset), s);
             var chosen = pr.GetValue(targets)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            var experiment = new CorrelationExperiment(space, data, groundTruth, selected, pr.GetValue(n), pr.GetValue(batch), s, chosen, pr.GetValue(truth));
+            var experiment = new CorrelationExperiment(space, data, groundTruth, selected.Proxies, pr.GetValue(n), pr.GetValue(batch), s, chosen, pr.GetValue(truth), selected.Aggregates);
             ExperimentCli.Run(pr, console, experiment, o => Render(console, o));
             return 0;
         });

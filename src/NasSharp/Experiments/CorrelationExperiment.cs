@@ -55,18 +55,22 @@ public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>
     private readonly ExperimentData data;
     private readonly IGroundTruth truth;
     private readonly IReadOnlyList<IProxy> proxies;
+    private readonly IReadOnlyList<ProxyAggregate> aggregates;
     private readonly IReadOnlyList<GroundTruthTarget> targets;
     private readonly int n;
     private readonly int batch;
 
     public CorrelationExperiment(ISearchSpace space, ExperimentData data, IGroundTruth truth, IReadOnlyList<IProxy> proxies, int n, int batch, long seed,
-        IReadOnlyList<string>? targets = null, long? truthRun = null)
+        IReadOnlyList<string>? targets = null, long? truthRun = null, IReadOnlyList<ProxyAggregate>? aggregates = null)
     {
         this.space = space ?? throw new ArgumentNullException(nameof(space));
         this.data = data ?? throw new ArgumentNullException(nameof(data));
         this.truth = truth ?? throw new ArgumentNullException(nameof(truth));
         this.proxies = proxies;
         if (proxies.Count == 0) throw new SettingException("--proxies: give at least one proxy.");
+        this.aggregates = aggregates ?? [];
+        var missing = this.aggregates.SelectMany(a => a.Components.Where(c => proxies.All(p => p.Name != c)).Select(c => $"{a.Name} needs {c}")).FirstOrDefault();
+        if (missing is not null) throw new SettingException($"--proxies: {missing}; list it too.");
         if (n < 2) throw new SettingException($"--n {n}: must be at least 2.");
         if (n > truth.Entries.Count) throw new SettingException($"--n {n}: the ground truth ({truth.Source}) has {truth.Entries.Count} architectures.");
         if (batch < 2) throw new SettingException($"--batch {batch}: must be at least 2.");
@@ -74,7 +78,7 @@ public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>
             : [.. targets.Select(t => truth.Targets.FirstOrDefault(x => x.Name == t)
                 ?? throw new SettingException($"--targets: unknown '{t}'; the ground truth has {string.Join(", ", truth.Targets.Select(x => x.Name))}."))];
         (this.n, this.batch, Seed) = (n, batch, seed);
-        Config = new CorrelationConfig(SpaceSpec.Of(space), data.Spec, n, [.. proxies.Select(p => p.Name)], batch, [.. this.targets.Select(t => t.Name)], truthRun);
+        Config = new CorrelationConfig(SpaceSpec.Of(space), data.Spec, n, [.. proxies.Select(p => p.Name), .. this.aggregates.Select(a => a.Name)], batch, [.. this.targets.Select(t => t.Name)], truthRun);
     }
 
     public ExperimentKind Kind => ExperimentKind.Correlate;
@@ -125,15 +129,39 @@ public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>
     public static IReadOnlyList<ScoredArchitecture> Scored(IEnumerable<ProxyEvaluationRecord> records) =>
         [.. records.Select(r => new ScoredArchitecture(r.Arch, r.Scores, new Dictionary<string, double> { [r.Target] = r.AccuracyPercent }))];
 
+    /// <summary>
+    /// The records with each aggregate's score added, computed over the architectures of the same target (the set a
+    /// correlation with that target ranks).
+    /// </summary>
+    public static IReadOnlyList<ProxyEvaluationRecord> WithAggregates(IReadOnlyList<ProxyEvaluationRecord> records, IReadOnlyList<ProxyAggregate> aggregates)
+    {
+        if (aggregates.Count == 0) return records;
+        var result = new List<ProxyEvaluationRecord>(records.Count);
+        foreach (var group in records.GroupBy(r => r.Target))
+        {
+            var set = group.ToList();
+            var scores = set.Select(r => new Dictionary<string, double>(r.Scores)).ToList();
+            foreach (var aggregate in aggregates)
+            {
+                var values = aggregate.Score(set.Select(r => r.Scores).ToList());
+                for (int a = 0; a < set.Count; a++) scores[a][aggregate.Name] = values[a];
+            }
+            result.AddRange(set.Select((r, a) => r with { Scores = scores[a] }));
+        }
+        return result;
+    }
+
     private CorrelationOutput Summarise(IReadOnlyList<ProxyEvaluationRecord> records, ExperimentContext context)
     {
-        var items = Scored(records);
+        var items = Scored(WithAggregates(records, aggregates));
         var names = targets.Select(t => t.Name).ToList();
-        var table = CorrelationTable.Compute(items, [.. proxies.Select(p => p.Name)], names);
+        var table = CorrelationTable.Compute(items, [.. proxies.Select(p => p.Name), .. aggregates.Select(a => a.Name)], names);
         double PerArch(Func<ProxyEvaluationRecord, double> seconds) => records.Sum(seconds) / Math.Max(1, n);
+        // An aggregate costs its components' seconds (ranking N numbers is free beside them).
+        IReadOnlyList<string> Parts(string name) => aggregates.FirstOrDefault(a => a.Name == name)?.Components ?? [name];
         var output = table.ToDictionary(c => c.Proxy, c => new ProxyOutput(
             c.Targets.ToDictionary(kv => kv.Key, kv => Agreement.Of(kv.Value, records.Count(r => r.Target == kv.Key))),
-            c.NonFinite, PerArch(r => r.Seconds.GetValueOrDefault(c.Proxy)), truth.PublishedCorrelations.GetValueOrDefault(c.Proxy)));
+            c.NonFinite, PerArch(r => Parts(c.Proxy).Sum(p => r.Seconds.GetValueOrDefault(p))), truth.PublishedCorrelations.GetValueOrDefault(c.Proxy)));
         var shared = records.SelectMany(r => r.SharedSeconds.Keys).Distinct().ToDictionary(k => k, k => PerArch(r => r.SharedSeconds.GetValueOrDefault(k)));
         return new CorrelationOutput(context.RunId, context.Resumed, space.SpaceName, data.Name, n, Seed, batch, data.Spec.Inputs, data.Spec.Labels,
             truth.Source, output, CorrelationTable.References(items, names), shared);

@@ -58,7 +58,7 @@ public readonly record struct Nb201Block(bool IsReduction, int InChannels, int O
 /// returns the logits [B, classes]. Inputs must be [B, channels, H, W] with H and W divisible by 4 (two stride-2
 /// reductions whose conv and pooling paths must agree in size).
 /// </summary>
-public sealed class Nb201Network : nn.Module<Tensor, Tensor>
+public sealed class Nb201Network : nn.Module<Tensor, Tensor>, IStagedNetwork
 {
     private readonly Sequential stem;
     private readonly ModuleList<nn.Module<Tensor, Tensor>> cells;
@@ -114,6 +114,10 @@ public sealed class Nb201Network : nn.Module<Tensor, Tensor>
     public IReadOnlyList<nn.Module<Tensor, Tensor>> Blocks => [.. cells];
 
     public Linear Classifier => classifier;
+
+    /// <summary>The stem (conv + BN), then every cell and reduction block: the feature maps AZ-NAS compares (its reference's
+    /// <c>extract_cell_features</c>). The final BN + ReLU, pooling and classifier are not a stage.</summary>
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> Stages => [stem, .. cells];
 
     /// <summary>Why an input of this shape cannot go through the network, or null when it can.</summary>
     public static string? CheckInputShape(IReadOnlyList<long> sampleShape, int inputChannels)

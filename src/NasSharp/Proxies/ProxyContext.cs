@@ -28,6 +28,7 @@ public sealed class ProxyContext : IDisposable
     private readonly List<SharedStage> stages = [];
     private readonly TrainPassProbe[] plannedProbes;
     private readonly Dictionary<TrainPassProbe, object> observed = [];
+    private readonly Dictionary<object, object> ownPasses = new(ReferenceEqualityComparer.Instance);
     private nn.Module<Tensor, Tensor>? network;
     private SharedComputation computed;
     private LossGradients? lossGradients;
@@ -137,6 +138,23 @@ public sealed class ProxyContext : IDisposable
     {
         EnsureTrainPass(SharedComputation.None, probe);
         return (TResult)observed[probe];
+    }
+
+    /// <summary>
+    /// What <paramref name="pass"/> computes on its own pass of the network (AZ-NAS's stage statistics, SWAP's patterns),
+    /// computed on first use, timed as a shared stage, and kept for the other proxies that read it.
+    /// </summary>
+    internal TResult Compute<TResult>(OwnPass<TResult> pass) where TResult : class
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(pass);
+        if (!ownPasses.TryGetValue(pass, out var result))
+        {
+            using var scope = NewDisposeScope();
+            result = Timed(pass.Name, () => pass.Run(this));
+            ownPasses[pass] = result;
+        }
+        return (TResult)result;
     }
 
     /// <summary>

@@ -20,6 +20,11 @@ public static class ProxyRegistry
         new ZicoProxy(),
         new MecoProxy(),
         new JacobianIsometryProxy(),
+        new AzExpressivityProxy(),
+        new AzProgressivityProxy(),
+        new AzTrainabilityProxy(),
+        new SwapProxy(),
+        new SwapRegularisedProxy(),
     ];
 
     /// <summary>Every proxy with its default settings, in table order.</summary>
@@ -35,6 +40,27 @@ public static class ProxyRegistry
             ?? throw new ArgumentException($"Unknown proxy '{name}'. Known proxies: {string.Join(", ", Names)}{Spelling.Suggestion(name.Trim(), Names)}.", nameof(name));
     }
 
+    /// <summary>
+    /// Proxies and aggregates (<see cref="ProxyAggregates"/>) from a comma-separated list such as <c>"naswot,az_nas"</c>:
+    /// each aggregate's components join the proxies (once, after those listed); <c>"all"</c> gives every proxy and aggregate.
+    /// </summary>
+    public static ProxySelection ParseSelection(string list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        if (list.Trim() == "all") return new ProxySelection(All, ProxyAggregates.All);
+        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var aggregates = names.Select(ProxyAggregates.Find).OfType<ProxyAggregate>().ToArray();
+        var twice = aggregates.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null) throw new ArgumentException($"Aggregate '{twice.Key}' is listed twice in '{list}'.", nameof(list));
+        var listed = names.Where(n => ProxyAggregates.Find(n) is null).ToArray();
+        var proxies = listed.Length == 0 ? [] : Parse(string.Join(",", listed)).ToList();
+        if (proxies.Count == 0 && aggregates.Length == 0)
+            throw new ArgumentException($"No proxy named in '{list}'. Known proxies: {string.Join(", ", Names)}; aggregates: {string.Join(", ", ProxyAggregates.Names)}.", nameof(list));
+        foreach (var component in aggregates.SelectMany(a => a.Components).Distinct())
+            if (proxies.All(p => p.Name != component)) proxies.Add(Get(component));
+        return new ProxySelection(proxies, aggregates);
+    }
+
     /// <summary>Proxies from a comma-separated list such as <c>"synflow,naswot"</c>; <c>"all"</c> gives <see cref="All"/>.</summary>
     public static IReadOnlyList<IProxy> Parse(string list)
     {
@@ -46,4 +72,11 @@ public static class ProxyRegistry
         if (duplicate is not null) throw new ArgumentException($"Proxy '{duplicate.Key}' is listed twice in '{list}'.", nameof(list));
         return names.Select(Get).ToArray();
     }
+}
+
+/// <summary>Proxies to score each architecture with, and aggregates to compute over the scored set.</summary>
+public sealed record ProxySelection(IReadOnlyList<IProxy> Proxies, IReadOnlyList<ProxyAggregate> Aggregates)
+{
+    /// <summary>The proxies' names, then the aggregates'.</summary>
+    public IReadOnlyList<string> Names => [.. Proxies.Select(p => p.Name), .. Aggregates.Select(a => a.Name)];
 }

@@ -9,7 +9,8 @@ namespace NasSharp.Search;
 
 public sealed record ProxySearchOptions
 {
-    /// <summary>The registered proxy candidates are ranked by (<see cref="ProxyRegistry"/>).</summary>
+    /// <summary>The registered proxy candidates are ranked by (<see cref="ProxyRegistry"/>), or an aggregate of proxies over
+    /// the candidates (<see cref="ProxyAggregates"/>, e.g. <c>az_nas</c>).</summary>
     public string Proxy { get; init; } = "naswot";
     /// <summary>K sampled candidates (NASWOT's search samples 100 or 1000).</summary>
     public int Candidates { get; init; } = 100;
@@ -23,7 +24,7 @@ public sealed record ProxySearchOptions
 
     public void Validate()
     {
-        ProxyRegistry.Get(Proxy);
+        if (ProxyAggregates.Find(Proxy) is null) ProxyRegistry.Get(Proxy);
         if (Candidates < 1) throw new SettingException($"--candidates {Candidates}: need at least one candidate.");
         if (TopK < 0 || TopK > Candidates) throw new SettingException($"--top-k {TopK}: must be in 0..{Candidates} (the number of candidates).");
         if (Batch < 2) throw new SettingException($"--batch {Batch}: the batch needs at least 2 samples.");
@@ -35,6 +36,8 @@ public sealed record ProxySearchOptions
 /// Best of K sampled candidates by a zero-cost proxy at initialisation (e.g. NASWOT, Mellor et al., ICML 2021, arXiv
 /// 2006.04647, which searches NAS-Bench-201 this way): every candidate is scored on the same batch, each network's weights
 /// seeded by the stream "proxy-init" of its genotype; optionally the top-k are trained and the best on validation kept.
+/// With an aggregate (<see cref="ProxyAggregates"/>, e.g. AZ-NAS's) each candidate's journal entry keeps its component
+/// scores as measures, and the ranking is the aggregate over all K candidates.
 /// </summary>
 public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<ProxySearchOptions>(StrategyName, options)
 {
@@ -45,7 +48,8 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         ArgumentNullException.ThrowIfNull(context);
         Options.Validate();
         var clock = Stopwatch.StartNew();
-        var evaluator = new ProxyEvaluator([ProxyRegistry.Get(Options.Proxy)]);
+        var aggregate = ProxyAggregates.Find(Options.Proxy);
+        var evaluator = new ProxyEvaluator(aggregate is null ? [ProxyRegistry.Get(Options.Proxy)] : aggregate.Components.Select(ProxyRegistry.Get));
         var candidates = Candidates.Sample(context.Space, Options.Candidates, context.Seed);
         var batch = context.Data.Batches().Fixed(Options.Batch, Seeds.Derive(context.Seed, "proxy-batch"));
         using var scope = NewDisposeScope();
@@ -56,9 +60,18 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
             long seed = Seeds.Derive(context.Seed, "proxy-init", g.Canonical);
             var evaluation = evaluator.Evaluate(() => context.Space.BuildNetwork(g, batch.SampleShape, batch.NumClasses, Options.Network, seed, context.Device),
                 x, y, batch.NumClasses, seed);
+            if (aggregate is not null)
+                // The aggregate exists only over the whole set: each candidate keeps its component scores (NaN where not finite).
+                return new ScoredCandidate(i, g.Canonical, double.NaN, $"{aggregate.Name} ranks a candidate against all the others; its components are its measures",
+                    evaluation.Results.ToDictionary(r => r.Name, r => r.Score.IsFinite ? r.Score.Value : double.NaN), evaluation.TotalSeconds);
             var result = evaluation.Results[0];
             return new ScoredCandidate(i, g.Canonical, result.Score.Value, result.Score.Reason, new Dictionary<string, double>(), evaluation.TotalSeconds);
         });
+        if (aggregate is not null)
+        {
+            var values = aggregate.Score([.. ranked.Select(c => c.Measures)]);
+            ranked = Candidates.Rank(ranked.Select((c, k) => c with { Score = values[k], NonFiniteReason = null }));
+        }
         var (trained, best, training) = Candidates.TrainTop(context, candidates, ranked, Options.TopK, Options.Network, Options.Training);
         return new SearchOutcome(Name, best)
         {

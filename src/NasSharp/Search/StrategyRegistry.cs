@@ -68,7 +68,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
     public static StrategyDefinition Proxy { get; } = new(ProxySearch.StrategyName,
         "the best of K sampled candidates by a zero-cost proxy at initialisation (e.g. naswot)",
         [
-            new("proxy", $"the proxy: {string.Join(", ", ProxyRegistry.Names)}", "naswot"),
+            new("proxy", $"the proxy: {string.Join(", ", ProxyRegistry.Names)}; or an aggregate ranking the candidates against each other: {string.Join(", ", ProxyAggregates.Names)}", "naswot"),
             new("candidates", "number of sampled candidates K", "100"),
             new("top-k", "how many of the best-scored candidates to train (0: keep the best score)", "0"),
             new("batch", "samples of the batch every candidate is scored on", "64"),

@@ -188,6 +188,16 @@ public class ActivationProxyTests
         return r;
     }
 
+    /// <summary>The proxy's input: one N(0, I) sample [2, 6, 6] from the seed derived for meco.</summary>
+    private static double[,,] MecoSample(long seed)
+    {
+        using var generator = new Generator(unchecked((ulong)Seeds.Derive(seed, "meco")));
+        var xv = randn(new long[] { 1, 2, 6, 6 }, dtype: ScalarType.Float64, generator: generator).data<double>().ToArray();
+        var x = new double[2, 6, 6];
+        for (int i = 0; i < xv.Length; i++) x[i / 36, i / 6 % 6, i % 6] = xv[i];
+        return x;
+    }
+
     [Fact]
     public void MecoSumsMinimumEigenvaluesOfChannelCorrelationsOfEachConv()
     {
@@ -200,12 +210,7 @@ public class ActivationProxyTests
         };
         using var probe = build();
         var p = probe.parameters().ToArray();
-        // The proxy's input: one N(0, I) sample of the batch's sample shape from the seed derived for meco.
-        using var generator = new Generator(unchecked((ulong)Seeds.Derive(seed, "meco")));
-        var sample = randn(new long[] { 1, 2, 6, 6 }, dtype: ScalarType.Float64, generator: generator);
-        var x = new double[2, 6, 6];
-        var xv = sample.data<double>().ToArray();
-        for (int i = 0; i < xv.Length; i++) x[i / 36, i / 6 % 6, i % 6] = xv[i];
+        var x = MecoSample(seed);
 
         var f1 = Conv(x, Kernel4(p[0]), ManualMlp.Vector(p[1]), pad: 1);
         var a1 = new double[3, 6, 6];
@@ -219,7 +224,30 @@ public class ActivationProxyTests
     }
 
     [Fact]
-    public void MecoIsNonFiniteForAConstantChannelAndNotApplicableWithoutConvolutions()
+    public void AConstantChannelMakesItsLayersMinimumEigenvalueZeroAndTheScoreFinite()
+    {
+        using var scope = NewDisposeScope();
+        const long seed = 42;
+        // The second conv's channel 1 has zero weights and bias 0.7: constant over the map, it centres to the zero vector,
+        // so that layer's P is singular and contributes λ_min = 0; the output still depends on the input through channel 0.
+        Func<nn.Module<Tensor, Tensor>> build = () =>
+        {
+            random.manual_seed(8);
+            var half = nn.Conv2d(3, 2, 3, padding: 1);
+            using (no_grad()) { half.weight[1].zero_(); half.bias![1].fill_(0.7); }
+            return nn.Sequential(nn.Conv2d(2, 3, 3, padding: 1), half, nn.Flatten(), nn.Linear(2 * 6 * 6, 2)).to(ScalarType.Float64);
+        };
+        using var probe = build();
+        var p = probe.parameters().ToArray();
+        double expected = MinCorrelationEigenvalue(Conv(MecoSample(seed), Kernel4(p[0]), ManualMlp.Vector(p[1]), pad: 1)) + 0;
+
+        var score = ProxyNets.ScoreAlone(new MecoProxy(), build, randn(new long[] { 2, 2, 6, 6 }, dtype: ScalarType.Float64), null, 2, seed);
+        Assert.True(score.IsFinite, score.ToString());
+        Assert.True(Math.Abs(score.Value - expected) <= 1e-12, $"expected {expected:R}, got {score}");
+    }
+
+    [Fact]
+    public void MecoSaysSoWhenTheOutputDoesNotDependOnTheInputAndIsNotApplicableWithoutConvolutions()
     {
         using var scope = NewDisposeScope();
         Func<nn.Module<Tensor, Tensor>> build = () =>
@@ -230,9 +258,9 @@ public class ActivationProxyTests
             return nn.Sequential(nn.Conv2d(2, 3, 3, padding: 1), dead, nn.Flatten(), nn.Linear(2 * 5 * 5, 2)).to(ScalarType.Float64);
         };
         var constant = ProxyNets.ScoreAlone(new MecoProxy(), build, randn(new long[] { 2, 2, 5, 5 }, dtype: ScalarType.Float64), null, 2);
-        Assert.Equal(ProxyStatus.NonFinite, constant.Status);
-        Assert.Contains("constant", constant.Reason);
-        Assert.Contains("'1'", constant.Reason);
+        Assert.Equal(ProxyStatus.NotApplicable, constant.Status);
+        Assert.True(double.IsNaN(constant.Value));
+        Assert.Contains("does not depend on its input", constant.Reason);
 
         var mlp = ProxyNets.ScoreAlone(new MecoProxy(),
             () => new MlpSpace().BuildNetwork(MlpGenotype.Parse("w8/relu"), [4], 3, new NetworkOptions(), seed: 1), randn(3, 4), null, 3);

@@ -1,3 +1,4 @@
+using NasSharp.Networks;
 using NasSharp.Proxies;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -8,34 +9,28 @@ namespace NasSharp.Tests.Proxies;
 /// <summary>
 /// A small NAS-Bench-201-like network built from standard TorchSharp modules: stem conv-BN, a residual block
 /// (ReLU-conv-BN added to its input), a stride-2 reduction (ReLU-conv-BN), global average pooling and a linear classifier.
+/// The stem, the block and the reduction are its stages (<see cref="IStagedNetwork"/>).
 /// </summary>
-internal sealed class TinyConvNet : nn.Module<Tensor, Tensor>
+internal sealed class TinyConvNet : nn.Module<Tensor, Tensor>, IStagedNetwork
 {
-    private readonly Conv2d stem;
-    private readonly BatchNorm2d stemBn;
-    private readonly ReLU blockRelu;
-    private readonly Conv2d blockConv;
-    private readonly BatchNorm2d blockBn;
-    private readonly ReLU reduceRelu;
-    private readonly Conv2d reduceConv;
-    private readonly BatchNorm2d reduceBn;
+    private readonly Sequential stem;
+    private readonly ResidualBlock block;
+    private readonly Sequential reduce;
     private readonly AdaptiveAvgPool2d pool;
     private readonly Linear classifier;
 
     public TinyConvNet(int channels, int classes, int inChannels = 3) : base(nameof(TinyConvNet))
     {
-        stem = nn.Conv2d(inChannels, channels, 3, padding: 1, bias: false);
-        stemBn = nn.BatchNorm2d(channels);
-        blockRelu = nn.ReLU();
-        blockConv = nn.Conv2d(channels, channels, 3, padding: 1, bias: false);
-        blockBn = nn.BatchNorm2d(channels);
-        reduceRelu = nn.ReLU();
-        reduceConv = nn.Conv2d(channels, 2 * channels, 3, stride: 2, padding: 1, bias: false);
-        reduceBn = nn.BatchNorm2d(2 * channels);
+        stem = nn.Sequential(("conv", nn.Conv2d(inChannels, channels, 3, padding: 1, bias: false)), ("bn", nn.BatchNorm2d(channels)));
+        block = new ResidualBlock(channels);
+        reduce = nn.Sequential(("relu", nn.ReLU()), ("conv", nn.Conv2d(channels, 2 * channels, 3, stride: 2, padding: 1, bias: false)),
+            ("bn", nn.BatchNorm2d(2 * channels)));
         pool = nn.AdaptiveAvgPool2d(1);
         classifier = nn.Linear(2 * channels, classes);
         RegisterComponents();
     }
+
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> Stages => [stem, block, reduce];
 
     public static TinyConvNet Build(long seed, int channels = 4, int classes = 3, ScalarType dtype = ScalarType.Float64)
     {
@@ -48,10 +43,26 @@ internal sealed class TinyConvNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = stemBn.call(stem.call(x));
-        h = h + blockBn.call(blockConv.call(blockRelu.call(h)));
-        h = reduceBn.call(reduceConv.call(reduceRelu.call(h)));
+        var h = reduce.call(block.call(stem.call(x)));
         return classifier.call(pool.call(h).flatten(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>h + BN(conv(ReLU(h))).</summary>
+    private sealed class ResidualBlock : nn.Module<Tensor, Tensor>
+    {
+        private readonly ReLU relu;
+        private readonly Conv2d conv;
+        private readonly BatchNorm2d bn;
+
+        public ResidualBlock(int channels) : base(nameof(ResidualBlock))
+        {
+            relu = nn.ReLU();
+            conv = nn.Conv2d(channels, channels, 3, padding: 1, bias: false);
+            bn = nn.BatchNorm2d(channels);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor h) => h + bn.call(conv.call(relu.call(h)));
     }
 }
 

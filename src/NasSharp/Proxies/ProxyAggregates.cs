@@ -1,0 +1,39 @@
+using NasSharp.Stats;
+
+namespace NasSharp.Proxies;
+
+/// <summary>
+/// A score of a candidate relative to a set of candidates, from per-architecture proxies: it exists only over a scored
+/// set (a correlation sample, a search's candidates), so it is not an <see cref="IProxy"/>.
+/// </summary>
+/// <param name="Name">The name <c>bench correlate --proxies</c> and <c>--strategy proxy</c> accept.</param>
+/// <param name="Components">The registered proxies it aggregates, scored per architecture.</param>
+public sealed record ProxyAggregate(string Name, IReadOnlyList<string> Components)
+{
+    /// <summary>The aggregate of every candidate: <paramref name="scores"/>[a] holds candidate a's component scores (NaN when not finite).</summary>
+    public double[] Score(IReadOnlyList<IReadOnlyDictionary<string, double>> scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        var components = Components.Select(c => (IReadOnlyList<double>)[.. scores.Select(s =>
+            s.TryGetValue(c, out var v) ? v : throw new ArgumentException($"{Name} needs {c}, which a candidate was not scored on.", nameof(scores)))]).ToArray();
+        return RankAggregation.SumOfLogRanks(components);
+    }
+}
+
+/// <summary>Every aggregate of proxies NasSharp implements, in one explicit table.</summary>
+public static class ProxyAggregates
+{
+    private static readonly ProxyAggregate[] Table =
+    [
+        // AZ-NAS (Lee & Ham, CVPR 2024, arXiv:2403.19232). Its complexity proxy is the network's FLOPs (the
+        // reference reads them from the benchmark's table), which is our flops.
+        new("az_nas", ["az_expressivity", "az_progressivity", "az_trainability", "flops"]),
+    ];
+
+    public static IReadOnlyList<ProxyAggregate> All { get; } = Table;
+
+    public static IReadOnlyList<string> Names { get; } = Table.Select(a => a.Name).ToArray();
+
+    /// <summary>The aggregate called <paramref name="name"/>, or null.</summary>
+    public static ProxyAggregate? Find(string name) => Table.FirstOrDefault(a => a.Name == name?.Trim());
+}

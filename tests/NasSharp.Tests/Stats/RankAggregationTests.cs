@@ -1,0 +1,49 @@
+using NasSharp.Proxies;
+using NasSharp.Stats;
+using Xunit;
+
+namespace NasSharp.Tests.Stats;
+
+public class RankAggregationTests
+{
+    [Fact]
+    public void TheAggregateIsTheSumOfLogRanksOverN()
+    {
+        // Component 1: 3, 1, 2 and NaN rank 4, 2, 3 and 1 (non-finite below every finite score).
+        // Component 2: 5, 5, 1, 7 rank 2.5, 2.5, 1, 4 (the tie shares ranks 2 and 3).
+        double[] first = [3, 1, 2, double.NaN], second = [5, 5, 1, 7];
+        var s = RankAggregation.SumOfLogRanks([first, second]);
+        double[] expected =
+        [
+            Math.Log(4 / 4.0) + Math.Log(2.5 / 4),
+            Math.Log(2 / 4.0) + Math.Log(2.5 / 4),
+            Math.Log(3 / 4.0) + Math.Log(1 / 4.0),
+            Math.Log(1 / 4.0) + Math.Log(4 / 4.0),
+        ];
+        for (int a = 0; a < 4; a++) Assert.Equal(expected[a], s[a], 12);
+        // Hand ranking: candidate 0 (−0.47), 1 (−1.16), 3 (−1.39), 2 (−1.67): 3 is best on one score and worst on the
+        // other, 2 is middling on one and worst on the other.
+        Assert.Equal([0, 1, 3, 2], Enumerable.Range(0, 4).OrderByDescending(a => s[a]).ToArray());
+    }
+
+    [Fact]
+    public void NonFiniteScoresTieBelowEveryFiniteOne()
+    {
+        Assert.Equal([1.5, 3, 1.5, 4], RankAggregation.RanksNonFiniteLast([double.NegativeInfinity, 2, double.NaN, 5]));
+    }
+
+    [Fact]
+    public void AzNasAggregatesItsThreeStageProxiesAndFlops()
+    {
+        var selection = ProxyRegistry.ParseSelection("naswot,az_nas");
+        Assert.Equal(["naswot", "az_expressivity", "az_progressivity", "az_trainability", "flops"], selection.Proxies.Select(p => p.Name).ToArray());
+        Assert.Equal("az_nas", Assert.Single(selection.Aggregates).Name);
+        var scores = new[]
+        {
+            new Dictionary<string, double> { ["az_expressivity"] = 1, ["az_progressivity"] = 1, ["az_trainability"] = 1, ["flops"] = 1 },
+            new Dictionary<string, double> { ["az_expressivity"] = 2, ["az_progressivity"] = 2, ["az_trainability"] = 2, ["flops"] = 2 },
+        };
+        Assert.Equal([4 * Math.Log(0.5), 0], selection.Aggregates[0].Score(scores));
+        Assert.Throws<ArgumentException>(() => ProxyRegistry.ParseSelection("az_nas,az_nas"));
+    }
+}
