@@ -22,6 +22,7 @@ public static class NasApp
         root.Subcommands.Add(Nb201Command.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console, registries));
         root.Subcommands.Add(ReportCommand.Create(console));
+        root.Subcommands.Add(ClusterCommand.Create(console));
         return root;
     }
 

@@ -51,7 +51,7 @@ public static class BenchExperiments
         var seed = ExperimentCli.NewSeed();
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, Nb201Space.Name);
         var dataOptions = new DataOptions(cmd, "cifar10");
-        foreach (var o in new Option[] { n, proxies, batch, truth, targets, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { n, proxies, batch, truth, targets, seed }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             long s = pr.GetValue(seed);

@@ -34,14 +34,20 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
         ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0) yield break;
         var results = Channel.CreateUnbounded<ItemDone>();
-        var dispatch = Task.Run(() => Dispatch(experiment, items, results.Writer, cancellation), cancellation);
-        foreach (var done in results.Reader.ReadAllAsync(cancellation).ToBlockingEnumerable(cancellation)) yield return done;
+        var state = new DispatchState(items);
+        var dispatch = Task.Run(() => Dispatch(experiment, state, results.Writer, cancellation), cancellation);
+        foreach (var done in results.Reader.ReadAllAsync(cancellation).ToBlockingEnumerable(cancellation))
+        {
+            // Reported on the caller's thread, as the experiment's own progress is.
+            progress?.Report(state.Status());
+            yield return done;
+        }
         dispatch.GetAwaiter().GetResult();
     }
 
-    private async Task Dispatch(DispatchedExperiment experiment, IReadOnlyList<ItemWork> items, ChannelWriter<ItemDone> results, CancellationToken cancellation)
+    private async Task Dispatch(DispatchedExperiment experiment, DispatchState state, ChannelWriter<ItemDone> results, CancellationToken cancellation)
     {
-        var state = new DispatchState(items, progress);
+        var items = state.Items;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var silos = new Dictionary<SiloAddress, CancellationTokenSource>();
         var loops = new List<Task>();
@@ -119,8 +125,10 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
     }
 
     /// <summary>The queue of items, what is done, and what is in flight where; shared by every slot's loop.</summary>
-    private sealed class DispatchState(IReadOnlyList<ItemWork> items, IProgress<DispatchStatus>? progress)
+    private sealed class DispatchState(IReadOnlyList<ItemWork> items)
     {
+        public IReadOnlyList<ItemWork> Items => items;
+
         private readonly ConcurrentQueue<ItemWork> queue = new(items);
         private readonly ConcurrentDictionary<string, bool> remaining = new(items.Select(i => KeyValuePair.Create(i.Key, true)));
         private readonly ConcurrentDictionary<string, int> inFlight = new();
@@ -159,11 +167,10 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
         {
             if (!remaining.TryRemove(key, out _)) return false;
             if (Interlocked.Increment(ref done) == items.Count) allDone.TrySetResult();
-            Report();
             return true;
         }
 
-        public void Started(string silo) { inFlight.AddOrUpdate(silo, 1, (_, n) => n + 1); Report(); }
+        public void Started(string silo) => inFlight.AddOrUpdate(silo, 1, (_, n) => n + 1);
         public void Finished(string silo) => inFlight.AddOrUpdate(silo, 0, (_, n) => n - 1);
 
         /// <summary>A worker could not compute an item: the run stops with this line.</summary>
@@ -176,8 +183,8 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
         /// <summary>A silo was lost; remembered for the message if no silo is left.</summary>
         public void Fail(SiloAddress silo, Exception e) => LastFailure = $" (silo {silo} was lost: {e.GetType().Name}: {e.Message.Split('\n')[0]})";
 
-        private void Report() => progress?.Report(new DispatchStatus(Done, items.Count,
-            inFlight.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value)));
+        public DispatchStatus Status() => new(Done, items.Count,
+            inFlight.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value));
     }
 }
 

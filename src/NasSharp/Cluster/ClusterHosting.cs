@@ -61,7 +61,7 @@ public sealed record ClusterAddress(IReadOnlyList<IPEndPoint> Gateways, string C
 public static class ClusterHosting
 {
     /// <summary>A worker silo, not yet started.</summary>
-    public static IHost BuildSilo(SiloSettings silo, WorkerSettings worker, LogLevel logLevel = LogLevel.Warning)
+    public static IHost BuildSilo(SiloSettings silo, WorkerSettings worker, LogLevel logLevel = LogLevel.Error)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(worker);
