@@ -143,8 +143,8 @@ public static class ExperimentCli
     [
         new Option<string?>("--cluster")
         {
-            Description = "Compute the items on an Orleans cluster: 'localhost' (silos on this machine, default ports) or the silos' gateways " +
-                "HOST:PORT[,HOST:PORT...]; start silos with 'nas cluster silo'. Results are stored here as they arrive; rerun the same command to resume.",
+            Description = "Compute the items on an Orleans cluster: 'localhost' (silos on this machine, default ports), the silos' gateways " +
+                "HOST:PORT[,HOST:PORT...], or redis:CONNECTION (silos started with --redis); start silos with 'nas cluster silo'. Results are stored here as they arrive; rerun the same command to resume.",
         },
         NewClusterId(),
     ];

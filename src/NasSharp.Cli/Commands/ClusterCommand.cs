@@ -20,14 +20,15 @@ public static class ClusterCommand
 
     private static Command Silo(CliConsole console)
     {
-        var cmd = new Command("silo", "Start a worker silo; it runs until Ctrl+C or SIGTERM. The first silo is the cluster's primary; start the " +
-            "others with --primary HOST:PORT and ports of their own. Each computes one item at a time with --threads libtorch threads.");
+        var cmd = new Command("silo", "Start a worker silo; it runs until Ctrl+C or SIGTERM. With --redis every silo registers in Redis; without, " +
+            "the first silo is the cluster's primary and the others join it with --primary HOST:PORT. Each computes one item at a time with --threads libtorch threads.");
         var port = new Option<int>("--port") { Description = "Port the silos talk on.", DefaultValueFactory = _ => ClusterAddress.DefaultSiloPort };
         var gateway = new Option<int>("--gateway-port") { Description = "Port coordinators connect to (their --cluster HOST:PORT).", DefaultValueFactory = _ => ClusterAddress.DefaultGatewayPort };
         var primary = new Option<string?>("--primary") { Description = "The primary silo's HOST:PORT (its --port); omit it on the primary." };
+        var redis = new Option<string?>("--redis") { Description = "Keep the membership in Redis (a connection such as redis-host:6379): no primary, any silo may leave; coordinators then use --cluster redis:CONNECTION." };
         var advertise = new Option<string>("--advertise") { Description = "This machine's IP address as the other machines reach it (default loopback: one machine).", DefaultValueFactory = _ => "127.0.0.1" };
         var clusterId = ExperimentCli.NewClusterId();
-        foreach (var o in new Option[] { port, gateway, primary, advertise, clusterId }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { port, gateway, primary, redis, advertise, clusterId }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             foreach (var (option, value) in new[] { ("--port", pr.GetValue(port)), ("--gateway-port", pr.GetValue(gateway)) })
@@ -39,6 +40,7 @@ public static class ClusterCommand
                 SiloPort = pr.GetValue(port),
                 GatewayPort = pr.GetValue(gateway),
                 Primary = pr.GetValue(primary) is { } p ? ClusterAddress.Endpoint(p, "--primary", ClusterAddress.DefaultSiloPort) : null,
+                Redis = pr.GetValue(redis),
                 Advertise = address,
                 ClusterId = pr.GetValue(clusterId)!,
             };
@@ -48,7 +50,7 @@ public static class ClusterCommand
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             host.StartAsync(stop.Token).GetAwaiter().GetResult();
             console.Out.WriteLine($"silo {settings.Advertise}:{settings.SiloPort} (gateway {settings.GatewayPort}) of cluster '{settings.ClusterId}', " +
-                $"{(settings.Primary is { } pe ? $"joined primary {pe}" : "primary")}; data {data}; {TorchSharp.torch.get_num_threads()} libtorch threads. " +
+                $"{(settings.Redis is { } r ? $"membership in Redis at {r}" : settings.Primary is { } pe ? $"joined primary {pe}" : "primary")}; data {data}; {TorchSharp.torch.get_num_threads()} libtorch threads. " +
                 "Waiting for work; stop with Ctrl+C.");
             console.Out.Flush();
             try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }

@@ -47,7 +47,7 @@ public static class ClusterBenchmark
         var items = sampled.Select((e, i) => new ItemWork($"arch/{i}/cifar10",
             NasJson.Serialize(new CorrelationItem(i, e.Arch.Canonical, "cifar10", 10, e.TestAccuracyPercent["cifar10"])))).ToList();
         var experiment = new DispatchedExperiment(ExperimentKind.Correlate, NasJson.Serialize(new CorrelationConfig(SpaceSpec.Of(space),
-            new Data.DataSpec { Dataset = "cifar10" }, items.Count, config.Proxies.Split(','), config.Batch, ["cifar10"], null)), config.Seed);
+            new Data.DataSpec { Dataset = "cifar10", TrainSize = "2000" }, items.Count, config.Proxies.Split(','), config.Batch, ["cifar10"], null)), config.Seed);
 
         var sizes = new List<ClusterSizeResult>();
         var records = new List<string>();

@@ -7,12 +7,15 @@ using Orleans.Configuration;
 namespace NasSharp.Cluster;
 
 /// <summary>
-/// Where a silo listens and how it finds the cluster. Without <see cref="Primary"/> the silo is the cluster's primary: the
-/// others join it, and it keeps the membership in memory (Orleans' development clustering: the cluster lives as long as
-/// the primary does). <see cref="Advertise"/> is the address other machines reach it at (loopback by default: one machine).
+/// Where a silo listens and how it finds the cluster. With <see cref="Redis"/> the membership table lives in Redis and any
+/// silo may come and go. Otherwise (Orleans' development clustering) a silo without <see cref="Primary"/> is the cluster's
+/// primary: the others join it, it keeps the membership in memory, and the cluster lives as long as it does.
+/// <see cref="Advertise"/> is the address other machines reach the silo at (loopback by default: one machine).
 /// </summary>
 public sealed record SiloSettings
 {
+    /// <summary>A StackExchange.Redis connection string (e.g. <c>redis-host:6379</c>) whose server holds the membership.</summary>
+    public string? Redis { get; init; }
     public int SiloPort { get; init; } = ClusterAddress.DefaultSiloPort;
     public int GatewayPort { get; init; } = ClusterAddress.DefaultGatewayPort;
     public IPEndPoint? Primary { get; init; }
@@ -23,19 +26,26 @@ public sealed record SiloSettings
 }
 
 /// <summary>
-/// How a coordinator reaches a cluster: its gateways (host:port, comma-separated), or <c>localhost</c> for silos on this
-/// machine started with the default ports.
+/// How a coordinator reaches a cluster: its gateways (host:port, comma-separated), <c>localhost</c> for silos on this
+/// machine started with the default ports, or <c>redis:CONNECTION</c> for a cluster whose membership is in Redis (the
+/// coordinator then finds every silo's gateway there).
 /// </summary>
-public sealed record ClusterAddress(IReadOnlyList<IPEndPoint> Gateways, string ClusterId)
+public sealed record ClusterAddress(IReadOnlyList<IPEndPoint> Gateways, string ClusterId, string? Redis = null)
 {
     public const int DefaultSiloPort = 11111;
     public const int DefaultGatewayPort = 30000;
     public const string DefaultClusterId = "nassharp";
+    private const string RedisPrefix = "redis:";
+
+    public override string ToString() => Redis is { } r ? $"{RedisPrefix}{r}" : string.Join(",", Gateways.Select(g => g.ToString()));
 
     /// <summary>Reads <c>localhost</c>, <c>localhost:PORT</c> or <c>HOST:PORT[,HOST:PORT…]</c>; a mistake is one line.</summary>
     public static ClusterAddress Parse(string text, string clusterId = DefaultClusterId)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (text.StartsWith(RedisPrefix, StringComparison.Ordinal))
+            return text.Length > RedisPrefix.Length ? new([], clusterId, text[RedisPrefix.Length..])
+                : throw new SettingException("--cluster redis: give the Redis connection, e.g. redis:redis-host:6379.");
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0) throw new SettingException("--cluster: give 'localhost' or the silos' gateways as HOST:PORT[,HOST:PORT…].");
         return new([.. parts.Select(p => Endpoint(p, "--cluster", DefaultGatewayPort))], clusterId);
@@ -75,7 +85,12 @@ public static class ClusterHosting
     public static void ConfigureSilo(ISiloBuilder builder, SiloSettings silo, WorkerSettings worker)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.UseDevelopmentClustering(silo.Primary ?? new IPEndPoint(silo.Advertise, silo.SiloPort));
+        if (silo.Redis is { } redis)
+        {
+            if (silo.Primary is not null) throw new SettingException("--primary: a silo of a Redis-membership cluster has no primary; give --redis alone.");
+            builder.UseRedisClustering(redis);
+        }
+        else builder.UseDevelopmentClustering(silo.Primary ?? new IPEndPoint(silo.Advertise, silo.SiloPort));
         builder.ConfigureEndpoints(silo.Advertise, silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(silo.Advertise));
         builder.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (silo.ClusterId, silo.ClusterId));
         ConfigureWorker(builder, worker, silo.ProbeTimeout);
@@ -107,7 +122,8 @@ public static class ClusterHosting
         builder.Logging.SetMinimumLevel(LogLevel.Error);
         builder.UseOrleansClient(c =>
         {
-            c.UseStaticClustering([.. address.Gateways]);
+            if (address.Redis is { } redis) c.UseRedisClustering(redis);
+            else c.UseStaticClustering([.. address.Gateways]);
             c.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (address.ClusterId, address.ClusterId));
             c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromHours(6));
         });
@@ -120,7 +136,7 @@ public static class ClusterHosting
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            throw new ClusterException($"--cluster: cannot reach a silo at {string.Join(", ", address.Gateways)} ({e.Message.Split('\n')[0]}); " +
+            throw new ClusterException($"--cluster: cannot reach a silo at {address} ({e.Message.Split('\n')[0]}); " +
                 "start one with 'nas cluster silo'.");
         }
     }

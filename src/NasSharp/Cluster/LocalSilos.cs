@@ -13,11 +13,14 @@ namespace NasSharp.Cluster;
 public sealed class LocalSilos : IDisposable
 {
     private readonly List<(Process Process, int SiloPort, int GatewayPort)> silos = [];
+    private readonly string? redis;
 
     /// <param name="nas">How to start <c>nas</c>: the executable and its leading arguments (<see cref="CurrentNas"/>).</param>
     /// <param name="threads">libtorch threads per silo.</param>
-    public LocalSilos(IReadOnlyList<string> nas, int count, int threads, string? dataDirectory = null, TimeSpan? startTimeout = null)
+    /// <param name="redis">A Redis connection holding the membership (no primary); null for development clustering.</param>
+    public LocalSilos(IReadOnlyList<string> nas, int count, int threads, string? dataDirectory = null, string? redis = null, TimeSpan? startTimeout = null)
     {
+        this.redis = redis;
         ArgumentNullException.ThrowIfNull(nas);
         ClusterId = "local-" + Guid.NewGuid().ToString("N")[..8];
         try
@@ -26,7 +29,8 @@ public sealed class LocalSilos : IDisposable
             {
                 int siloPort = FreePort(), gatewayPort = FreePort();
                 List<string> args = ["cluster", "silo", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--cluster-id", ClusterId, "--threads", $"{threads}"];
-                if (i > 0) args.AddRange(["--primary", $"127.0.0.1:{silos[0].SiloPort}"]);
+                if (redis is not null) args.AddRange(["--redis", redis]);
+                else if (i > 0) args.AddRange(["--primary", $"127.0.0.1:{silos[0].SiloPort}"]);
                 if (dataDirectory is not null) args.AddRange(["--data-dir", dataDirectory]);
                 silos.Add((Start(nas, args, startTimeout ?? TimeSpan.FromMinutes(3)), siloPort, gatewayPort));
             }
@@ -41,9 +45,10 @@ public sealed class LocalSilos : IDisposable
     public string ClusterId { get; }
 
     /// <summary>The gateways of the silos still running, as a coordinator's <c>--cluster</c> reads them.</summary>
-    public ClusterAddress Address => new([.. silos.Where(s => !s.Process.HasExited).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))], ClusterId);
+    public ClusterAddress Address => redis is not null ? new([], ClusterId, redis)
+        : new([.. silos.Where(s => !s.Process.HasExited).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))], ClusterId);
 
-    /// <summary>Kills silo <paramref name="index"/> with SIGKILL (0 is the primary, which holds the membership).</summary>
+    /// <summary>Kills silo <paramref name="index"/> with SIGKILL (without Redis, 0 is the primary, which holds the membership).</summary>
     public void Kill(int index)
     {
         silos[index].Process.Kill(entireProcessTree: true);
@@ -92,7 +97,7 @@ public sealed class LocalSilos : IDisposable
         lock (errors) return errors.ToString().Trim().Split('\n').FirstOrDefault(l => l.StartsWith("error", StringComparison.Ordinal)) ?? "no error output";
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -60,6 +60,21 @@ public class ClusterKillTests
         AssertStoredOnceAndEqualToOneProcess(cli.StorePath, output);
     }
 
+    [Fact]
+    public async Task WithTheMembershipInRedisTheFirstSiloMayDieToo()
+    {
+        using var cli = new CliHarness();
+        using var redis = new RedisServer();
+        using var silos = new LocalSilos(LocalSilos.CurrentNas(), count: 2, threads: 1, redis: redis.Connection);
+        var coordinator = Task.Run(() => Run(cli.StorePath, Correlate(["--cluster", $"redis:{redis.Connection}", "--cluster-id", silos.ClusterId])));
+        WaitForResults(cli.StorePath, atLeast: 2, coordinator);
+        silos.Kill(0);  // the first silo: with Redis membership no silo is special
+        var (code, output, err) = await coordinator;
+        Assert.True(code == 0, err);
+
+        AssertStoredOnceAndEqualToOneProcess(cli.StorePath, output);
+    }
+
     private static void AssertStoredOnceAndEqualToOneProcess(string storePath, string clusterOutput)
     {
         var keys = StoredKeys(storePath);
@@ -120,5 +135,37 @@ public class ClusterKillTests
         var run = Assert.Single(store.ListRuns(kind: "correlate"));
         return string.Join("\n", store.GetResults(run.Id).Select(r => r.Record).OrderBy(r => r.ItemKey)
             .Select(r => $"{r.ItemKey} {JsonDocument.Parse(r.ValueJson).RootElement.GetProperty("scores").GetRawText()}"));
+    }
+
+    /// <summary>A throw-away redis-server (the Debian package) on a free loopback port, without persistence.</summary>
+    private sealed class RedisServer : IDisposable
+    {
+        private readonly Process process;
+
+        public RedisServer()
+        {
+            int port = LocalSilos.FreePort();
+            var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "--port", $"{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) start.ArgumentList.Add(a);
+            try { process = Process.Start(start)!; }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new InvalidOperationException("redis-server is not installed (Debian: apt-get install redis-server); the cluster membership tests need it.", e);
+            }
+            var ready = new TaskCompletionSource();
+            process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Ready to accept connections", StringComparison.Ordinal) == true) ready.TrySetResult(); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            Assert.True(ready.Task.Wait(TimeSpan.FromSeconds(30)), "redis-server did not start");
+            Connection = $"127.0.0.1:{port}";
+        }
+
+        public string Connection { get; }
+
+        public void Dispose()
+        {
+            if (!process.HasExited) process.Kill();
+            process.Dispose();
+        }
     }
 }
