@@ -22,8 +22,7 @@ public static class BenchExperiments
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces);
         var dataOptions = new DataOptions(cmd, batches: false);
         var training = new SettingOptions(cmd, TrainingSettings.Specs(2));
-        cmd.Options.Add(n);
-        cmd.Options.Add(seed);
+        foreach (var o in new Option[] { n, seed }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var space = spaceOptions.Resolve(pr);

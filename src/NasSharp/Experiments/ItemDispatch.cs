@@ -40,6 +40,11 @@ public static class ItemScorers
             var scorer = CorrelationScorer.FromConfig(NasJson.Deserialize<CorrelationConfig>(e.ConfigJson), e.Seed, dataDirectory, spaces, device);
             return new Scorer<CorrelationItem, ProxyEvaluationRecord>(scorer.Score, scorer);
         },
+        [ExperimentKind.Truth] = (e, dataDirectory, spaces, device) =>
+        {
+            var scorer = new TruthScorer(NasJson.Deserialize<TruthConfig>(e.ConfigJson), e.Seed, dataDirectory, spaces, device);
+            return new Scorer<TruthItem, TruthEntry>(scorer.Score, scorer);
+        },
     };
 
     public static IEnumerable<ExperimentKind> Kinds => Table.Keys;

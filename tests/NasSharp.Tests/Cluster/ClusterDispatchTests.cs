@@ -70,6 +70,24 @@ public class ClusterDispatchTests
     }
 
     [Fact]
+    public async Task TwoSilosTrainTheTruthRunOfTheSingleProcessRun()
+    {
+        TruthExperiment Truth() => new(SpaceRegistry.Default.Create(MlpSpace.Name, new Settings([new("depth", "2"), new("width", "16")])),
+            new ExperimentData(new DataSpec { Dataset = "iris" }, DataDir, seed: 2), n: 4,
+            new NasSharp.Training.TrainingOptions { Epochs = 2, BatchSize = 16 }, seed: 2);
+        var localOutput = Truth().Run(new ExperimentContext());
+
+        await using var cluster = await Cluster(DataDir);
+        var recorder = new RecordingDispatcher(new ClusterDispatcher(cluster.Client));
+        var remoteOutput = Truth().Run(new ExperimentContext { Dispatcher = recorder });
+
+        Assert.Equal(4, recorder.Done.Count);
+        Assert.Equal(localOutput.Entries.Select(e => (e.Index, e.Arch, e.ValidationAccuracyPercent, e.TestAccuracyPercent, e.Diverged)),
+            remoteOutput.Entries.Select(e => (e.Index, e.Arch, e.ValidationAccuracyPercent, e.TestAccuracyPercent, e.Diverged)));
+        Assert.Equal(2, recorder.Done.Select(d => d.Worker).Distinct().Count());
+    }
+
+    [Fact]
     public async Task AWorkerMissingTheDatasetFailsTheRunWithOneLine()
     {
         var empty = Directory.CreateTempSubdirectory("nassharp-nodata-").FullName;
