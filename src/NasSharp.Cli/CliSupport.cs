@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NasSharp.Cluster;
 using System.CommandLine;
 using NasSharp.Data;
 using NasSharp.Experiments;
@@ -132,19 +135,61 @@ public static class ExperimentCli
     /// <summary>The seed option every command that draws random numbers takes.</summary>
     public static Option<long> NewSeed() => new("--seed") { Description = "Seed of every random choice.", DefaultValueFactory = _ => 0 };
 
+    /// <summary>
+    /// <c>--cluster</c>, for a command whose experiment's items a cluster can compute (<see cref="ItemScorers"/>): the
+    /// command becomes the run's coordinator and stores each result in its own store as it arrives.
+    /// </summary>
+    public static Option[] NewClusterOptions() =>
+    [
+        new Option<string?>("--cluster")
+        {
+            Description = "Compute the items on an Orleans cluster: 'localhost' (silos on this machine, default ports), the silos' gateways " +
+                "HOST:PORT[,HOST:PORT...], or redis:CONNECTION (silos started with --redis); start silos with 'nas cluster silo'. Results are stored here as they arrive; rerun the same command to resume.",
+        },
+        NewClusterId(),
+    ];
+
+    /// <summary>The cluster's name, shared by its silos and coordinators.</summary>
+    public static Option<string> NewClusterId() => new("--cluster-id")
+    {
+        Description = "The cluster's name; silos and coordinators of one cluster share it.",
+        DefaultValueFactory = _ => ClusterAddress.DefaultClusterId,
+    };
+
     /// <returns>The output; written as JSON with --json, else by <paramref name="render"/>.</returns>
     public static T Run<T>(ParseResult pr, CliConsole console, IExperiment<T> experiment, Action<T> render, bool resumable = true) where T : notnull
     {
         var path = pr.GetValue(GlobalOptions.Store) ?? NasSharp.Store.ResultsStore.DefaultPath();
         var command = "nas " + string.Join(' ', pr.Tokens.Select(t => t.Value));
         var title = ExperimentRun.KindName(experiment.Kind);
+        var context = new ExperimentContext { Device = GlobalOptions.ResolveDevice(pr), Cancellation = console.Cancellation };
+        using var cluster = Connect(pr, experiment.Kind, console.Cancellation);
         var output = console.WithProgress(title, progress => ExperimentRun.Execute(experiment, path, command,
-            new ExperimentContext { Device = GlobalOptions.ResolveDevice(pr), Progress = progress, Cancellation = console.Cancellation },
+            context with
+            {
+                Progress = progress,
+                Dispatcher = cluster is null ? null : new ClusterDispatcher(cluster.Services.GetRequiredService<IClusterClient>(), progress: new SyncProgress<DispatchStatus>(s =>
+                    progress.Report(new ExperimentProgress("in flight", s.Done, s.Total,
+                        s.InFlight.Count == 0 ? "none" : string.Join(", ", s.InFlight.Select(kv => $"{kv.Key}: {kv.Value}")))))),
+            },
             resumable,
             run => { if (run.Resumed) console.Error.WriteLine($"resuming run {run.RunId}: {run.ResultCount} results already stored"); }));
         if (pr.GetValue(GlobalOptions.Json)) console.WriteJson(output);
         else render(output);
         return output;
+    }
+
+    /// <summary>The cluster client of <c>--cluster</c>, connected; null when the command has no such option or it is not given.</summary>
+    private static IHost? Connect(ParseResult pr, ExperimentKind kind, CancellationToken cancellation)
+    {
+        var options = pr.CommandResult.Command.Options;
+        var option = options.OfType<Option<string?>>().FirstOrDefault(o => o.Name == "--cluster");
+        if (option is null || pr.GetValue(option) is not { } text) return null;
+        string clusterId = pr.GetValue(options.OfType<Option<string>>().First(o => o.Name == "--cluster-id"))!;
+        if (!ItemScorers.Supports(kind))
+            throw new UsageException($"--cluster: {ExperimentRun.KindName(kind)} runs cannot be run on a cluster yet; these can: " +
+                $"{string.Join(", ", ItemScorers.Kinds.Select(ExperimentRun.KindName))}.");
+        return ClusterHosting.ConnectClient(ClusterAddress.Parse(text, clusterId), cancellation).GetAwaiter().GetResult();
     }
 }
 

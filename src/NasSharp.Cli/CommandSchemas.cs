@@ -37,6 +37,7 @@ public static class CommandSchemas
         ["bench-train"] = typeof(TrainingComparisonOutput),
         ["bench-planted"] = typeof(PlantedOutput),
         ["bench-spectral"] = typeof(SpectralErrorOutput),
+        ["bench-cluster"] = typeof(NasSharp.Cluster.ClusterBenchmarkOutput),
         ["report"] = typeof(ReportCommand.ReportOutput),
         ["data-list"] = typeof(DataCommand.ListOutput),
         ["data-get"] = typeof(DataCommand.GetOutput),

@@ -23,6 +23,7 @@ public static class NasApp
         root.Subcommands.Add(BenchCommand.Create(console, registries));
         root.Subcommands.Add(ReportCommand.Create(console));
         root.Subcommands.Add(DataCommand.Create(console));
+        root.Subcommands.Add(ClusterCommand.Create(console));
         return root;
     }
 

@@ -22,8 +22,7 @@ public static class BenchExperiments
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces);
         var dataOptions = new DataOptions(cmd, batches: false);
         var training = new SettingOptions(cmd, TrainingSettings.Specs(2));
-        cmd.Options.Add(n);
-        cmd.Options.Add(seed);
+        foreach (var o in new Option[] { n, seed }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var space = spaceOptions.Resolve(pr);
@@ -55,7 +54,7 @@ public static class BenchExperiments
         var seed = ExperimentCli.NewSeed();
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, Nb201Space.Name);
         var dataOptions = new DataOptions(cmd, "cifar10");
-        foreach (var o in new Option[] { n, proxies, batch, truth, targets, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { n, proxies, batch, truth, targets, seed }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             long s = pr.GetValue(seed);

@@ -3,7 +3,9 @@ using NasSharp.Data;
 using NasSharp.Networks;
 using NasSharp.Proxies;
 using NasSharp.Spaces;
+using NasSharp.Store;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace NasSharp.Experiments;
 
@@ -87,43 +89,47 @@ public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>
 
     public CorrelationOutput Run(ExperimentContext context)
     {
-        var items = truth.Sample(n, Seeds.Rng(Seed, "correlate-sample"));
-        // One fixed batch for every architecture and target.
-        var fixedBatch = data.Batches().Fixed(batch, Seeds.Derive(Seed, "correlate-batch"));
-        var evaluator = new ProxyEvaluator(proxies);
-        var network = new NetworkOptions();
-        using (var scope = torch.NewDisposeScope())
+        var sampled = truth.Sample(n, Seeds.Rng(Seed, "correlate-sample"));
+        var items = sampled.SelectMany((item, index) => targets.Select(target => (item, index, target))).ToList();
+        int done = 0, total = items.Count;
+        // Items still to compute: not journaled before (a resumed run) and with an accuracy for the target.
+        var pending = new List<(string Key, CorrelationItem Item)>();
+        foreach (var (item, index, target) in items)
         {
-            var (x, y) = fixedBatch.ToTensors(context.Device);
-            int done = 0, total = items.Count * targets.Count;
-            foreach (var (item, index) in items.Select((item, index) => (item, index)))
-                foreach (var target in targets)
-                {
-                    context.Cancellation.ThrowIfCancellationRequested();
-                    string key = $"arch/{index}/{target.Name}";
-                    if (!context.Journal.TryFind<ProxyEvaluationRecord>(key, out _) && item.TestAccuracyPercent.TryGetValue(target.Name, out var accuracy))
-                    {
-                        // The same initial weights for every target (up to the classifier's shape).
-                        long netSeed = Seeds.Derive(Seed, "proxy-init", item.Arch.Canonical);
-                        using var itemScope = torch.NewDisposeScope();
-                        var evaluation = evaluator.Evaluate(() => space.BuildNetwork(item.Arch, fixedBatch.SampleShape, target.Classes, network, netSeed, context.Device),
-                            x, y, target.Classes, netSeed);
-                        context.Journal.Record(key, Record(index, item.Arch.Canonical, target.Name, accuracy, evaluation), item.Arch.Canonical, space.SpaceName);
-                    }
-                    context.Report("evaluations", ++done, total, item.Arch.Canonical);
-                }
+            string key = ItemKey(index, target.Name);
+            if (!context.Journal.TryFind<ProxyEvaluationRecord>(key, out _) && item.TestAccuracyPercent.TryGetValue(target.Name, out var accuracy))
+                pending.Add((key, new CorrelationItem(index, item.Arch.Canonical, target.Name, target.Classes, accuracy)));
+            else context.Report("evaluations", ++done, total, item.Arch.Canonical);
         }
-        return Summarise(context.Journal.All<ProxyEvaluationRecord>("arch/").Select(r => r.Value).ToList(), context);
+        if (context.Dispatcher is { } dispatcher)
+        {
+            // Each result is journaled as it arrives; a key already journaled keeps its first record, so a result computed
+            // twice (an item re-dispatched after its worker was lost) is stored once.
+            var work = pending.Select(p => new ItemWork(p.Key, NasJson.Serialize(p.Item))).ToList();
+            foreach (var result in dispatcher.Run(new DispatchedExperiment(Kind, NasJson.Serialize(Config), Seed), work, context.Cancellation))
+            {
+                var record = NasJson.Deserialize<ProxyEvaluationRecord>(result.RecordJson);
+                context.Journal.Record(result.Key, record, record.Arch, space.SpaceName);
+                context.Report("evaluations", ++done, total, $"{record.Arch} on {result.Worker}");
+            }
+        }
+        else
+        {
+            using var scorer = new CorrelationScorer(space, data, proxies, batch, Seed, context.Device);
+            foreach (var (key, item) in pending)
+            {
+                context.Cancellation.ThrowIfCancellationRequested();
+                context.Journal.Record(key, scorer.Score(item), item.Arch, space.SpaceName);
+                context.Report("evaluations", ++done, total, item.Arch);
+            }
+        }
+        // In item order, whatever order they were computed in, so the summary's sums are the same on one machine or many.
+        var order = items.Select((x, i) => (Key: ItemKey(x.index, x.target.Name), i)).ToDictionary(x => x.Key, x => x.i);
+        var records = context.Journal.All<ProxyEvaluationRecord>("arch/").OrderBy(r => order.GetValueOrDefault(r.Key, int.MaxValue)).Select(r => r.Value).ToList();
+        return Summarise(records, context);
     }
 
-    private static ProxyEvaluationRecord Record(int index, string arch, string target, double accuracy, ProxyEvaluation e) => new(
-        index, arch, target, accuracy,
-        // Non-finite and not-applicable scores are kept as NaN with their reason, never as a sentinel.
-        e.Results.ToDictionary(r => r.Name, r => r.Score.IsFinite ? r.Score.Value : double.NaN),
-        e.Results.Where(r => !r.Score.IsFinite).ToDictionary(r => r.Name, r => r.Score.Reason ?? "not finite"),
-        e.Results.ToDictionary(r => r.Name, r => r.Seconds),
-        e.SharedStages.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Sum(s => s.Seconds)),
-        e.TotalSeconds);
+    private static string ItemKey(int index, string target) => $"arch/{index}/{target}";
 
     /// <summary>A correlation run's evaluations as scored architectures: each one's scores and its target's accuracy.</summary>
     public static IReadOnlyList<ScoredArchitecture> Scored(IEnumerable<ProxyEvaluationRecord> records) =>
@@ -165,5 +171,73 @@ public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>
         var shared = records.SelectMany(r => r.SharedSeconds.Keys).Distinct().ToDictionary(k => k, k => PerArch(r => r.SharedSeconds.GetValueOrDefault(k)));
         return new CorrelationOutput(context.RunId, context.Resumed, space.SpaceName, data.Name, n, Seed, batch, data.Spec.Inputs, data.Spec.Labels,
             truth.Source, output, CorrelationTable.References(items, names), shared);
+    }
+}
+
+/// <summary>One evaluation of a correlation run: the sampled architecture <paramref name="Index"/> built for one target (with
+/// its class count) and the target's trained accuracy.</summary>
+public sealed record CorrelationItem(int Index, string Arch, string Target, int Classes, double AccuracyPercent);
+
+/// <summary>
+/// Scores a correlation run's items: every proxy at initialisation on the run's one fixed batch. It is made from the run's
+/// configuration alone (space, data, proxies, batch, seed), so a cluster's worker computes exactly the record the run's own
+/// process would.
+/// </summary>
+public sealed class CorrelationScorer : IDisposable
+{
+    private readonly ISearchSpace space;
+    private readonly ProxyEvaluator evaluator;
+    private readonly IReadOnlyList<int> sampleShape;
+    private readonly long seed;
+    private readonly Device device;
+    private readonly torch.Tensor x;
+    private readonly torch.Tensor y;
+    private readonly NetworkOptions network = new();
+
+    public CorrelationScorer(ISearchSpace space, ExperimentData data, IReadOnlyList<IProxy> proxies, int batch, long seed, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        this.space = space ?? throw new ArgumentNullException(nameof(space));
+        evaluator = new ProxyEvaluator(proxies);
+        (this.seed, this.device) = (seed, device);
+        // One fixed batch for every architecture and target.
+        var fixedBatch = data.Batches().Fixed(batch, Seeds.Derive(seed, "correlate-batch"));
+        sampleShape = fixedBatch.SampleShape;
+        using var scope = torch.NewDisposeScope();
+        var (inputs, labels) = fixedBatch.ToTensors(device);
+        (x, y) = (inputs.DetachFromDisposeScope(), labels.DetachFromDisposeScope());
+    }
+
+    /// <summary>A correlation run's scorer made from its stored configuration, reading data from <paramref name="dataDirectory"/>.</summary>
+    public static CorrelationScorer FromConfig(CorrelationConfig config, long seed, string dataDirectory, SpaceRegistry spaces, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(spaces);
+        var space = spaces.Recreate(config.Space.Name, config.Space.Settings);
+        var data = new ExperimentData(config.Data, dataDirectory, seed);
+        return new CorrelationScorer(space, data, ProxyRegistry.Parse(string.Join(",", config.Proxies)), config.Batch, seed, device);
+    }
+
+    public ProxyEvaluationRecord Score(CorrelationItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var arch = space.Parse(item.Arch);
+        // The same initial weights for every target (up to the classifier's shape).
+        long netSeed = Seeds.Derive(seed, "proxy-init", arch.Canonical);
+        using var scope = torch.NewDisposeScope();
+        var e = evaluator.Evaluate(() => space.BuildNetwork(arch, sampleShape, item.Classes, network, netSeed, device), x, y, item.Classes, netSeed);
+        return new(item.Index, arch.Canonical, item.Target, item.AccuracyPercent,
+            // Non-finite and not-applicable scores are kept as NaN with their reason, never as a sentinel.
+            e.Results.ToDictionary(r => r.Name, r => r.Score.IsFinite ? r.Score.Value : double.NaN),
+            e.Results.Where(r => !r.Score.IsFinite).ToDictionary(r => r.Name, r => r.Score.Reason ?? "not finite"),
+            e.Results.ToDictionary(r => r.Name, r => r.Seconds),
+            e.SharedStages.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Sum(s => s.Seconds)),
+            e.TotalSeconds);
+    }
+
+    public void Dispose()
+    {
+        x.Dispose();
+        y.Dispose();
     }
 }

@@ -68,6 +68,9 @@ public sealed record ExperimentContext
     public long? RunId { get; init; }
     /// <summary>Whether the stored run existed before (an interrupted run resumed).</summary>
     public bool Resumed { get; init; }
+    /// <summary>Where an experiment whose items are independent computes them (a cluster); null computes them in this process.
+    /// An experiment that cannot dispatch refuses it in <see cref="IExperiment{TOutput}.Validate"/> (<see cref="ItemScorers"/>).</summary>
+    public IItemDispatcher? Dispatcher { get; init; }
 
     public void Report(string task, int done, int total, string? detail = null) =>
         Progress?.Report(new ExperimentProgress(task, done, total, detail));

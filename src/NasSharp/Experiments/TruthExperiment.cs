@@ -35,16 +35,27 @@ public static class ArchitectureTrainer
             {
                 if (entry is not null)
                     throw new InvalidOperationException($"The stored item 'truth/{i}' is {entry.Arch}, not {g.Canonical}: the stored run was made under another configuration.");
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                var r = Trainer.FitArchitecture(space, g, data.Splits, network, training with { Seed = Seeds.Derive(seed, "truth-order", g.Canonical) },
-                    Seeds.Derive(seed, "truth-init", g.Canonical), context.Device, cancellation: context.Cancellation);
-                entry = new TruthEntry(i, g.Canonical, r.ValidationAccuracyPercent, r.TestAccuracyPercent, r.Diverged, clock.Elapsed.TotalSeconds);
+                entry = Train(space, g, i, data, network, training, seed, context.Device, context.Cancellation);
                 context.Journal.Record($"truth/{i}", entry, g.Canonical, space.SpaceName);
             }
             entries.Add(entry);
             context.Report(task, i + 1, architectures.Count, g.Canonical);
         }
         return entries;
+    }
+
+    /// <summary>Architecture <paramref name="index"/> of a run trained from scratch: its seeds depend on the run's seed and the
+    /// genotype alone, so any process computes the same entry.</summary>
+    public static TruthEntry Train(ISearchSpace space, IGenotype g, int index, ExperimentData data, NetworkOptions network, TrainingOptions training,
+        long seed, TorchSharp.torch.Device device, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(g);
+        ArgumentNullException.ThrowIfNull(data);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = Trainer.FitArchitecture(space, g, data.Splits, network, training with { Seed = Seeds.Derive(seed, "truth-order", g.Canonical) },
+            Seeds.Derive(seed, "truth-init", g.Canonical), device, cancellation: cancellation);
+        return new TruthEntry(index, g.Canonical, r.ValidationAccuracyPercent, r.TestAccuracyPercent, r.Diverged, clock.Elapsed.TotalSeconds);
     }
 }
 
@@ -77,6 +88,18 @@ public sealed class TruthExperiment : IExperiment<TruthOutput>
     public TruthOutput Run(ExperimentContext context)
     {
         var architectures = space.SampleDistinct(config.N, Seeds.Rng(Seed, "truth-architectures"));
+        if (context.Dispatcher is { } dispatcher)
+        {
+            var pending = architectures.Select((g, i) => new TruthItem(i, g.Canonical)).Where(item => !context.Journal.TryFind<TruthEntry>($"truth/{item.Index}", out _)).ToList();
+            int done = config.N - pending.Count;
+            foreach (var result in dispatcher.Run(new DispatchedExperiment(Kind, NasJson.Serialize(config), Seed),
+                [.. pending.Select(item => new ItemWork($"truth/{item.Index}", NasJson.Serialize(item)))], context.Cancellation))
+            {
+                var entry = NasJson.Deserialize<TruthEntry>(result.RecordJson);
+                context.Journal.Record(result.Key, entry, entry.Arch, space.SpaceName);
+                context.Report("training", ++done, config.N, $"{entry.Arch} on {result.Worker}");
+            }
+        }
         var entries = ArchitectureTrainer.TrainAll(space, architectures, data, config.Network, config.Training, Seed, context);
         var finite = entries.Where(e => e.TestAccuracyPercent is not null).Select(e => e.TestAccuracyPercent!.Value).ToList();
         return new TruthOutput(context.RunId, context.Resumed, space.SpaceName, data.Name, entries.Count, config.Training.Epochs, Seed,
@@ -146,4 +169,22 @@ public sealed class TruthGroundTruth : IGroundTruth
     }
 
     public GroundTruthEntry? Lookup(IGenotype arch) => byArch.GetValueOrDefault(arch.Canonical);
+}
+
+/// <summary>One architecture of a truth run, to train: its index in the run and its genotype.</summary>
+public sealed record TruthItem(int Index, string Arch);
+
+/// <summary>Trains a truth run's architectures from the run's configuration alone: a cluster's worker side of a truth run.</summary>
+public sealed class TruthScorer(TruthConfig config, long seed, string dataDirectory, SpaceRegistry spaces, TorchSharp.torch.Device device) : IDisposable
+{
+    private readonly ISearchSpace space = spaces.Recreate(config.Space.Name, config.Space.Settings);
+    private readonly ExperimentData data = new(config.Data, dataDirectory, seed);
+
+    public TruthEntry Score(TruthItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return ArchitectureTrainer.Train(space, space.Parse(item.Arch), item.Index, data, config.Network, config.Training, seed, device);
+    }
+
+    public void Dispose() { }
 }

@@ -72,6 +72,7 @@ public class SchemaTests
         outputs["bench-planted"] = cli.Json("bench", "planted", "--seeds", "1", "--multiples", "1,2", "--width", "30", "--dimension", "5", "--train-points", "10",
             "--test-points", "50", "--steps", "2", "--grid", "2");
         outputs["bench-spectral"] = cli.Json("bench", "spectral", "--features", "5", "--multiples", "1", "--seeds", "1", "--gd-steps", "2");
+        outputs["bench-cluster"] = cli.Json("bench", "cluster", "--silos", "1", "--items", "1", "--proxies", "params", "--batch", "4", "--threads", "1");
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
         outputs["report"] = cli.Json("report", truthRun, "--out", Path.Combine(cli.Directory, "report"));

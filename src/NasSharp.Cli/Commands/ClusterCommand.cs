@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+using NasSharp.Cluster;
+using NasSharp.Data;
+
+namespace NasSharp.Cli.Commands;
+
+/// <summary><c>nas cluster silo</c>: a worker silo of an Orleans cluster that computes the items of coordinators' runs.</summary>
+public static class ClusterCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var cmd = new Command("cluster", "Run experiments on an Orleans cluster: start worker silos, then give a resumable command --cluster.");
+        cmd.Subcommands.Add(Silo(console));
+        return cmd;
+    }
+
+    private static Command Silo(CliConsole console)
+    {
+        var cmd = new Command("silo", "Start a worker silo; it runs until Ctrl+C or SIGTERM. With --redis every silo registers in Redis; without, " +
+            "the first silo is the cluster's primary and the others join it with --primary HOST:PORT. Each computes one item at a time with --threads libtorch threads.");
+        var port = new Option<int>("--port") { Description = "Port the silos talk on.", DefaultValueFactory = _ => ClusterAddress.DefaultSiloPort };
+        var gateway = new Option<int>("--gateway-port") { Description = "Port coordinators connect to (their --cluster HOST:PORT).", DefaultValueFactory = _ => ClusterAddress.DefaultGatewayPort };
+        var primary = new Option<string?>("--primary") { Description = "The primary silo's HOST:PORT (its --port); omit it on the primary." };
+        var redis = new Option<string?>("--redis") { Description = "Keep the membership in Redis (a connection such as redis-host:6379): no primary, any silo may leave; coordinators then use --cluster redis:CONNECTION." };
+        var advertise = new Option<string>("--advertise") { Description = "This machine's IP address as the other machines reach it (default loopback: one machine).", DefaultValueFactory = _ => "127.0.0.1" };
+        var clusterId = ExperimentCli.NewClusterId();
+        foreach (var o in new Option[] { port, gateway, primary, redis, advertise, clusterId }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            foreach (var (option, value) in new[] { ("--port", pr.GetValue(port)), ("--gateway-port", pr.GetValue(gateway)) })
+                if (value is < 1 or > 65535) throw new UsageException($"{option} {value}: must be a port number from 1 to 65535.");
+            if (!IPAddress.TryParse(pr.GetValue(advertise), out var address))
+                throw new UsageException($"--advertise {pr.GetValue(advertise)}: not an IP address.");
+            var settings = new SiloSettings
+            {
+                SiloPort = pr.GetValue(port),
+                GatewayPort = pr.GetValue(gateway),
+                Primary = pr.GetValue(primary) is { } p ? ClusterAddress.Endpoint(p, "--primary", ClusterAddress.DefaultSiloPort) : null,
+                Redis = pr.GetValue(redis),
+                Advertise = address,
+                ClusterId = pr.GetValue(clusterId)!,
+            };
+            var data = DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path;
+            using var host = ClusterHosting.BuildSilo(settings, new WorkerSettings(data, GlobalOptions.ResolveDevice(pr)));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(console.Cancellation);
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            host.StartAsync(stop.Token).GetAwaiter().GetResult();
+            console.Out.WriteLine($"silo {settings.Advertise}:{settings.SiloPort} (gateway {settings.GatewayPort}) of cluster '{settings.ClusterId}', " +
+                $"{(settings.Redis is { } r ? $"membership in Redis at {r}" : settings.Primary is { } pe ? $"joined primary {pe}" : "primary")}; data {data}; {TorchSharp.torch.get_num_threads()} libtorch threads. " +
+                "Waiting for work; stop with Ctrl+C.");
+            console.Out.Flush();
+            try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) { }
+            host.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            return 0;
+        });
+        return cmd;
+    }
+}
+
+/// <summary><c>nas bench cluster</c>: items per second of clusters of 1, 2, … silos on this machine, side by side.</summary>
+public static class ClusterBenchCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var cmd = new Command("cluster", "Items per second of clusters of 1, 2, ... silos on this machine (each silo a process with --threads libtorch " +
+            "threads), side by side in one run, and the coordinator's store writes per second.");
+        var silos = new Option<string>("--silos") { Description = "Cluster sizes to measure, comma-separated.", DefaultValueFactory = _ => "1,2" };
+        var items = new Option<int>("--items") { Description = "Timed items per cluster size (NB201 cells scored on CIFAR-10).", DefaultValueFactory = _ => 24 };
+        var proxies = new Option<string>("--proxies") { Description = "Proxies each item scores.", DefaultValueFactory = _ => "params,grad_norm,snip,naswot,synflow" };
+        var batch = new Option<int>("--batch") { Description = "Inputs per evaluation.", DefaultValueFactory = _ => 64 };
+        var seed = ExperimentCli.NewSeed();
+        foreach (var o in new Option[] { silos, items, proxies, batch, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            var sizes = pr.GetValue(silos)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(s => int.TryParse(s, out var v) ? v : throw new UsageException($"--silos {pr.GetValue(silos)}: '{s}' is not a number.")).ToList();
+            NasSharp.Proxies.ProxyRegistry.Parse(pr.GetValue(proxies)!);
+            var config = new ClusterBenchmarkConfig(sizes, pr.GetValue(items), GlobalOptions.ResolveThreads(pr) ?? 1, pr.GetValue(proxies)!, pr.GetValue(batch), pr.GetValue(seed));
+            var data = DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path;
+            var output = console.WithProgress("bench cluster", progress => ClusterBenchmark.Run(config, LocalSilos.CurrentNas(), data, progress, console.Cancellation));
+            if (pr.GetValue(GlobalOptions.Json)) { console.WriteJson(output); return 0; }
+            var table = new Table().AddColumns("silos", "items", "seconds", "items/s", "speedup", "items per silo");
+            foreach (var s in output.Sizes)
+                table.AddRow($"{s.Silos}", $"{s.Items}", $"{s.Seconds:F1}", $"{s.ItemsPerSecond:F3}", $"{output.Speedup[s.Silos]:F2}x",
+                    string.Join(", ", s.ItemsPerSilo.Values.Order()));
+            console.Ansi.Write(table);
+            console.Out.WriteLine($"Coordinator store: {output.StoreWritesPerSecond:F0} results committed per second; a record is {output.RecordBytes:F0} bytes, " +
+                $"a request {output.RequestBytes:F0} bytes ({output.Threads} libtorch thread{(output.Threads == 1 ? "" : "s")} per silo).");
+            return 0;
+        });
+        return cmd;
+    }
+}

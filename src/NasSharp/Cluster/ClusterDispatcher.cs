@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using NasSharp.Experiments;
+using Orleans.Runtime.Placement;
+
+namespace NasSharp.Cluster;
+
+/// <summary>How a coordinator dispatches: how often it looks for silos joining or dying, and how long it waits with no silo
+/// up before it gives up.</summary>
+public sealed record DispatchSettings
+{
+    public TimeSpan MembershipPoll { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan NoSiloTimeout { get; init; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>The dispatch as a user follows it: items done of the total, and items in flight per silo.</summary>
+public readonly record struct DispatchStatus(int Done, int Total, IReadOnlyDictionary<string, int> InFlight);
+
+/// <summary>
+/// The coordinator's side of a cluster run: the experiment's items go to the silos' worker grains, one call in flight per
+/// silo (so a slow silo holds one item, never a share of the queue), and each result is handed back to the experiment's
+/// thread as it arrives. The coordinator polls the cluster's membership: a silo that joins gets work; a silo that dies or
+/// stops answering has its in-flight items put back in the queue for the others. A result that still arrives from a silo
+/// written off is passed on only if its item is not done yet, so an item is never delivered twice by this dispatch (and the
+/// journal keeps the first record of a key in any case).
+/// </summary>
+public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? settings = null, IProgress<DispatchStatus>? progress = null) : IItemDispatcher
+{
+    private readonly DispatchSettings settings = settings ?? new DispatchSettings();
+
+    public IEnumerable<ItemDone> Run(DispatchedExperiment experiment, IReadOnlyList<ItemWork> items, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0) yield break;
+        var results = Channel.CreateUnbounded<ItemDone>();
+        var state = new DispatchState(items);
+        var dispatch = Task.Run(() => Dispatch(experiment, state, results.Writer, cancellation), cancellation);
+        foreach (var done in results.Reader.ReadAllAsync(cancellation).ToBlockingEnumerable(cancellation))
+        {
+            // Reported on the caller's thread, as the experiment's own progress is.
+            progress?.Report(state.Status());
+            yield return done;
+        }
+        dispatch.GetAwaiter().GetResult();
+    }
+
+    private async Task Dispatch(DispatchedExperiment experiment, DispatchState state, ChannelWriter<ItemDone> results, CancellationToken cancellation)
+    {
+        var items = state.Items;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var silos = new Dictionary<SiloAddress, CancellationTokenSource>();
+        var loops = new List<Task>();
+        var management = client.GetGrain<IManagementGrain>(0);
+        var lastSiloSeen = DateTime.UtcNow;
+        try
+        {
+            while (!state.AllDone.IsCompleted)
+            {
+                stop.Token.ThrowIfCancellationRequested();
+                var active = (await management.GetHosts(onlyActive: true).WaitAsync(stop.Token)).Keys.ToHashSet();
+                foreach (var (silo, lost) in silos.Where(s => !active.Contains(s.Key) && !s.Value.IsCancellationRequested).ToList())
+                    lost.Cancel();  // declared dead: its loops put their items back
+                foreach (var silo in active.Where(s => !silos.ContainsKey(s)))
+                {
+                    var lost = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                    silos[silo] = lost;
+                    loops.Add(ServeSilo(silo, experiment, state, results, lost));
+                }
+                if (silos.Values.Any(s => !s.IsCancellationRequested)) lastSiloSeen = DateTime.UtcNow;
+                else if (DateTime.UtcNow - lastSiloSeen > settings.NoSiloTimeout)
+                    throw new ClusterException($"No silo of the cluster has been up for {settings.NoSiloTimeout.TotalSeconds:F0} s with " +
+                        $"{items.Count - state.Done} items left{state.LastFailure}; start one with 'nas cluster silo', then rerun the command to resume.");
+                if (state.Failure is { } failure) throw new ClusterException(failure);
+                await Task.WhenAny(state.AllDone, Task.Delay(settings.MembershipPoll, stop.Token));
+            }
+            if (state.Failure is { } last) throw new ClusterException(last);
+            results.TryComplete();
+        }
+        catch (Exception e)
+        {
+            results.TryComplete(e);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try { await Task.WhenAll(loops); } catch (OperationCanceledException) { }
+            foreach (var s in silos.Values) s.Dispose();
+        }
+    }
+
+    /// <summary>Serves one silo, one item in flight, until the run is done or the silo is lost (declared dead by the
+    /// membership, or a call to it failed).</summary>
+    private async Task ServeSilo(SiloAddress silo, DispatchedExperiment experiment, DispatchState state, ChannelWriter<ItemDone> results, CancellationTokenSource lost)
+    {
+        await Task.Yield();
+        // The hint places this silo's grain on the silo when it is first activated (RequestContext flows with this task).
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
+        var grain = client.GetGrain<IItemWorkerGrain>(silo.ToParsableString());
+        string name = silo.ToString();
+        while (!lost.IsCancellationRequested)
+        {
+            if (!state.TryTake(out var item))
+            {
+                try { await state.WaitForWork(lost.Token); } catch (OperationCanceledException) { return; }
+                continue;
+            }
+            state.Started(name);
+            try
+            {
+                var result = await grain.Score(new WorkerRequest(experiment.Kind, experiment.ConfigJson, experiment.Seed, item.Key, item.PayloadJson))
+                    .WaitAsync(lost.Token);
+                if (result.Error is { } error) state.Fail($"item {item.Key} failed on silo {result.Silo}: {error}");
+                else if (state.Complete(item.Key)) results.TryWrite(new ItemDone(item.Key, result.RecordJson!, result.Silo));
+            }
+            catch (Exception e)
+            {
+                // Lost with its silo (or the run stopped): the item goes back for another silo.
+                state.PutBack(item);
+                if (e is not OperationCanceledException) { state.Fail(silo, e); await lost.CancelAsync(); }
+                return;
+            }
+            finally { state.Finished(name); }
+        }
+    }
+
+    /// <summary>The queue of items, what is done, and what is in flight where; shared by every slot's loop.</summary>
+    private sealed class DispatchState(IReadOnlyList<ItemWork> items)
+    {
+        public IReadOnlyList<ItemWork> Items => items;
+
+        private readonly ConcurrentQueue<ItemWork> queue = new(items);
+        private readonly ConcurrentDictionary<string, bool> remaining = new(items.Select(i => KeyValuePair.Create(i.Key, true)));
+        private readonly ConcurrentDictionary<string, int> inFlight = new();
+        private readonly TaskCompletionSource allDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly SemaphoreSlim workAdded = new(0);
+        private int done;
+
+        public Task AllDone => allDone.Task;
+        public int Done => Volatile.Read(ref done);
+        public string? Failure { get; private set; }
+        public string LastFailure { get; private set; } = "";
+
+        public bool TryTake(out ItemWork item)
+        {
+            while (queue.TryDequeue(out item!))
+                if (remaining.ContainsKey(item.Key)) return true;
+            return false;
+        }
+
+        public async Task WaitForWork(CancellationToken token)
+        {
+            // Woken when an item is put back; otherwise re-checked now and then, and released when the run is done.
+            await Task.WhenAny(workAdded.WaitAsync(token), allDone.Task, Task.Delay(TimeSpan.FromSeconds(1), token));
+            token.ThrowIfCancellationRequested();
+            if (allDone.Task.IsCompleted) throw new OperationCanceledException(token);
+        }
+
+        public void PutBack(ItemWork item)
+        {
+            if (!remaining.ContainsKey(item.Key)) return;
+            queue.Enqueue(item);
+            workAdded.Release();
+        }
+
+        public bool Complete(string key)
+        {
+            if (!remaining.TryRemove(key, out _)) return false;
+            if (Interlocked.Increment(ref done) == items.Count) allDone.TrySetResult();
+            return true;
+        }
+
+        public void Started(string silo) => inFlight.AddOrUpdate(silo, 1, (_, n) => n + 1);
+        public void Finished(string silo) => inFlight.AddOrUpdate(silo, 0, (_, n) => n - 1);
+
+        /// <summary>A worker could not compute an item: the run stops with this line.</summary>
+        public void Fail(string message)
+        {
+            Failure ??= message;
+            allDone.TrySetResult();
+        }
+
+        /// <summary>A silo was lost; remembered for the message if no silo is left.</summary>
+        public void Fail(SiloAddress silo, Exception e) => LastFailure = $" (silo {silo} was lost: {e.GetType().Name}: {e.Message.Split('\n')[0]})";
+
+        public DispatchStatus Status() => new(Done, items.Count,
+            inFlight.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value));
+    }
+}
+
+/// <summary>A cluster run cannot go on: no silo is up, or a worker could not compute an item. One line, for the user.</summary>
+public sealed class ClusterException(string message) : Exception(message);

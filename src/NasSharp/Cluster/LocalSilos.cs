@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace NasSharp.Cluster;
+
+/// <summary>
+/// Silos as <c>nas cluster silo</c> processes on this machine, on free loopback ports, in a cluster of their own: what
+/// <c>nas bench cluster</c> measures with, and what the kill tests kill. Each is started and awaited until it says it is
+/// waiting for work; all are killed when this is disposed.
+/// </summary>
+public sealed class LocalSilos : IDisposable
+{
+    private readonly List<(Process Process, int SiloPort, int GatewayPort)> silos = [];
+    private readonly string? redis;
+
+    /// <param name="nas">How to start <c>nas</c>: the executable and its leading arguments (<see cref="CurrentNas"/>).</param>
+    /// <param name="threads">libtorch threads per silo.</param>
+    /// <param name="redis">A Redis connection holding the membership (no primary); null for development clustering.</param>
+    public LocalSilos(IReadOnlyList<string> nas, int count, int threads, string? dataDirectory = null, string? redis = null, TimeSpan? startTimeout = null)
+    {
+        this.redis = redis;
+        ArgumentNullException.ThrowIfNull(nas);
+        ClusterId = "local-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int siloPort = FreePort(), gatewayPort = FreePort();
+                List<string> args = ["cluster", "silo", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--cluster-id", ClusterId, "--threads", $"{threads}"];
+                if (redis is not null) args.AddRange(["--redis", redis]);
+                else if (i > 0) args.AddRange(["--primary", $"127.0.0.1:{silos[0].SiloPort}"]);
+                if (dataDirectory is not null) args.AddRange(["--data-dir", dataDirectory]);
+                silos.Add((Start(nas, args, startTimeout ?? TimeSpan.FromMinutes(3)), siloPort, gatewayPort));
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public string ClusterId { get; }
+
+    /// <summary>The gateways of the silos still running, as a coordinator's <c>--cluster</c> reads them.</summary>
+    public ClusterAddress Address => redis is not null ? new([], ClusterId, redis)
+        : new([.. silos.Where(s => !s.Process.HasExited).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))], ClusterId);
+
+    /// <summary>Kills silo <paramref name="index"/> with SIGKILL (without Redis, 0 is the primary, which holds the membership).</summary>
+    public void Kill(int index)
+    {
+        silos[index].Process.Kill(entireProcessTree: true);
+        silos[index].Process.WaitForExit();
+    }
+
+    /// <summary>How this process's own <c>nas</c> is started again: its executable, or <c>dotnet nas.dll</c> when it runs on the
+    /// dotnet host (a test, or <c>dotnet nas.dll</c>).</summary>
+    public static IReadOnlyList<string> CurrentNas()
+    {
+        var path = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(path) == "dotnet" ? [path, Path.Combine(AppContext.BaseDirectory, "nas.dll")] : [path];
+    }
+
+    private static Process Start(IReadOnlyList<string> nas, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(nas[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in nas.Skip(1).Concat(args)) start.ArgumentList.Add(a);
+        start.Environment["CI"] = "true";
+        var process = Process.Start(start) ?? throw new ClusterException($"cannot start {nas[0]}");
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errors = new StringBuilder();
+        // Both pipes drained for the silo's whole life, so a full pipe never blocks it.
+        process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Waiting for work", StringComparison.Ordinal) == true) ready.TrySetResult(); };
+        process.ErrorDataReceived += (_, e) => { lock (errors) errors.AppendLine(e.Data); };
+        process.Exited += (_, _) => ready.TrySetException(new ClusterException($"silo exited with code {process.ExitCode}: {Errors(errors)}"));
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            if (!ready.Task.Wait(timeout)) throw new ClusterException($"silo did not start in {timeout.TotalSeconds:F0} s: {Errors(errors)}");
+        }
+        catch (Exception e)
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.Dispose();
+            if (e is AggregateException { InnerException: ClusterException inner }) throw inner;
+            throw;
+        }
+        return process;
+    }
+
+    private static string Errors(StringBuilder errors)
+    {
+        lock (errors) return errors.ToString().Trim().Split('\n').FirstOrDefault(l => l.StartsWith("error", StringComparison.Ordinal)) ?? "no error output";
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (process, _, _) in silos)
+        {
+            try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+            process.Dispose();
+        }
+        silos.Clear();
+    }
+}
