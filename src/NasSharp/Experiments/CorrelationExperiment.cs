@@ -215,7 +215,9 @@ public sealed class CorrelationScorer : IDisposable
         ArgumentNullException.ThrowIfNull(spaces);
         var space = spaces.Recreate(config.Space.Name, config.Space.Settings);
         var data = new ExperimentData(config.Data, dataDirectory, seed);
-        return new CorrelationScorer(space, data, ProxyRegistry.Parse(string.Join(",", config.Proxies)), config.Batch, seed, device);
+        // The configuration lists aggregates beside proxies; an aggregate is computed over the whole sample, not per item.
+        var proxies = config.Proxies.Where(name => ProxyAggregates.Find(name) is null);
+        return new CorrelationScorer(space, data, ProxyRegistry.Parse(string.Join(",", proxies)), config.Batch, seed, device);
     }
 
     public ProxyEvaluationRecord Score(CorrelationItem item)
