@@ -74,6 +74,9 @@ public class SchemaTests
         outputs["bench-spectral"] = cli.Json("bench", "spectral", "--features", "5", "--multiples", "1", "--seeds", "1", "--gd-steps", "2");
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
+        outputs["runs-compare"] = cli.Json("runs", "compare", outputs["search"].GetProperty("run_id").GetInt64().ToString(),
+            outputs["search-nasi"].GetProperty("run_id").GetInt64().ToString());
+        outputs["runs-export"] = cli.Json("runs", "export", truthRun, "-o", Path.Combine(cli.Directory, "truth.csv"));
         outputs["report"] = cli.Json("report", truthRun, "--out", Path.Combine(cli.Directory, "report"));
 
         foreach (var (name, output) in outputs)
