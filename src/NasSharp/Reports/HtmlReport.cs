@@ -89,7 +89,8 @@ public static class HtmlReport
         h3 { font-size: 1.1rem; }
         code { font-family: ui-monospace, monospace; font-size: .88em; background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
         table { border-collapse: collapse; display: block; overflow-x: auto; max-width: 100%; margin: .5rem 0 1rem; font-size: .9rem; }
-        th, td { border: 1px solid #d0d0d0; padding: .25rem .5rem; white-space: nowrap; }
+        th, td { border: 1px solid #d0d0d0; padding: .25rem .5rem; }
+        td code { white-space: nowrap; }
         th { background: #eef1f5; cursor: pointer; user-select: none; }
         th[aria-sort=ascending]::after { content: " \25B2"; }
         th[aria-sort=descending]::after { content: " \25BC"; }

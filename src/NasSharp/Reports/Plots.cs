@@ -100,21 +100,30 @@ public static class Plots
         return plot;
     }
 
-    /// <summary>Lines over a shared x axis (e.g. a search's trace norm and ν per step); non-finite points are left out.</summary>
-    public static Plot Lines(string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)> series)
+    /// <summary>
+    /// Lines over a shared x axis; non-finite points are left out. <paramref name="right"/>'s lines, if any, go on a right
+    /// axis of their own (e.g. a search's ν beside its trace norm, which would be flattened on ν's scale).
+    /// </summary>
+    public static Plot Lines(string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)> series,
+        (string Label, IReadOnlyList<(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)> Series)? right = null)
     {
         var plot = new Plot();
-        foreach (var (name, x, y) in series)
+        var palette = new ScottPlot.Palettes.Category10();
+        int count = 0;
+        foreach (var (name, x, y, onRight) in series.Select(s => (s.Name, s.X, s.Y, false))
+                     .Concat((right?.Series ?? []).Select(s => (s.Name, s.X, s.Y, true))))
         {
             var points = x.Zip(y).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToArray();
-            var line = plot.Add.Scatter(points.Select(p => p.First).ToArray(), points.Select(p => p.Second).ToArray());
+            var line = plot.Add.Scatter(points.Select(p => p.First).ToArray(), points.Select(p => p.Second).ToArray(), palette.GetColor(count++));
             line.MarkerSize = 3;
             line.LegendText = name;
+            if (onRight) line.Axes.YAxis = plot.Axes.Right;
         }
-        if (series.Count > 1) plot.ShowLegend(Edge.Right);
+        if (count > 1) plot.ShowLegend(Edge.Right);
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
+        if (right is { } r) plot.Axes.Right.Label.Text = r.Label;
         return plot;
     }
 

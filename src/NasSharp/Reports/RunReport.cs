@@ -163,7 +163,7 @@ public static class RunReport
                 $"max {F(steps.Max(s => s.TraceNorm), "G4")}; ν of the last step {F(steps[^1].Nu, "G4")}.").AppendLine();
             var x = steps.Select(s => (double)s.Step).ToList();
             r.Draw("trace_norm.png", Plots.Lines("Trace norm of each step's sampled architecture, and ν", "step", "trace norm",
-                [("trace norm", x, [.. steps.Select(s => s.TraceNorm)]), ("ν", x, [.. steps.Select(s => s.Nu)])]));
+                [("trace norm", x, [.. steps.Select(s => s.TraceNorm)])], ("ν", [("ν (right axis)", x, [.. steps.Select(s => s.Nu)])])));
             r.Figure("trace_norm.png", "trace norm per step");
         }
         if (ranked.Count > 0)
