@@ -91,7 +91,8 @@ public static class RunsCommand
                 if (rows.Count == 0) continue;
                 var table = new Table().AddColumn(title);
                 foreach (var r in comparison.Runs) table.AddColumn(new TableColumn($"run {r.RunId}").RightAligned());
-                foreach (var row in rows) table.AddRow([Markup.Escape(row.Name), .. row.Values.Select(v => Markup.Escape(v ?? "–"))]);
+                foreach (var row in rows)
+                    table.AddRow([Markup.Escape(row.Name), .. comparison.Runs.Select(r => Markup.Escape(row.Values.GetValueOrDefault(r.RunId, "–")))]);
                 console.Ansi.Write(table);
             }
             return 0;

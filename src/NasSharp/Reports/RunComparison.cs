@@ -6,8 +6,8 @@ namespace NasSharp.Reports;
 /// <summary>One compared run as listed beside the others.</summary>
 public sealed record ComparedRun(long RunId, RunStatus Status, string Command, DateTimeOffset StartedUtc, double? Seconds);
 
-/// <summary>A setting or a result, with each run's value in the order the runs were given (null where a run has none).</summary>
-public sealed record ComparedValue(string Name, IReadOnlyList<string?> Values);
+/// <summary>A setting or a result, with each run's value by run id (a run that has none is left out).</summary>
+public sealed record ComparedValue(string Name, IReadOnlyDictionary<long, string> Values);
 
 /// <summary>
 /// Runs of one kind side by side (<c>nas runs compare</c>): the settings of their configurations that differ (how many
@@ -27,16 +27,16 @@ public sealed record RunComparison(string Kind, IReadOnlyList<ComparedRun> Runs,
         if (runs.FirstOrDefault(r => r.Kind != runs[0].Kind) is { } other)
             throw new SettingException($"Run {runs[0].Id} is a {runs[0].Kind} run and run {other.Id} a {other.Kind} run; compare runs of one kind.");
         var settings = Aligned(runs, r => RunConfiguration.Settings(r.ConfigJson));
-        var differences = settings.Where(s => s.Values.Distinct().Count() > 1).ToList();
+        var differences = settings.Where(s => s.Values.Count < runs.Count || s.Values.Values.Distinct().Count() > 1).ToList();
         return new(runs[0].Kind, [.. runs.Select(r => new ComparedRun(r.Id, r.Status, r.Command, r.StartedUtc, r.Duration?.TotalSeconds))],
             settings.Count - differences.Count, differences, Aligned(runs, Headline));
     }
 
     private static List<ComparedValue> Aligned(IReadOnlyList<RunInfo> runs, Func<RunInfo, IReadOnlyList<KeyValuePair<string, string>>> values)
     {
-        var perRun = runs.Select(r => values(r).ToDictionary(kv => kv.Key, kv => kv.Value)).ToList();
-        return [.. runs.SelectMany(values).Select(kv => kv.Key).Distinct()
-            .Select(name => new ComparedValue(name, [.. perRun.Select(v => v.TryGetValue(name, out var x) ? x : null)]))];
+        var perRun = runs.Select(r => (r.Id, Values: values(r).ToDictionary(kv => kv.Key, kv => kv.Value))).ToList();
+        return [.. perRun.SelectMany(r => r.Values.Keys).Distinct()
+            .Select(name => new ComparedValue(name, perRun.Where(r => r.Values.ContainsKey(name)).ToDictionary(r => r.Id, r => r.Values[name])))];
     }
 
     // A search's options (among the settings), published figures and a table's uniform-random reference are the same for

@@ -46,16 +46,20 @@ public class RunComparisonTests
         try
         {
             using var store = ResultsStore.Open(Path.Combine(dir, "r.db"));
-            var (a, b, _) = Store(store);
+            var (a, b, c) = Store(store);
             var comparison = RunComparison.Of([store.GetRun(a)!, store.GetRun(b)!]);
             Assert.Equal("correlate", comparison.Kind);
             Assert.Equal([a, b], comparison.Runs.Select(r => r.RunId));
             // space.name, n and proxies agree; space.cells differs, truth_run is null in one run.
             Assert.Equal(3, comparison.SameSettings);
-            Assert.Equal(["space.cells: 5 | 3", "truth_run: null | 7"], comparison.Differences.Select(Line));
+            Assert.Equal(["space.cells: 5 | 3", "truth_run: null | 7"], comparison.Differences.Select(v => Line(v, a, b)));
             // run_id, resumed, published figures and the item list are no results to compare; a non-finite τ is null.
             Assert.Equal(["space: nb201 | nb201", "proxies.params.kendall: 0.5 | 0.5", "proxies.naswot.kendall: 0.625 | null"],
-                comparison.Results.Select(Line));
+                comparison.Results.Select(v => Line(v, a, b)));
+            // A run that has not completed has no results (its kind is made the others' for this): no value in its column.
+            var pending = RunComparison.Of([store.GetRun(a)!, store.GetRun(b)!, store.GetRun(c)! with { Kind = "correlate" }]);
+            Assert.All(pending.Results, r => Assert.Equal([a, b], r.Values.Keys));
+            Assert.Contains(pending.Differences, d => d.Name == "n" && d.Values[c] == "200");
         }
         finally
         {
@@ -64,7 +68,7 @@ public class RunComparisonTests
         }
     }
 
-    private static string Line(ComparedValue v) => $"{v.Name}: {string.Join(" | ", v.Values.Select(x => x ?? "–"))}";
+    private static string Line(ComparedValue v, params long[] runs) => $"{v.Name}: {string.Join(" | ", runs.Select(r => v.Values.GetValueOrDefault(r, "–")))}";
 
     [Fact]
     public void TheCommandRefusesRunsOfDifferentKindsUnknownIdsAndASingleRun()
@@ -74,7 +78,7 @@ public class RunComparisonTests
         using (var store = ResultsStore.Open(cli.StorePath)) (a, b, c) = Store(store);
         var json = cli.Json("runs", "compare", a.ToString(), b.ToString());
         Assert.Equal(2, json.GetProperty("differences").GetArrayLength());
-        Assert.Equal("7", json.GetProperty("differences")[1].GetProperty("values")[1].GetString());
+        Assert.Equal("7", json.GetProperty("differences")[1].GetProperty("values").GetProperty(b.ToString()).GetString());
         var (code, text, _) = cli.Run("runs", "compare", a.ToString(), b.ToString());
         Assert.Equal(0, code);
         Assert.StartsWith("2 correlate runs; 3 settings agree, 2 differ", text);
