@@ -28,6 +28,8 @@ public static class CommandSchemas
         ["isometry"] = typeof(IsometryOutput),
         ["runs-list"] = typeof(RunsCommand.RunList),
         ["runs-show"] = typeof(RunsCommand.RunDetail),
+        ["runs-compare"] = typeof(NasSharp.Reports.RunComparison),
+        ["runs-export"] = typeof(RunsCommand.ExportOutput),
         ["nb201-query"] = typeof(Nb201Command.Row),
         ["nb201-best"] = typeof(Nb201Command.BestOutput),
         ["bench-ntk"] = typeof(NtkBenchReport),

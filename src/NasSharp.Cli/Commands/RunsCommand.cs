@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Text.Json;
 using NasSharp.Experiments;
+using NasSharp.Reports;
 using NasSharp.Store;
 using Spectre.Console;
 
 namespace NasSharp.Cli.Commands;
 
-/// <summary><c>nas runs list|show</c>: what the results store holds.</summary>
+/// <summary><c>nas runs list|show|compare|export</c>: what the results store holds.</summary>
 public static class RunsCommand
 {
     public static Command Create(CliConsole console)
@@ -47,7 +48,7 @@ public static class RunsCommand
         show.SetAction(pr =>
         {
             using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
-            var run = store.GetRun(pr.GetValue(id)) ?? throw new UsageException($"No run {pr.GetValue(id)} in {store.FilePath}; see nas runs list.");
+            var run = Find(store, pr.GetValue(id));
             var results = store.GetResults(run.Id);
             if (pr.GetValue(GlobalOptions.Json))
             {
@@ -69,11 +70,74 @@ public static class RunsCommand
         });
         runs.Subcommands.Add(list);
         runs.Subcommands.Add(show);
+        runs.Subcommands.Add(Compare(console));
+        runs.Subcommands.Add(Export(console));
         return runs;
     }
 
+    private static Command Compare(CliConsole console)
+    {
+        var compare = new Command("compare", "Runs of one kind side by side: the settings that differ and the headline results.");
+        var ids = new Argument<long[]>("RUN_ID") { Description = "Two or more run ids (from nas runs list).", Arity = ArgumentArity.OneOrMore };
+        compare.Arguments.Add(ids);
+        compare.SetAction(pr =>
+        {
+            using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
+            var comparison = RunComparison.Of([.. pr.GetValue(ids)!.Select(id => Find(store, id))]);
+            if (pr.GetValue(GlobalOptions.Json)) { console.WriteJson(comparison); return 0; }
+            console.Out.WriteLine($"{comparison.Runs.Count} {comparison.Kind} runs; {comparison.SameSettings} settings agree, {comparison.Differences.Count} differ");
+            foreach (var (title, rows) in new[] { ("setting", comparison.Differences), ("result", comparison.Results) })
+            {
+                if (rows.Count == 0) continue;
+                var table = new Table().AddColumn(title);
+                foreach (var r in comparison.Runs) table.AddColumn(new TableColumn($"run {r.RunId}").RightAligned());
+                foreach (var row in rows)
+                    table.AddRow([Markup.Escape(row.Name), .. comparison.Runs.Select(r => Markup.Escape(row.Values.GetValueOrDefault(r.RunId, "–")))]);
+                console.Ansi.Write(table);
+            }
+            return 0;
+        });
+        return compare;
+    }
+
+    private static readonly string[] ExportFormats = ["csv"];
+
+    private static Command Export(CliConsole console)
+    {
+        var export = new Command("export", $"One row per item of a run as CSV (RFC 4180); kinds: {string.Join(", ", RunExport.Kinds)}.");
+        var id = new Argument<long>("RUN_ID") { Description = "Run id (from nas runs list)." };
+        var format = new Option<string>("--format") { Description = "csv (the only format).", DefaultValueFactory = _ => "csv" };
+        var output = new Option<string?>("--out", "-o") { Description = "Write to this file instead of the standard output." };
+        export.Arguments.Add(id);
+        export.Options.Add(format);
+        export.Options.Add(output);
+        export.SetAction(pr =>
+        {
+            var f = pr.GetValue(format)!;
+            if (!ExportFormats.Contains(f)) throw new UsageException($"--format {f}: the formats are {string.Join(", ", ExportFormats)}.");
+            var path = pr.GetValue(output);
+            bool json = pr.GetValue(GlobalOptions.Json);
+            if (json && path is null) throw new UsageException("--json describes the file written: give --out FILE, or leave out --json to print the CSV.");
+            using var store = ResultsStore.Open(pr.GetValue(GlobalOptions.Store) ?? ResultsStore.DefaultPath());
+            var run = Find(store, pr.GetValue(id));
+            var table = RunExport.Of(run, store.GetResults(run.Id));
+            if (path is null) { RunExport.WriteCsv(table, console.Out); return 0; }
+            var full = RunExport.WriteCsv(table, path);
+            if (json) console.WriteJson(new ExportOutput(run.Id, run.Kind, f, full, table.Item, table.Rows.Count));
+            else console.Out.WriteLine($"wrote {full}: {table.Rows.Count} rows, one per {table.Item}");
+            return 0;
+        });
+        return export;
+    }
+
+    private static RunInfo Find(ResultsStore store, long id) =>
+        store.GetRun(id) ?? throw new UsageException($"No run {id} in {store.FilePath}; see nas runs list.");
+
     public sealed record RunSummary(long RunId, string Kind, RunStatus Status, string Command, long? Seed, DateTimeOffset StartedUtc, DateTimeOffset? EndedUtc,
         double? Seconds, int Results, string? Note);
+
+    /// <param name="Row">What one row of the file is, e.g. "step".</param>
+    public sealed record ExportOutput(long RunId, string Kind, string Format, string Path, string Row, int Rows);
 
     public sealed record RunList(string Store, IReadOnlyList<RunSummary> Runs);
 

@@ -3,19 +3,32 @@ using ScottPlot;
 namespace NasSharp.Reports;
 
 /// <summary>
-/// The report's figures, drawn with ScottPlot. Every figure has a title, labelled axes (with units) and is
-/// saved as a PNG large enough to read in a Markdown viewer.
+/// The report's figures, drawn with ScottPlot. Every figure has a title and labelled axes (with units); it is saved
+/// as a PNG large enough to read in a Markdown viewer (<see cref="SavePng"/>) or drawn as SVG text to embed in an
+/// HTML page (<see cref="Svg"/>), both at <see cref="Width"/> × <see cref="Height"/>.
 /// </summary>
 public static class Plots
 {
     public const int Width = 900;
     public const int Height = 600;
 
+    public static void SavePng(Plot plot, string path)
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        plot.SavePng(path, Width, Height);
+    }
+
+    public static string Svg(Plot plot)
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        return plot.GetSvgXml(Width, Height);
+    }
+
     /// <summary>
     /// Score against accuracy. When the finite scores are all positive and span more than two decades the
     /// score axis is log10 (ScottPlot plots log scales as log-transformed data with log-style tick labels).
     /// </summary>
-    public static bool Scatter(string path, string title, string scoreLabel, string accuracyLabel,
+    public static (Plot Plot, bool LogScale) Scatter(string title, string scoreLabel, string accuracyLabel,
         IReadOnlyList<double> scores, IReadOnlyList<double> accuracies)
     {
         if (scores.Count != accuracies.Count) throw new ArgumentException("Scores and accuracies need the same length.");
@@ -25,7 +38,7 @@ public static class Plots
         var xs = points.Select(p => log ? Math.Log10(p.First) : p.First).ToArray();
         var ys = points.Select(p => p.Second).ToArray();
         var sc = plot.Add.ScatterPoints(xs, ys);
-        sc.MarkerSize = 4;
+        sc.MarkerSize = 6;
         sc.Color = Colors.SteelBlue.WithAlpha(0.6);
         if (log)
         {
@@ -37,12 +50,11 @@ public static class Plots
         plot.Title(title);
         plot.XLabel(log ? $"{scoreLabel} (log scale)" : scoreLabel);
         plot.YLabel(accuracyLabel);
-        plot.SavePng(path, Width, Height);
-        return log;
+        return (plot, log);
     }
 
     /// <summary>Grouped bars: one group per proxy, one bar per dataset (e.g. Kendall τ).</summary>
-    public static void GroupedBars(string path, string title, string valueLabel,
+    public static Plot GroupedBars(string title, string valueLabel,
         IReadOnlyList<string> groups, IReadOnlyList<string> series, Func<string, string, double> value)
     {
         var plot = new Plot();
@@ -71,11 +83,11 @@ public static class Plots
         plot.ShowLegend(Edge.Right);
         plot.Title(title);
         plot.YLabel(valueLabel);
-        plot.SavePng(path, Width, Height);
+        return plot;
     }
 
     /// <summary>A search's scores in rank order (rank 1 = best score).</summary>
-    public static void ScoreByRank(string path, string title, string scoreLabel, IReadOnlyList<double> rankedScores)
+    public static Plot ScoreByRank(string title, string scoreLabel, IReadOnlyList<double> rankedScores)
     {
         var plot = new Plot();
         var xs = Enumerable.Range(1, rankedScores.Count).Select(i => (double)i).ToArray();
@@ -85,41 +97,51 @@ public static class Plots
         plot.Title(title);
         plot.XLabel("rank (1 = highest score)");
         plot.YLabel(scoreLabel);
-        plot.SavePng(path, Width, Height);
+        return plot;
     }
 
-    /// <summary>Lines over a shared x axis (e.g. a search's trace norm and ν per step); non-finite points are left out.</summary>
-    public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)> series)
+    /// <summary>
+    /// Lines over a shared x axis; non-finite points are left out. <paramref name="right"/>'s lines, if any, go on a right
+    /// axis of their own (e.g. a search's ν beside its trace norm, which would be flattened on ν's scale).
+    /// </summary>
+    public static Plot Lines(string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)> series,
+        (string Label, IReadOnlyList<(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)> Series)? right = null)
     {
         var plot = new Plot();
-        foreach (var (name, x, y) in series)
+        var palette = new ScottPlot.Palettes.Category10();
+        int count = 0;
+        foreach (var (name, x, y, onRight) in series.Select(s => (s.Name, s.X, s.Y, false))
+                     .Concat((right?.Series ?? []).Select(s => (s.Name, s.X, s.Y, true))))
         {
             var points = x.Zip(y).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToArray();
-            var line = plot.Add.Scatter(points.Select(p => p.First).ToArray(), points.Select(p => p.Second).ToArray());
+            var line = plot.Add.Scatter(points.Select(p => p.First).ToArray(), points.Select(p => p.Second).ToArray(), palette.GetColor(count++));
             line.MarkerSize = 3;
             line.LegendText = name;
+            if (onRight) line.Axes.YAxis = plot.Axes.Right;
         }
-        if (series.Count > 1) plot.ShowLegend(Edge.Right);
+        if (count > 1) plot.ShowLegend(Edge.Right);
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.SavePng(path, Width, Height);
+        if (right is { } r) plot.Axes.Right.Label.Text = r.Label;
+        return plot;
     }
 
     /// <summary>
     /// One column of points per group (e.g. a method's accuracy per seed), spread sideways by a fixed offset so equal values
-    /// stay visible, with the group's mean as a short black line; <paramref name="references"/> are dashed horizontal lines
-    /// (e.g. a random architecture's mean, a published figure).
+    /// stay visible, with the group's mean as a short black line; <paramref name="references"/> are thin coloured horizontal lines
+    /// (e.g. a random architecture's mean, a published figure). They are solid: Skia's SVG canvas cannot draw a dashed
+    /// legend entry (it prints a warning for each and draws it solid).
     /// </summary>
-    public static void Strip(string path, string title, string valueLabel, IReadOnlyList<(string Group, IReadOnlyList<double> Values)> groups,
+    public static Plot Strip(string title, string valueLabel, IReadOnlyList<(string Group, IReadOnlyList<double> Values)> groups,
         IReadOnlyList<(string Label, double Value)>? references = null)
     {
         var plot = new Plot();
-        var dashes = new ScottPlot.Palettes.Category10();
+        var lineColors = new ScottPlot.Palettes.Category10();
         foreach (var (label, value, i) in (references ?? []).Select((r, i) => (r.Label, r.Value, i)))
         {
             if (!double.IsFinite(value)) continue;
-            var line = plot.Add.HorizontalLine(value, 1, dashes.GetColor(new[] { 7, 8, 9, 5, 4 }[i % 5]), LinePattern.Dashed);
+            var line = plot.Add.HorizontalLine(value, 1.5f, lineColors.GetColor(new[] { 7, 8, 9, 5, 4 }[i % 5]));
             line.LegendText = label;
         }
         if (references is { Count: > 0 }) plot.ShowLegend(Edge.Right);
@@ -143,6 +165,6 @@ public static class Plots
         plot.Axes.Bottom.MinimumSize = 120;
         plot.Title(title);
         plot.YLabel(valueLabel);
-        plot.SavePng(path, Width, Height);
+        return plot;
     }
 }

@@ -5,6 +5,7 @@ using NasSharp.Experiments;
 using NasSharp.Search;
 using NasSharp.Search.Nasi;
 using NasSharp.Store;
+using Plot = ScottPlot.Plot;
 
 namespace NasSharp.Reports;
 
@@ -19,26 +20,53 @@ public static class RunReport
 {
     public sealed record Written(string Markdown, IReadOnlyList<string> Figures);
 
-    private sealed record Report(RunInfo Run, IRunJournal Journal, string OutDir, StringBuilder Md, List<string> Figures)
+    private sealed record Report(RunInfo Run, IRunJournal Journal, StringBuilder Md, Action<string, Plot> Sink)
     {
         /// <summary>The run's output when it completed, else null (it is reported from its journal).</summary>
-        public T? Output<T>() where T : class => Run.SummaryJson is { } json ? NasJson.Deserialize<T>(json) : null;
+        public T? Output<T>() where T : class => StoredItems.Output<T>(Run);
 
-        public void Figure(string file, string alt, string? note = null)
-        {
-            Figures.Add(Path.Combine(OutDir, file));
-            Md.AppendLine($"![{alt}]({file}){note}").AppendLine();
-        }
+        /// <summary>Hands a figure to the format being written, under the file name the Markdown refers to it by.</summary>
+        public void Draw(string file, Plot plot) => Sink(file, plot);
 
-        public string PathOf(string file) => Path.Combine(OutDir, file);
+        public void Figure(string file, string alt, string? note = null) => Md.AppendLine($"![{alt}]({file}){note}").AppendLine();
     }
 
+    /// <summary>Writes <c>report.md</c> and its figures as PNG files into <paramref name="outDir"/>.</summary>
     public static Written Write(RunInfo run, IReadOnlyList<StoredResult> results, string outDir)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(results);
         Directory.CreateDirectory(outDir);
-        var r = new Report(run, StoreJournal.Read(results), outDir, new StringBuilder(), []);
+        var figures = new List<string>();
+        var md = Markdown(run, results, (file, plot) =>
+        {
+            var path = Path.Combine(outDir, file);
+            Plots.SavePng(plot, path);
+            figures.Add(path);
+        });
+        var report = Path.Combine(outDir, "report.md");
+        File.WriteAllText(report, md);
+        return new Written(report, figures);
+    }
+
+    /// <summary>
+    /// Writes the same report as one self-contained HTML file (<see cref="HtmlReport"/>: figures inline as SVG, sortable
+    /// tables); the file appears whole or not at all.
+    /// </summary>
+    public static string WriteHtml(RunInfo run, IReadOnlyList<StoredResult> results, string path)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(results);
+        var svgs = new Dictionary<string, string>(StringComparer.Ordinal);
+        var md = Markdown(run, results, (file, plot) => svgs[file] = Plots.Svg(plot));
+        var html = HtmlReport.Render($"NasSharp report: run {run.Id} ({run.Kind})", md, svgs);
+        return AtomicFile.Write(path, w => w.Write(html));
+    }
+
+    /// <summary>The report's Markdown; each figure goes to <paramref name="sink"/> with the file name the Markdown gives it.</summary>
+    private static string Markdown(RunInfo run, IReadOnlyList<StoredResult> results, Action<string, Plot> sink)
+    {
+        var r = new Report(run, StoreJournal.Read(results), new StringBuilder(), sink);
         var md = r.Md;
         md.AppendLine($"# NasSharp report: run {run.Id} ({run.Kind})").AppendLine();
         md.AppendLine($"- command: `{run.Command}`");
@@ -46,9 +74,16 @@ public static class RunReport
                       (run.EndedUtc is { } e ? $", ended {e:u} ({(e - run.StartedUtc).TotalMinutes:F1} min)" : ""));
         md.AppendLine($"- versions: {string.Join(", ", run.Versions.Select(kv => $"{kv.Key} {kv.Value}"))}");
         md.AppendLine($"- results: {results.Count}").AppendLine();
+        var config = RunConfiguration.Settings(run.ConfigJson);
+        if (config.Count > 0)
+        {
+            md.AppendLine("## Configuration").AppendLine();
+            md.AppendLine("| setting | value |").AppendLine("|---|---|");
+            foreach (var (key, value) in config) md.AppendLine($"| {key} | {Code(value)} |");
+            md.AppendLine();
+        }
 
-        var kind = Enum.GetValues<ExperimentKind>().Cast<ExperimentKind?>().FirstOrDefault(k => ExperimentRun.KindName(k!.Value) == run.Kind);
-        Action<Report>? section = kind switch
+        Action<Report>? section = StoredItems.Kind(run) switch
         {
             ExperimentKind.Search => Search,
             ExperimentKind.Correlate => Correlation,
@@ -76,9 +111,7 @@ public static class RunReport
         {
             md.AppendLine($"This run's output cannot be read as a {run.Kind} run of this version ({ex.Message}); `nas runs show {run.Id}` lists it.");
         }
-        var path = Path.Combine(outDir, "report.md");
-        File.WriteAllText(path, md.ToString());
-        return new Written(path, r.Figures);
+        return md.ToString();
     }
 
     /// <summary>An architecture in a table cell: a code span whose '|' (NAS-Bench-201's separator) does not end the cell.</summary>
@@ -91,9 +124,8 @@ public static class RunReport
     {
         var md = r.Md;
         var output = r.Output<SearchOutput>();
-        var steps = output?.Steps ?? [.. r.Journal.All<NasiStepRecord>("step/").Select(s => s.Value.Step)];
-        var ranked = output?.Ranked ?? [.. Candidates.Rank(r.Journal.All<ScoredCandidate>("score/").Select(s => s.Value))
-            .Select((c, i) => new RankedOutput(i + 1, c.Index, c.Arch, c.Score, c.NonFiniteReason, c.Measures, null, null, c.Seconds))];
+        var steps = StoredItems.Steps(output, r.Journal);
+        var ranked = StoredItems.Ranked(output, r.Journal);
         if (output is not null)
         {
             md.AppendLine($"## {output.Strategy} search on {output.Space} ({output.Dataset})").AppendLine();
@@ -118,9 +150,9 @@ public static class RunReport
                     md.AppendLine($"| {e} | " + string.Join(" | ", operations.Select(op => F(group.Edges[e].GetValueOrDefault(op, double.NaN), "F4"))) + " |");
                 md.AppendLine();
                 var file = $"alpha_{Sanitize(group.Name)}.png";
-                Plots.GroupedBars(r.PathOf(file), $"Probability of each operation per edge ({group.Name})", "probability",
+                r.Draw(file, Plots.GroupedBars($"Probability of each operation per edge ({group.Name})", "probability",
                     [.. Enumerable.Range(0, group.Edges.Count).Select(e => $"edge {e}")], operations,
-                    (edge, op) => group.Edges[int.Parse(edge[5..], CultureInfo.InvariantCulture)].GetValueOrDefault(op, double.NaN));
+                    (edge, op) => group.Edges[int.Parse(edge[5..], CultureInfo.InvariantCulture)].GetValueOrDefault(op, double.NaN)));
                 r.Figure(file, $"alpha of {group.Name}");
             }
         }
@@ -130,8 +162,8 @@ public static class RunReport
             md.AppendLine($"Trace norm of the sampled architectures: min {F(steps.Min(s => s.TraceNorm), "G4")}, mean {F(steps.Average(s => s.TraceNorm), "G4")}, " +
                 $"max {F(steps.Max(s => s.TraceNorm), "G4")}; ν of the last step {F(steps[^1].Nu, "G4")}.").AppendLine();
             var x = steps.Select(s => (double)s.Step).ToList();
-            Plots.Lines(r.PathOf("trace_norm.png"), "Trace norm of each step's sampled architecture, and ν", "step", "trace norm",
-                [("trace norm", x, [.. steps.Select(s => s.TraceNorm)]), ("ν", x, [.. steps.Select(s => s.Nu)])]);
+            r.Draw("trace_norm.png", Plots.Lines("Trace norm of each step's sampled architecture, and ν", "step", "trace norm",
+                [("trace norm", x, [.. steps.Select(s => s.TraceNorm)])], ("ν", [("ν (right axis)", x, [.. steps.Select(s => s.Nu)])])));
             r.Figure("trace_norm.png", "trace norm per step");
         }
         if (ranked.Count > 0)
@@ -141,7 +173,7 @@ public static class RunReport
             foreach (var c in ranked)
                 md.AppendLine($"| {c.Rank} | {Code(c.Arch)} | {F(c.Score, "G4")} | {F(c.ValAccuracyPercent, "F2")} | {F(c.TestAccuracyPercent, "F2")} |");
             md.AppendLine();
-            Plots.ScoreByRank(r.PathOf("score_by_rank.png"), "Search: candidate scores in rank order", "score", [.. ranked.Select(c => c.Score)]);
+            r.Draw("score_by_rank.png", Plots.ScoreByRank("Search: candidate scores in rank order", "score", [.. ranked.Select(c => c.Score)]));
             r.Figure("score_by_rank.png", "score by rank");
         }
         if (output is null && steps.Count == 0 && ranked.Count == 0) md.AppendLine("Nothing stored yet.");
@@ -150,7 +182,7 @@ public static class RunReport
     private static void Correlation(Report r)
     {
         var md = r.Md;
-        var records = r.Journal.All<ProxyEvaluationRecord>("arch/").Select(x => x.Value).ToList();
+        var records = StoredItems.Evaluations(r.Journal);
         var items = CorrelationExperiment.Scored(records);
         var proxies = items.SelectMany(i => i.Scores.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var targets = items.SelectMany(i => i.Accuracies.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -186,8 +218,8 @@ public static class RunReport
         md.Append($"| *oracle best-of-{k}* |").Append(string.Concat(targets.Select(t => $" | | | {F(references[t].OracleBestOf, "F2")} |"))).AppendLine(" | |");
         md.AppendLine();
 
-        Plots.GroupedBars(r.PathOf("kendall_tau.png"), $"Kendall τ of each proxy with test accuracy ({counted})", "Kendall τ-b",
-            proxies, targets, (p, t) => table.First(c => c.Proxy == p).Targets[t].Kendall);
+        r.Draw("kendall_tau.png", Plots.GroupedBars($"Kendall τ of each proxy with test accuracy ({counted})", "Kendall τ-b",
+            proxies, targets, (p, t) => table.First(c => c.Proxy == p).Targets[t].Kendall));
         r.Figure("kendall_tau.png", "Kendall tau per proxy and dataset");
 
         var first = targets[0];
@@ -196,19 +228,20 @@ public static class RunReport
         foreach (var p in proxies)
         {
             var file = $"scatter_{Sanitize(p)}.png";
-            bool log = Plots.Scatter(r.PathOf(file), $"{p} at initialisation vs {first} test accuracy", $"{p} score", $"{first} test accuracy (%)",
+            var (plot, log) = Plots.Scatter($"{p} at initialisation vs {first} test accuracy", $"{p} score", $"{first} test accuracy (%)",
                 [.. firstItems.Select(i => i.Scores.GetValueOrDefault(p, double.NaN))], [.. firstItems.Select(i => i.Accuracies[first])]);
+            r.Draw(file, plot);
             r.Figure(file, p, log ? " (log-scale scores)" : null);
         }
     }
 
     private static void Truth(Report r)
     {
-        var entries = r.Journal.All<TruthEntry>("truth/").Select(x => x.Value)
+        var entries = StoredItems.Trained(r.Journal)
             .OrderByDescending(e => e.TestAccuracyPercent ?? double.MinValue).ToList();
         TrainedTable(r, "Trained architectures", entries.Select(e => ("", e.Arch, e.ValidationAccuracyPercent, e.TestAccuracyPercent, e.Diverged)).ToList());
-        Plots.ScoreByRank(r.PathOf("accuracy_by_rank.png"), "Trained ground truth: test accuracy in rank order", "test accuracy (%)",
-            [.. entries.Select(e => e.TestAccuracyPercent ?? double.NaN)]);
+        r.Draw("accuracy_by_rank.png", Plots.ScoreByRank("Trained ground truth: test accuracy in rank order", "test accuracy (%)",
+            [.. entries.Select(e => e.TestAccuracyPercent ?? double.NaN)]));
         r.Figure("accuracy_by_rank.png", "accuracy by rank");
     }
 
@@ -232,8 +265,8 @@ public static class RunReport
         if (output is not null) (methods, targets) = (output.Methods, output.Targets);
         else
         {
-            // In progress: the (method, seed) searches finished so far; keys method/seed (their searches' own items lie below them).
-            var runs = r.Journal.All<MethodRun>("").Where(x => x.Key.Count(ch => ch == '/') == 1).Select(x => x.Value).ToList();
+            // In progress: the (method, seed) searches finished so far.
+            var runs = StoredItems.MethodRuns(null, r.Journal);
             targets = runs.SelectMany(x => x.TestAccuracyPercent.Keys).Distinct().ToList();
             methods = [.. runs.GroupBy(x => x.Method).Select(g => new MethodSummary(g.Key, g.Count(),
                 targets.ToDictionary(t => t, t => MeanStd.Of(g.Select(x => x.TestAccuracyPercent[t]))), g.Average(x => x.Seconds), [.. g]))];
@@ -262,8 +295,8 @@ public static class RunReport
             IReadOnlyList<(string, double)> references = output is null ? []
                 : [("uniformly random architecture", output.UniformRandom[target].Mean),
                    .. output.Published.Where(p => p.Value.Targets.ContainsKey(target)).Select(p => (p.Key, p.Value.Targets[target]))];
-            Plots.Strip(r.PathOf(file), $"{target}: each seed's found architecture (line: mean)", $"{target} test accuracy (%)",
-                [.. methods.Select(m => (m.Method, (IReadOnlyList<double>)[.. m.Runs.Select(x => x.TestAccuracyPercent[target])]))], references);
+            r.Draw(file, Plots.Strip($"{target}: each seed's found architecture (line: mean)", $"{target} test accuracy (%)",
+                [.. methods.Select(m => (m.Method, (IReadOnlyList<double>)[.. m.Runs.Select(x => x.TestAccuracyPercent[target])]))], references));
             r.Figure(file, $"{target} accuracy per method and seed");
         }
     }
@@ -278,8 +311,8 @@ public static class RunReport
                 $"{output.Epochs} epochs on {output.TrainImages} images with {string.Join(", ", output.TrainedSpace.Select(kv => $"{kv.Key} {kv.Value}"))}: " +
                 $"rank {output.FoundRank} of {output.Trained.Count} by test accuracy (random: {F(output.RandomTestAccuracyPercentMean, "F2")} ± {F(output.RandomTestAccuracyPercentStd, "F2")}%).").AppendLine();
         TrainedTable(r, "Trained architectures", rows);
-        Plots.GroupedBars(r.PathOf("trained.png"), "Test accuracy of the found and the random architectures", "test accuracy (%)",
-            [.. rows.Select((x, i) => $"{x.Role} {i}")], ["test accuracy"], (name, _) => rows[int.Parse(name.Split(' ')[1], CultureInfo.InvariantCulture)].Test ?? double.NaN);
+        r.Draw("trained.png", Plots.GroupedBars("Test accuracy of the found and the random architectures", "test accuracy (%)",
+            [.. rows.Select((x, i) => $"{x.Role} {i}")], ["test accuracy"], (name, _) => rows[int.Parse(name.Split(' ')[1], CultureInfo.InvariantCulture)].Test ?? double.NaN));
         r.Figure("trained.png", "test accuracy of the trained architectures");
     }
 
@@ -289,8 +322,8 @@ public static class RunReport
         r.Md.AppendLine($"`{o.Arch}` on {o.Dataset}: validation {F(o.ValAccuracyPercent, "F2")}%, test {F(o.TestAccuracyPercent, "F2")}%{(o.Diverged ? " (diverged)" : "")}, {F(o.Seconds, "F1")} s.").AppendLine();
         r.Md.AppendLine("| epoch | train loss | train acc (%) | val acc (%) | s |").AppendLine("|---:|---:|---:|---:|---:|");
         foreach (var e in o.Epochs) r.Md.AppendLine($"| {e.Epoch} | {F(e.TrainLoss, "F4")} | {F(e.TrainAccuracyPercent, "F2")} | {F(e.ValAccuracyPercent, "F2")} | {F(e.Seconds, "F1")} |");
-        Plots.Lines(r.PathOf("training_loss.png"), $"Training loss of {o.Arch}", "epoch", "mean cross-entropy",
-            [("train loss", [.. o.Epochs.Select(e => (double)e.Epoch)], [.. o.Epochs.Select(e => e.TrainLoss)])]);
+        r.Draw("training_loss.png", Plots.Lines($"Training loss of {o.Arch}", "epoch", "mean cross-entropy",
+            [("train loss", [.. o.Epochs.Select(e => (double)e.Epoch)], [.. o.Epochs.Select(e => e.TrainLoss)])]));
         r.Md.AppendLine();
         r.Figure("training_loss.png", "training loss per epoch");
     }
@@ -317,8 +350,8 @@ public static class RunReport
         // Only continuous crossings χ₁ = 1: where χ₁ jumps over 1 (q* vanishing) there is no edge of chaos to draw.
         var curves = o.Phases.Select(d => (d.Activation, Edge: d.EdgeOfChaos.Where(e => e.Reason is null && double.IsFinite(e.SigmaW2)).ToList()))
             .Where(c => c.Edge.Count > 0).ToList();
-        Plots.Lines(r.PathOf("phase_diagram.png"), "Edge of chaos χ₁ = 1: ordered left of each curve, chaotic right", "σ_w²", "σ_b²",
-            [.. curves.Select(c => (c.Activation, (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaW2)], (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaB2)]))]);
+        r.Draw("phase_diagram.png", Plots.Lines("Edge of chaos χ₁ = 1: ordered left of each curve, chaotic right", "σ_w²", "σ_b²",
+            [.. curves.Select(c => (c.Activation, (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaW2)], (IReadOnlyList<double>)[.. c.Edge.Select(e => e.SigmaB2)]))]));
         r.Figure("phase_diagram.png", "phase diagram: the edge of chaos per activation",
             $" (σ_b² rows where χ₁ only jumps over 1 or never reaches it are left out: {string.Join(", ", o.Phases.Select(d => $"{d.Activation} {d.EdgeOfChaos.Count(e => e.Reason is not null)} of {d.EdgeOfChaos.Count}"))})");
         if (o.Spectra.Count == 0) return;
@@ -330,11 +363,11 @@ public static class RunReport
             md.AppendLine($"| {s.Activation} | {s.Layer} | {s.Weights.ToString().ToLowerInvariant()} | {F(s.SigmaW2, "F4")} | {s.Dimension} | {F(s.InputVariance, "G4")} | {F(s.MeanSquare, "G4")} | " +
                 $"{F(s.Chi1PowerDepth, "G4")} | {F(s.Spread, "G4")} | {F(s.PredictedSpread, "G4")} | {F(s.MaxSingularValue, "G4")} | {F(s.MinSingularValue, "G4")} |");
         md.AppendLine();
-        Plots.Lines(r.PathOf("jacobian_spectra.png"), "Jacobian singular values at criticality (isometry: flat at 1)",
+        r.Draw("jacobian_spectra.png", Plots.Lines("Jacobian singular values at criticality (isometry: flat at 1)",
             "quantile (0 = largest singular value)", "s / √⟨s²⟩",
             [.. o.Spectra.Where(s => s.SingularValues.Count > 1).Select(s => ($"{s.Activation} {s.Layer} {s.Weights.ToString().ToLowerInvariant()}",
                 (IReadOnlyList<double>)[.. s.SingularValues.Select((_, i) => i / (double)(s.SingularValues.Count - 1))],
-                (IReadOnlyList<double>)[.. s.SingularValues.Select(v => v / Math.Sqrt(s.MeanSquare))]))]);
+                (IReadOnlyList<double>)[.. s.SingularValues.Select(v => v / Math.Sqrt(s.MeanSquare))]))]));
         r.Figure("jacobian_spectra.png", "Jacobian singular values per activation and initialisation");
     }
 
@@ -358,8 +391,8 @@ public static class RunReport
         foreach (var method in methods)
             md.AppendLine($"| {method} | " + string.Join(" | ", sizes.Select(n => F(o.Recovery.Single(x => x.Method == method && x.ValPoints == n).RecoveryRate, "F0"))) + " |");
         md.AppendLine();
-        Plots.Lines(r.PathOf("recovery.png"), "Recovery of argmax α* against the validation size", "n_V / h", "recovery (%)",
-            [.. methods.Select(m => (m, (IReadOnlyList<double>)[.. sizes.Select(n => (double)n / h)], (IReadOnlyList<double>)[.. sizes.Select(n => o.Recovery.Single(x => x.Method == m && x.ValPoints == n).RecoveryRate)]))]);
+        r.Draw("recovery.png", Plots.Lines("Recovery of argmax α* against the validation size", "n_V / h", "recovery (%)",
+            [.. methods.Select(m => (m, (IReadOnlyList<double>)[.. sizes.Select(n => (double)n / h)], (IReadOnlyList<double>)[.. sizes.Select(n => o.Recovery.Single(x => x.Method == m && x.ValPoints == n).RecoveryRate)]))]));
         r.Figure("recovery.png", "recovery rate per method against n_V");
 
         md.AppendLine("## Validation–test gap").AppendLine();
@@ -370,8 +403,8 @@ public static class RunReport
         var logN = o.Gap.Select(g => Math.Log10(g.ValPoints)).ToList();
         var logGap = o.Gap.Select(g => Math.Log10(g.MeanSupGap)).ToList();
         double intercept = logGap.Average() - o.GapSlope * logN.Average();
-        Plots.Lines(r.PathOf("gap.png"), $"sup |validation − test risk| against n_V (slope {F(o.GapSlope, "F2")})", "log10 n_V", "log10 sup gap",
-            [("measured", logN, logGap), ($"fit, slope {F(o.GapSlope, "F2")}", logN, [.. logN.Select(x => intercept + o.GapSlope * x)])]);
+        r.Draw("gap.png", Plots.Lines($"sup |validation − test risk| against n_V (slope {F(o.GapSlope, "F2")})", "log10 n_V", "log10 sup gap",
+            [("measured", logN, logGap), ($"fit, slope {F(o.GapSlope, "F2")}", logN, [.. logN.Select(x => intercept + o.GapSlope * x)])]));
         r.Figure("gap.png", "validation-test gap against n_V on log-log axes");
     }
 
@@ -385,9 +418,9 @@ public static class RunReport
         foreach (var m in methods)
             r.Md.AppendLine($"| {m} | " + string.Join(" | ", sizes.Select(n => o.Rows.Single(x => x.Method == m && x.Samples == n)).Select(x => $"{F(x.MeanError, "G3")} ({F(x.MeanSeconds, "F4")} s)")) + " |");
         r.Md.AppendLine();
-        Plots.Lines(r.PathOf("spectral_error.png"), "Estimator error against the sample size (log-log)", "log10 n", "log10 ‖α̂ − α*‖",
+        r.Draw("spectral_error.png", Plots.Lines("Estimator error against the sample size (log-log)", "log10 n", "log10 ‖α̂ − α*‖",
             [.. methods.Select(m => (m, (IReadOnlyList<double>)[.. sizes.Select(n => Math.Log10(n))],
-                (IReadOnlyList<double>)[.. sizes.Select(n => Math.Log10(o.Rows.Single(x => x.Method == m && x.Samples == n).MeanError))]))]);
+                (IReadOnlyList<double>)[.. sizes.Select(n => Math.Log10(o.Rows.Single(x => x.Method == m && x.Samples == n).MeanError))]))]));
         r.Figure("spectral_error.png", "estimator error against n");
     }
 

@@ -267,7 +267,7 @@ public class CliTests
     [Theory]
     [InlineData("serach", "error: nas has no command serach; did you mean search? (see nas --help)")]
     [InlineData("runs lst", "error: nas runs has no command lst; did you mean list? (see nas runs --help)")]
-    [InlineData("runs", "error: nas runs needs a command: list, show (see nas runs --help)")]
+    [InlineData("runs", "error: nas runs needs a command: list, show, compare, export (see nas runs --help)")]
     [InlineData("runs show", "error: nas runs show needs RUN_ID (see nas runs show --help)")]
     [InlineData("nb201 best", "error: nas nb201 best needs --dataset (see nas nb201 best --help)")]
     [InlineData("search --candidtes 3 --json", "error: nas search has no option --candidtes; did you mean --candidates? (see nas search --help)")]

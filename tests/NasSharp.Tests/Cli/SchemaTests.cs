@@ -75,6 +75,9 @@ public class SchemaTests
         outputs["bench-cluster"] = cli.Json("bench", "cluster", "--silos", "1", "--items", "1", "--proxies", "params", "--batch", "4", "--threads", "1");
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
+        outputs["runs-compare"] = cli.Json("runs", "compare", outputs["search"].GetProperty("run_id").GetInt64().ToString(),
+            outputs["search-nasi"].GetProperty("run_id").GetInt64().ToString());
+        outputs["runs-export"] = cli.Json("runs", "export", truthRun, "-o", Path.Combine(cli.Directory, "truth.csv"));
         outputs["report"] = cli.Json("report", truthRun, "--out", Path.Combine(cli.Directory, "report"));
         outputs["data-list"] = cli.Json("data", "list");
         var irisOnly = Path.Combine(cli.Directory, "data");

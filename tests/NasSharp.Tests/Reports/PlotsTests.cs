@@ -23,18 +23,20 @@ public class PlotsTests : IDisposable
     public void ScatterUsesALogAxisOnlyWhenScoresSpanDecades()
     {
         var acc = new double[] { 0.5, 0.6, 0.7, 0.8 };
-        Assert.True(Plots.Scatter(Path.Combine(dir, "a.png"), "synflow vs accuracy", "synflow", "test accuracy (%)", [1e2, 1e4, 1e6, 1e8], acc));
-        Assert.False(Plots.Scatter(Path.Combine(dir, "b.png"), "naswot vs accuracy", "naswot", "test accuracy (%)", [1, 2, 3, 4], acc));
-        Assert.False(Plots.Scatter(Path.Combine(dir, "c.png"), "x", "x", "y", [-1, 2, 3e5, 4], acc)); // negative: no log
+        var (plot, log) = Plots.Scatter("synflow vs accuracy", "synflow", "test accuracy (%)", [1e2, 1e4, 1e6, 1e8], acc);
+        Assert.True(log);
+        Plots.SavePng(plot, Path.Combine(dir, "a.png"));
+        Assert.False(Plots.Scatter("naswot vs accuracy", "naswot", "test accuracy (%)", [1, 2, 3, 4], acc).LogScale);
+        Assert.False(Plots.Scatter("x", "x", "y", [-1, 2, 3e5, 4], acc).LogScale); // negative: no log
         Assert.Equal((Plots.Width, Plots.Height), PngSize(Path.Combine(dir, "a.png")));
     }
 
     [Fact]
     public void BarsAndRankCurvesAreWritten()
     {
-        Plots.GroupedBars(Path.Combine(dir, "tau.png"), "Kendall τ", "Kendall τ", ["params", "synflow"], ["cifar10", "cifar100"],
-            (g, s) => g == "params" ? 0.5 : s == "cifar10" ? 0.55 : double.NaN);
-        Plots.ScoreByRank(Path.Combine(dir, "rank.png"), "scores", "λ_min", [3, 2, 1, double.NaN]);
+        Plots.SavePng(Plots.GroupedBars("Kendall τ", "Kendall τ", ["params", "synflow"], ["cifar10", "cifar100"],
+            (g, s) => g == "params" ? 0.5 : s == "cifar10" ? 0.55 : double.NaN), Path.Combine(dir, "tau.png"));
+        Plots.SavePng(Plots.ScoreByRank("scores", "λ_min", [3, 2, 1, double.NaN]), Path.Combine(dir, "rank.png"));
         Assert.Equal((Plots.Width, Plots.Height), PngSize(Path.Combine(dir, "tau.png")));
         Assert.Equal((Plots.Width, Plots.Height), PngSize(Path.Combine(dir, "rank.png")));
     }
