@@ -50,6 +50,8 @@ public sealed class SpaceCliOptions
     {
         this.registry = registry;
         Space = new Option<string>("--space") { Description = $"Search space: {string.Join(", ", registry.Names)}.", DefaultValueFactory = _ => defaultSpace };
+        // Tab completion offers the registered names (the registry, not a fixed list, says which are valid).
+        Space.CompletionSources.Add([.. registry.Names]);
         cmd.Options.Add(Space);
         settings = new SettingOptions(cmd, registry.AllSettings());
     }
@@ -77,6 +79,7 @@ public sealed class StrategyCliOptions
             Description = "Search strategy: " + string.Join("; ", registry.Definitions.Select(d => $"{d.Name} ({d.Summary})")) + ".",
             DefaultValueFactory = _ => defaultStrategy,
         };
+        Strategy.CompletionSources.Add([.. registry.Definitions.Select(d => d.Name)]);
         cmd.Options.Add(Strategy);
         settings = new SettingOptions(cmd, registry.AllSettings(), except);
     }
@@ -92,6 +95,7 @@ public sealed class DataOptions
     public DataOptions(Command cmd, string defaultDataset = "fashion-mnist", bool batches = true)
     {
         Dataset = new("--dataset") { Description = $"Dataset: {string.Join(", ", DatasetCatalog.Names)}.", DefaultValueFactory = _ => defaultDataset };
+        Dataset.CompletionSources.Add([.. DatasetCatalog.Names]);
         foreach (var o in new Option[] { Dataset, TrainSize, ValidationSize, TestSize }) cmd.Options.Add(o);
         if (batches)
         {

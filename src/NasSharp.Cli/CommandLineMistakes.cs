@@ -21,6 +21,10 @@ public static class CommandLineMistakes
 
     private static string What(ParseResult parse, CommandResult commandResult, string path)
     {
+        // An @file that cannot be read is the mistake: without its tokens the rest of the line means little. System.CommandLine
+        // marks it only by its message (English here: the tool runs with invariant globalization).
+        if (parse.Errors.FirstOrDefault(e => e.Message.Contains("esponse file", StringComparison.Ordinal)) is { } responseFile)
+            return responseFile.Message.ReplaceLineEndings(" ");
         // The first unknown token is the mistake; System.CommandLine's other errors ("Required command was not provided",
         // the value after an unknown option) follow from it.
         if (parse.UnmatchedTokens.Count > 0)

@@ -48,7 +48,7 @@ public sealed record CorrelationOutput(long? RunId, bool Resumed, string Space, 
 
 /// <summary>
 /// Rank correlation of zero-cost proxies with trained accuracy (<see cref="ExperimentKind.Correlate"/>): N architectures
-/// sampled from <paramref name="truth"/>, every proxy at initialisation on one fixed batch, once per target; each
+/// sampled from the space and looked up in the ground truth, every proxy at initialisation on one fixed batch, once per target; each
 /// evaluation is journaled as it finishes (key <c>arch/i/target</c>), so an interrupted run resumes where it stopped.
 /// </summary>
 public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace NasSharp.Proxies;
 
 /// <summary>
-/// <c>meco</c> (Jiang, Wang & Bie, NeurIPS 2023, Sec. 4): one Gaussian input x ~ N(0, I) of the batch's sample shape
+/// <c>meco</c> (Jiang, Wang &amp; Bie, NeurIPS 2023, Sec. 4): one Gaussian input x ~ N(0, I) of the batch's sample shape
 /// (seeded from the context's seed); for each Conv2d call i, its feature map f_i(x) of c channels × (h·w) positions, P_i
 /// the c×c Pearson correlation matrix of the channels across positions; score = Σ_i λ_min(P_i), in float64.
 /// Data- and label-free; BN in train mode, as in the reference. Larger = predicted better.

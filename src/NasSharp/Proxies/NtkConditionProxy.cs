@@ -1,7 +1,7 @@
 namespace NasSharp.Proxies;
 
 /// <summary>
-/// <c>ntk_cond</c> (TE-NAS, Chen, Gong & Wang, ICLR 2021, Sec. 3.1): the condition number κ = λ_max/λ_min of the empirical
+/// <c>ntk_cond</c> (TE-NAS, Chen, Gong &amp; Wang, ICLR 2021, Sec. 3.1): the condition number κ = λ_max/λ_min of the empirical
 /// NTK of the summed logits on the batch. TE-NAS prefers a small κ (better trainability), so the score is −κ:
 /// larger = predicted better. A singular Θ (λ_min ≤ 0 in float64) has κ = +∞, reported as the non-finite score −∞.
 /// </summary>

@@ -38,7 +38,7 @@ public sealed class ProxyContext : IDisposable
     private bool disposed;
 
     /// <param name="buildNetwork">Builds the architecture's network at initialisation; must seed libtorch itself (e.g.
-    /// <c>() => NetworkFactory.Build(genotype, shape, classes, options, seed, device)</c>) so each call gives the same weights.
+    /// <c>() => space.BuildNetwork(genotype, shape, classes, options, seed, device)</c>) so each call gives the same weights.
     /// The network maps [N, ...] to logits [N, <paramref name="classes"/>].</param>
     /// <param name="inputs">A batch [N, ...] in the network's dtype and on its device.</param>
     /// <param name="labels">Class indices [N] (int64, in [0, classes)), or null for label-free proxies only.</param>

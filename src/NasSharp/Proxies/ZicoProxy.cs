@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace NasSharp.Proxies;
 
 /// <summary>
-/// <c>zico</c> (Li, Hu, Marculescu & Sun, ICLR 2023, Sec. 3.4): split the batch into B minibatches, take the weight
+/// <c>zico</c> (Li, Hu, Marculescu &amp; Sun, ICLR 2023, Sec. 3.4): split the batch into B minibatches, take the weight
 /// gradient g_b of each minibatch's mean cross-entropy (BN in train mode), and sum over Conv2d/Linear layers l
 /// log( Σ_{θ∈l} mean_b|g_b,θ| / std_b(g_b,θ) ) — the inverse coefficient of variation of the gradients across
 /// minibatches. Larger = predicted better.

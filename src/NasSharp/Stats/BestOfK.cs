@@ -39,7 +39,7 @@ public static class BestOfK
         return expected;
     }
 
-    /// <summary>C(n − m, k) / C(n, k) = Π_{i<k} (n − m − i)/(n − i): the chance that a k-subset misses m given items.
+    /// <summary>C(n − m, k) / C(n, k) = Π_{i&lt;k} (n − m − i)/(n − i): the chance that a k-subset misses m given items.
     /// The product form never overflows, unlike the binomials themselves (C(1000, 100) ≈ 6·10¹³⁹).</summary>
     private static double MissRatio(int n, int m, int k)
     {

@@ -81,6 +81,39 @@ public class DocumentationTests
     }
 
     /// <summary>
+    /// Every C# snippet of the README is code of the samples project, line for line and in order (blank lines and
+    /// indentation aside), so what a reader copies is what CI builds and runs.
+    /// </summary>
+    [Fact]
+    public void TheReadmesCSharpIsTheSamplesCode()
+    {
+        var samples = Directory.EnumerateFiles(Path.Combine(Repository.Root, "samples"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToDictionary(f => Path.GetRelativePath(Repository.Root, f), f => Lines(File.ReadAllText(f)));
+        var snippets = Parse("README.md").Descendants<FencedCodeBlock>().Where(b => b.Info == "csharp").ToList();
+        Assert.NotEmpty(snippets);
+        foreach (var snippet in snippets)
+        {
+            var lines = Lines(snippet.Lines.ToString());
+            var home = samples.Where(kv => IsSubsequence(lines, kv.Value)).Select(kv => kv.Key).FirstOrDefault();
+            var missing = lines.FirstOrDefault(l => !samples.Values.Any(s => s.Contains(l)));
+            Assert.True(home is not null, $"README.md's C# snippet starting '{lines[0]}' is not code of samples/ in this order"
+                + (missing is null ? "" : $"; no sample has the line '{missing}'"));
+        }
+    }
+
+    private static List<string> Lines(string text) =>
+        [.. text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0)];
+
+    private static bool IsSubsequence(List<string> needle, List<string> haystack)
+    {
+        int i = 0;
+        foreach (var line in haystack)
+            if (i < needle.Count && line == needle[i]) i++;
+        return i == needle.Count;
+    }
+
+    /// <summary>
     /// GitHub's anchor of a heading: its text lower-cased, every character but letters, digits, spaces, hyphens and
     /// underscores dropped (Unicode letters such as τ stay), spaces turned into hyphens.
     /// </summary>

@@ -7,7 +7,7 @@ namespace NasSharp.Kernels;
 /// <summary>
 /// The infinite-width NTK and NNGP kernel of an <see cref="MlpGenotype"/> in the NTK parameterisation
 /// (Jacot et al. 2018; Lee et al. 2019), computed from the genotype alone: no network is built. The empirical NTK of
-/// the same genotype built with <see cref="NetworkFactory"/> and <see cref="NetworkOptions.Ntk"/> converges to it as the
+/// the same genotype built by <see cref="ISearchSpace.BuildNetwork"/> with <see cref="NetworkOptions.Ntk"/> converges to it as the
 /// width grows (per logit; a sum over K logits converges to K·Θ).
 /// </summary>
 public static class AnalyticNtk
