@@ -11,14 +11,18 @@ public sealed record DispatchSettings
 {
     public TimeSpan MembershipPoll { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan NoSiloTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>Items sent to a silo before its earlier ones return: one computing and one waiting at the silo, so a silo
+    /// starts its next item the moment it finishes one instead of idling for a round trip.</summary>
+    public int InFlightPerSilo { get; init; } = 2;
 }
 
 /// <summary>The dispatch as a user follows it: items done of the total, and items in flight per silo.</summary>
 public readonly record struct DispatchStatus(int Done, int Total, IReadOnlyDictionary<string, int> InFlight);
 
 /// <summary>
-/// The coordinator's side of a cluster run: the experiment's items go to the silos' worker grains, one call in flight per
-/// silo (so a slow silo holds one item, never a share of the queue), and each result is handed back to the experiment's
+/// The coordinator's side of a cluster run: the experiment's items go to the silos' worker grains, a bounded number in
+/// flight per silo (<see cref="DispatchSettings.InFlightPerSilo"/>: a slow silo holds two items, never a share of the
+/// queue), and each result is handed back to the experiment's
 /// thread as it arrives. The coordinator polls the cluster's membership: a silo that joins gets work; a silo that dies or
 /// stops answering has its in-flight items put back in the queue for the others. A result that still arrives from a silo
 /// written off is passed on only if its item is not done yet, so an item is never delivered twice by this dispatch (and the
@@ -65,7 +69,7 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
                 {
                     var lost = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
                     silos[silo] = lost;
-                    loops.Add(ServeSilo(silo, experiment, state, results, lost));
+                    for (int slot = 0; slot < this.settings.InFlightPerSilo; slot++) loops.Add(ServeSilo(silo, experiment, state, results, lost));
                 }
                 if (silos.Values.Any(s => !s.IsCancellationRequested)) lastSiloSeen = DateTime.UtcNow;
                 else if (DateTime.UtcNow - lastSiloSeen > settings.NoSiloTimeout)
@@ -89,8 +93,8 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
         }
     }
 
-    /// <summary>Serves one silo, one item in flight, until the run is done or the silo is lost (declared dead by the
-    /// membership, or a call to it failed).</summary>
+    /// <summary>Keeps one item in flight to a silo until the run is done or the silo is lost (declared dead by the
+    /// membership, or a call to it failed). Several of these serve a silo; its grain takes their calls one at a time.</summary>
     private async Task ServeSilo(SiloAddress silo, DispatchedExperiment experiment, DispatchState state, ChannelWriter<ItemDone> results, CancellationTokenSource lost)
     {
         await Task.Yield();

@@ -24,8 +24,8 @@ public sealed record WorkerResult(
     [property: Id(3)] string Silo);
 
 /// <summary>
-/// A silo's worker. The coordinator keeps one call in flight per silo and places each silo's grain on that silo (a placement
-/// hint, <see cref="ClusterDispatcher"/>); the grain only coordinates: the computation runs on the silo's own compute
+/// A silo's worker. The coordinator keeps a bounded number of calls in flight per silo and places each silo's grain on that
+/// silo (a placement hint, <see cref="ClusterDispatcher"/>); the grain takes them one at a time and only coordinates: the computation runs on the silo's own compute
 /// thread (<see cref="SiloWorker"/>), never on Orleans' scheduler, which is not for long CPU-bound work.
 /// </summary>
 public interface IItemWorkerGrain : IGrainWithStringKey
