@@ -62,7 +62,15 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
             while (!state.AllDone.IsCompleted)
             {
                 stop.Token.ThrowIfCancellationRequested();
-                var active = (await management.GetHosts(onlyActive: true).WaitAsync(stop.Token)).Keys.ToHashSet();
+                HashSet<SiloAddress> active;
+                try { active = (await management.GetHosts(onlyActive: true).WaitAsync(stop.Token)).Keys.ToHashSet(); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The management grain was on a silo that just died: it comes back on a live one once the death is
+                    // declared. Until then the silos known stay as they are; with none answering, the timeout below ends it.
+                    state.Lost("the membership could not be read", e);
+                    active = [.. silos.Where(s => !s.Value.IsCancellationRequested).Select(s => s.Key)];
+                }
                 foreach (var (silo, lost) in silos.Where(s => !active.Contains(s.Key) && !s.Value.IsCancellationRequested).ToList())
                     lost.Cancel();  // declared dead: its loops put their items back
                 foreach (var silo in active.Where(s => !silos.ContainsKey(s)))
@@ -121,7 +129,7 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
             {
                 // Lost with its silo (or the run stopped): the item goes back for another silo.
                 state.PutBack(item);
-                if (e is not OperationCanceledException) { state.Fail(silo, e); await lost.CancelAsync(); }
+                if (e is not OperationCanceledException) { state.Lost($"silo {silo} was lost", e); await lost.CancelAsync(); }
                 return;
             }
             finally { state.Finished(name); }
@@ -184,8 +192,8 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
             allDone.TrySetResult();
         }
 
-        /// <summary>A silo was lost; remembered for the message if no silo is left.</summary>
-        public void Fail(SiloAddress silo, Exception e) => LastFailure = $" (silo {silo} was lost: {e.GetType().Name}: {e.Message.Split('\n')[0]})";
+        /// <summary>A silo was lost, or the membership could not be read; remembered for the message if no silo is left.</summary>
+        public void Lost(string what, Exception e) => LastFailure = $" ({what}: {e.GetType().Name}: {e.Message.Split('\n')[0]})";
 
         public DispatchStatus Status() => new(Done, items.Count,
             inFlight.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value));
