@@ -102,17 +102,8 @@ public sealed class CorrelationExperiment : IExperiment<CorrelationOutput>
             else context.Report("evaluations", ++done, total, item.Arch.Canonical);
         }
         if (context.Dispatcher is { } dispatcher)
-        {
-            // Each result is journaled as it arrives; a key already journaled keeps its first record, so a result computed
-            // twice (an item re-dispatched after its worker was lost) is stored once.
-            var work = pending.Select(p => new ItemWork(p.Key, NasJson.Serialize(p.Item))).ToList();
-            foreach (var result in dispatcher.Run(new DispatchedExperiment(Kind, NasJson.Serialize(Config), Seed), work, context.Cancellation))
-            {
-                var record = NasJson.Deserialize<ProxyEvaluationRecord>(result.RecordJson);
-                context.Journal.Record(result.Key, record, record.Arch, space.SpaceName);
-                context.Report("evaluations", ++done, total, $"{record.Arch} on {result.Worker}");
-            }
-        }
+            dispatcher.JournalResults<CorrelationItem, ProxyEvaluationRecord>(context, new DispatchedExperiment(Kind, NasJson.Serialize(Config), Seed),
+                pending, r => r.Arch, space.SpaceName, "evaluations", done, total);
         else
         {
             using var scorer = new CorrelationScorer(space, data, proxies, batch, Seed, context.Device);

@@ -20,6 +20,30 @@ public interface IItemDispatcher
     IEnumerable<ItemDone> Run(DispatchedExperiment experiment, IReadOnlyList<ItemWork> items, CancellationToken cancellation);
 }
 
+/// <summary>How an experiment hands its pending items to a dispatcher and journals what comes back.</summary>
+public static class ItemDispatch
+{
+    /// <summary>
+    /// Dispatches <paramref name="items"/> and journals each result on this thread as it arrives, reporting it as
+    /// <paramref name="task"/> from <paramref name="done"/> of <paramref name="total"/>. A key already journaled keeps its
+    /// first record, so a result computed twice (an item re-dispatched after its worker was lost) is stored once.
+    /// </summary>
+    public static void JournalResults<TItem, TRecord>(this IItemDispatcher dispatcher, ExperimentContext context, DispatchedExperiment experiment,
+        IEnumerable<(string Key, TItem Item)> items, Func<TRecord, string> arch, string space, string task, int done, int total)
+    {
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(arch);
+        var work = items.Select(i => new ItemWork(i.Key, NasJson.Serialize(i.Item))).ToList();
+        foreach (var result in dispatcher.Run(experiment, work, context.Cancellation))
+        {
+            var record = NasJson.Deserialize<TRecord>(result.RecordJson);
+            context.Journal.Record(result.Key, record, arch(record), space);
+            context.Report(task, ++done, total, $"{arch(record)} on {result.Worker}");
+        }
+    }
+}
+
 /// <summary>Computes one item of a dispatched experiment: the worker's side of <see cref="IItemDispatcher"/>.</summary>
 public interface IItemScorer : IDisposable
 {

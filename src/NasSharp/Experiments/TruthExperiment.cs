@@ -90,15 +90,10 @@ public sealed class TruthExperiment : IExperiment<TruthOutput>
         var architectures = space.SampleDistinct(config.N, Seeds.Rng(Seed, "truth-architectures"));
         if (context.Dispatcher is { } dispatcher)
         {
-            var pending = architectures.Select((g, i) => new TruthItem(i, g.Canonical)).Where(item => !context.Journal.TryFind<TruthEntry>($"truth/{item.Index}", out _)).ToList();
-            int done = config.N - pending.Count;
-            foreach (var result in dispatcher.Run(new DispatchedExperiment(Kind, NasJson.Serialize(config), Seed),
-                [.. pending.Select(item => new ItemWork($"truth/{item.Index}", NasJson.Serialize(item)))], context.Cancellation))
-            {
-                var entry = NasJson.Deserialize<TruthEntry>(result.RecordJson);
-                context.Journal.Record(result.Key, entry, entry.Arch, space.SpaceName);
-                context.Report("training", ++done, config.N, $"{entry.Arch} on {result.Worker}");
-            }
+            var pending = architectures.Select((g, i) => (Key: $"truth/{i}", Item: new TruthItem(i, g.Canonical)))
+                .Where(p => !context.Journal.TryFind<TruthEntry>(p.Key, out _)).ToList();
+            dispatcher.JournalResults<TruthItem, TruthEntry>(context, new DispatchedExperiment(Kind, NasJson.Serialize(config), Seed),
+                pending, e => e.Arch, space.SpaceName, "training", config.N - pending.Count, config.N);
         }
         var entries = ArchitectureTrainer.TrainAll(space, architectures, data, config.Network, config.Training, Seed, context);
         var finite = entries.Where(e => e.TestAccuracyPercent is not null).Select(e => e.TestAccuracyPercent!.Value).ToList();

@@ -33,15 +33,30 @@ public sealed class CliHarness : IDisposable
     /// <summary><c>nas</c> as a process of its own (for tests that kill it), on this harness's store, without a terminal.</summary>
     public System.Diagnostics.Process StartProcess(params string[] args)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nas.dll"));
-        foreach (var a in args.Concat(["--store", StorePath])) start.ArgumentList.Add(a);
-        start.Environment["CI"] = "true";
-        var process = System.Diagnostics.Process.Start(start)!;
+        var process = System.Diagnostics.Process.Start(ProcessStart(args))!;
         // Drained, so a full pipe never blocks the child.
         process.StandardOutput.ReadToEndAsync();
         process.StandardError.ReadToEndAsync();
         return process;
+    }
+
+    /// <summary><c>nas</c> run to its end as a process of its own (a fresh process's state), on this harness's store.</summary>
+    public (int Code, string Out, string Err) RunProcess(params string[] args)
+    {
+        using var process = System.Diagnostics.Process.Start(ProcessStart(args))!;
+        var err = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output, err.GetAwaiter().GetResult());
+    }
+
+    private System.Diagnostics.ProcessStartInfo ProcessStart(string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nas.dll"));
+        foreach (var a in args.Concat(["--store", StorePath])) start.ArgumentList.Add(a);
+        start.Environment["CI"] = "true";
+        return start;
     }
 
     /// <summary>The line a usage mistake is reported as, after checking the contract: exit code 2, nothing on stdout, one line on stderr.</summary>

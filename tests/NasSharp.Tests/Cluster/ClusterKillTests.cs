@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using NasSharp.Cli;
 using NasSharp.Cluster;
 using NasSharp.Store;
 using NasSharp.Tests.Cli;
@@ -30,7 +29,7 @@ public class ClusterKillTests
         using var cli = new CliHarness();
         using var silos = new LocalSilos(LocalSilos.CurrentNas(), count: 2, threads: 1);
         var cluster = ClusterArgs(silos);
-        var coordinator = Task.Run(() => Run(cli.StorePath, Correlate(cluster)));
+        var coordinator = Task.Run(() => cli.Run([.. Correlate(cluster), "--json"]));
         WaitForResults(cli.StorePath, atLeast: 2, coordinator);
         silos.Kill(1);  // the second silo, not the primary that holds the membership
         var (code, output, err) = await coordinator;
@@ -52,7 +51,7 @@ public class ClusterKillTests
             child.WaitForExit();
         }
         Assert.InRange(StoredKeys(cli.StorePath).Count, 2, Items - 1);
-        var (code, output, err) = Run(cli.StorePath, args);
+        var (code, output, err) = cli.Run([.. args, "--json"]);
         Assert.True(code == 0, err);
         Assert.Contains("resuming run", err);
         Assert.True(JsonDocument.Parse(output).RootElement.GetProperty("resumed").GetBoolean());
@@ -66,7 +65,7 @@ public class ClusterKillTests
         using var cli = new CliHarness();
         using var redis = new RedisServer();
         using var silos = new LocalSilos(LocalSilos.CurrentNas(), count: 2, threads: 1, redis: redis.Connection);
-        var coordinator = Task.Run(() => Run(cli.StorePath, Correlate(["--cluster", $"redis:{redis.Connection}", "--cluster-id", silos.ClusterId])));
+        var coordinator = Task.Run(() => cli.Run([.. Correlate(["--cluster", $"redis:{redis.Connection}", "--cluster-id", silos.ClusterId]), "--json"]));
         WaitForResults(cli.StorePath, atLeast: 2, coordinator);
         // The second silo. Killing the first (which usually holds Orleans' management grain the coordinator reads the
         // membership from) has hung the coordinator in one CI run of several: a known gap, not yet fixed.
@@ -85,35 +84,14 @@ public class ClusterKillTests
         // The reference is what a user runs: the same command as a process of its own (a process's history can change its
         // numbers in the last digits: libtorch's oneDNN convolutions stay off once a network needed them off).
         using var single = new CliHarness();
-        var (code, output, err) = RunProcess(single.StorePath, Correlate());
+        var (code, output, err) = single.RunProcess([.. Correlate(), "--json"]);
         Assert.True(code == 0, err);
         Assert.Equal(Agreements(output), Agreements(clusterOutput));
         Assert.Equal(Scores(single.StorePath), Scores(storePath));
     }
 
-    private static (int Code, string Out, string Err) RunProcess(string storePath, string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nas.dll"));
-        foreach (var a in args.Concat(["--store", storePath, "--json"])) start.ArgumentList.Add(a);
-        start.Environment["CI"] = "true";
-        using var process = Process.Start(start)!;
-        var err = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output, err.GetAwaiter().GetResult());
-    }
-
     private static string[] ClusterArgs(LocalSilos silos) =>
         ["--cluster", string.Join(",", silos.Address.Gateways.Select(g => g.ToString())), "--cluster-id", silos.ClusterId];
-
-    private static (int Code, string Out, string Err) Run(string storePath, string[] args)
-    {
-        var @out = new StringWriter();
-        var err = new StringWriter();
-        int code = NasApp.Run([.. args, "--store", storePath, "--json"], new CliConsole(@out, err, interactive: false));
-        return (code, @out.ToString(), err.ToString());
-    }
 
     private static void WaitForResults(string storePath, int atLeast, object running)
     {
