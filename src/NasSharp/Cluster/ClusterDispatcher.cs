@@ -11,6 +11,13 @@ public sealed record DispatchSettings
 {
     public TimeSpan MembershipPoll { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan NoSiloTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>The longest wait for any answer that should come at once (the membership, whether a silo holds an item).
+    /// An answer can be lost for good when the gateway it was sent through dies, and Orleans would wait for it for hours.</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long an item's answer may take before the coordinator asks the silo whether it still has the item, and
+    /// then again as often; the multiple <see cref="SlowItems"/> of the slowest item seen so far, if that is longer.</summary>
+    public TimeSpan HoldCheck { get; init; } = TimeSpan.FromSeconds(10);
+    public double SlowItems { get; init; } = 2;
     /// <summary>Items sent to a silo before its earlier ones return: one computing and one waiting at the silo, so a silo
     /// starts its next item the moment it finishes one instead of idling for a round trip.</summary>
     public int InFlightPerSilo { get; init; } = 2;
@@ -23,8 +30,10 @@ public readonly record struct DispatchStatus(int Done, int Total, IReadOnlyDicti
 /// The coordinator's side of a cluster run: the experiment's items go to the silos' worker grains, a bounded number in
 /// flight per silo (<see cref="DispatchSettings.InFlightPerSilo"/>: a slow silo holds two items, never a share of the
 /// queue), and each result is handed back to the experiment's
-/// thread as it arrives. The coordinator polls the cluster's membership: a silo that joins gets work; a silo that dies or
-/// stops answering has its in-flight items put back in the queue for the others. A result that still arrives from a silo
+/// thread as it arrives. The coordinator polls the cluster's membership: a silo that joins gets work; a silo that dies has
+/// its in-flight items put back in the queue for the others. No wait is unbounded, so the coordinator survives the death
+/// of any silo, whatever it held: a membership read has a timeout, and an item whose answer is long in coming is checked
+/// on with the silo computing it. A result that still arrives from a silo
 /// written off is passed on only if its item is not done yet, so an item is never delivered twice by this dispatch (and the
 /// journal keeps the first record of a key in any case).
 /// </summary>
@@ -63,11 +72,12 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
             {
                 stop.Token.ThrowIfCancellationRequested();
                 HashSet<SiloAddress> active;
-                try { active = (await management.GetHosts(onlyActive: true).WaitAsync(stop.Token)).Keys.ToHashSet(); }
-                catch (Exception e) when (e is not OperationCanceledException)
+                try { active = (await management.GetHosts(onlyActive: true).WaitAsync(settings.CallTimeout, stop.Token)).Keys.ToHashSet(); }
+                catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
                 {
-                    // The management grain was on a silo that just died: it comes back on a live one once the death is
-                    // declared. Until then the silos known stay as they are; with none answering, the timeout below ends it.
+                    // The call went through a silo that just died (the management grain is a stateless worker on the gateway the
+                    // call reached), or its answer was lost with that silo: the next poll goes through another gateway. Until
+                    // then the silos known stay as they are; with none answering, the timeout below ends it.
                     state.Lost("the membership could not be read", e);
                     active = [.. silos.Where(s => !s.Value.IsCancellationRequested).Select(s => s.Key)];
                 }
@@ -101,8 +111,9 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
         }
     }
 
-    /// <summary>Keeps one item in flight to a silo until the run is done or the silo is lost (declared dead by the
-    /// membership, or a call to it failed). Several of these serve a silo; its grain takes their calls one at a time.</summary>
+    /// <summary>Keeps one item in flight to a silo until the run is done or the silo is declared dead. Several of these serve a
+    /// silo. A call that fails (it went through a gateway that died, say) puts its item back and tries again a second later,
+    /// as long as the membership has the silo; an answer long in coming is checked on (<see cref="Await"/>).</summary>
     private async Task ServeSilo(SiloAddress silo, DispatchedExperiment experiment, DispatchState state, ChannelWriter<ItemDone> results, CancellationTokenSource lost)
     {
         await Task.Yield();
@@ -110,6 +121,7 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
         RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
         var grain = client.GetGrain<IItemWorkerGrain>(silo.ToParsableString());
         string name = silo.ToString();
+        var failingSince = (DateTime?)null;
         while (!lost.IsCancellationRequested)
         {
             if (!state.TryTake(out var item))
@@ -120,20 +132,56 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
             state.Started(name);
             try
             {
-                var result = await grain.Score(new WorkerRequest(experiment.Kind, experiment.ConfigJson, experiment.Seed, item.Key, item.PayloadJson))
-                    .WaitAsync(lost.Token);
-                if (result.Error is { } error) state.Fail($"item {item.Key} failed on silo {result.Silo}: {error}");
+                var request = new WorkerRequest(experiment.Kind, experiment.ConfigJson, experiment.Seed, item.Key, item.PayloadJson);
+                var result = await Await(grain, name, request, state, lost.Token);
+                failingSince = null;
+                if (result is null) state.PutBack(item);  // the silo has not got it: the request or its answer was lost
+                else if (result.Error is { } error) state.Fail($"item {item.Key} failed on silo {result.Silo}: {error}");
                 else if (state.Complete(item.Key)) results.TryWrite(new ItemDone(item.Key, result.RecordJson!, result.Silo));
             }
             catch (Exception e)
             {
-                // Lost with its silo (or the run stopped): the item goes back for another silo.
+                // Lost with its silo, the call failed, or the run stopped: the item goes back for another silo.
                 state.PutBack(item);
-                if (e is not OperationCanceledException) { state.Lost($"silo {silo} was lost", e); await lost.CancelAsync(); }
-                return;
+                if (lost.IsCancellationRequested) return;
+                state.Lost($"a call to silo {silo} failed", e);
+                failingSince ??= DateTime.UtcNow;
+                if (DateTime.UtcNow - failingSince > settings.NoSiloTimeout) { await lost.CancelAsync(); return; }
+                try { await Task.Delay(TimeSpan.FromSeconds(1), lost.Token); } catch (OperationCanceledException) { return; }
             }
             finally { state.Finished(name); }
         }
+    }
+
+    /// <summary>
+    /// The answer to <paramref name="request"/>, or null when the silo turns out not to have the item. An answer can be lost
+    /// for good without the call failing (it was routed through a gateway silo that died), and a silo that stays up is never
+    /// declared dead: so after <see cref="DispatchSettings.HoldCheck"/> (or twice the slowest item so far) the coordinator asks
+    /// the silo whether it still has the item waiting or computing, and gives up on the call only if it has not. A question
+    /// that goes unanswered is asked again later: a silo that cannot be reached at all is the membership's to declare dead.
+    /// </summary>
+    private async Task<WorkerResult?> Await(IItemWorkerGrain grain, string silo, WorkerRequest request, DispatchState state, CancellationToken lost)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var call = grain.Score(request);
+        while (true)
+        {
+            var wait = TimeSpan.FromTicks(Math.Max(settings.HoldCheck.Ticks, (long)(settings.SlowItems * state.SlowestItem.Ticks)));
+            if (await Task.WhenAny(call, Task.Delay(wait, lost)) == call) break;
+            lost.ThrowIfCancellationRequested();
+            bool holds;
+            try { holds = await grain.Holds(request).WaitAsync(settings.CallTimeout, lost); }
+            catch (Exception e) when (!lost.IsCancellationRequested)
+            {
+                state.Lost($"silo {silo} did not say whether it has item {request.Key}", e);
+                continue;
+            }
+            // Its answer may have come while the silo was asked.
+            if (!holds && !call.IsCompleted) return null;
+        }
+        var result = await call;
+        state.Observed(clock.Elapsed);
+        return result;
     }
 
     /// <summary>The queue of items, what is done, and what is in flight where; shared by every slot's loop.</summary>
@@ -152,6 +200,17 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
         public int Done => Volatile.Read(ref done);
         public string? Failure { get; private set; }
         public string LastFailure { get; private set; } = "";
+
+        private long slowestTicks;
+
+        /// <summary>The longest a silo has taken to answer an item so far (waiting there included).</summary>
+        public TimeSpan SlowestItem => TimeSpan.FromTicks(Interlocked.Read(ref slowestTicks));
+
+        public void Observed(TimeSpan elapsed)
+        {
+            long seen;
+            while (elapsed.Ticks > (seen = Interlocked.Read(ref slowestTicks)) && Interlocked.CompareExchange(ref slowestTicks, elapsed.Ticks, seen) != seen) { }
+        }
 
         public bool TryTake(out ItemWork item)
         {

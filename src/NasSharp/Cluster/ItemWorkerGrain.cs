@@ -1,4 +1,5 @@
 using NasSharp.Experiments;
+using Orleans.Concurrency;
 
 namespace NasSharp.Cluster;
 
@@ -25,15 +26,25 @@ public sealed record WorkerResult(
 
 /// <summary>
 /// A silo's worker. The coordinator keeps a bounded number of calls in flight per silo and places each silo's grain on that
-/// silo (a placement hint, <see cref="ClusterDispatcher"/>); the grain takes them one at a time and only coordinates: the computation runs on the silo's own compute
-/// thread (<see cref="SiloWorker"/>), never on Orleans' scheduler, which is not for long CPU-bound work.
+/// silo (a placement hint, <see cref="ClusterDispatcher"/>); the grain only coordinates: it hands each item at once to the
+/// silo's own compute thread (<see cref="SiloWorker"/>), which computes them one at a time, never on Orleans' scheduler,
+/// which is not for long CPU-bound work.
 /// </summary>
 public interface IItemWorkerGrain : IGrainWithStringKey
 {
     Task<WorkerResult> Score(WorkerRequest request);
+
+    /// <summary>Whether the silo still has <paramref name="request"/> waiting or computing: a coordinator whose answer is long
+    /// in coming asks, and sends the item elsewhere if the silo has not got it (the request or the answer was lost).</summary>
+    Task<bool> Holds(WorkerRequest request);
 }
 
+/// <remarks>Reentrant: an item reaches the compute thread's queue the moment it arrives (so <see cref="Holds"/> sees it),
+/// and <see cref="Holds"/> is answered while an item computes.</remarks>
+[Reentrant]
 public sealed class ItemWorkerGrain(SiloWorker worker) : Grain, IItemWorkerGrain
 {
     public Task<WorkerResult> Score(WorkerRequest request) => worker.Score(request);
+
+    public Task<bool> Holds(WorkerRequest request) => Task.FromResult(worker.Holds(request));
 }

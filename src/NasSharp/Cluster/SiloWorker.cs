@@ -38,11 +38,23 @@ public sealed class SiloWorker : IDisposable
     private static readonly Lock ProcessTorch = new();
     public string SiloName { get; }
 
+    /// <summary>Requests waiting or computing, with how many times each was sent (a coordinator may send one again).</summary>
+    private readonly ConcurrentDictionary<WorkerRequest, int> held = new();
+
     public Task<WorkerResult> Score(WorkerRequest request)
     {
         var done = new TaskCompletionSource<WorkerResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        held.AddOrUpdate(request, 1, (_, n) => n + 1);
         queue.Add((request, done));
         return done.Task;
+    }
+
+    /// <summary>Whether <paramref name="request"/> is waiting or computing here.</summary>
+    public bool Holds(WorkerRequest request) => held.ContainsKey(request);
+
+    private void Release(WorkerRequest request)
+    {
+        if (held.AddOrUpdate(request, 0, (_, n) => n - 1) <= 0) held.TryRemove(KeyValuePair.Create(request, 0));
     }
 
     private void Loop()
@@ -69,6 +81,7 @@ public sealed class SiloWorker : IDisposable
                     // shows this line and stops, rather than retrying forever.
                     done.SetResult(new WorkerResult(request.Key, null, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", SiloName));
                 }
+                finally { Release(request); }
             }
         }
         finally { current?.Scorer.Dispose(); }

@@ -59,17 +59,19 @@ public class ClusterKillTests
         AssertStoredOnceAndEqualToOneProcess(cli.StorePath, output);
     }
 
-    [Fact]
-    public async Task WithTheMembershipInRedisASiloKilledMidRunLosesNothing()
+    /// <summary>Either silo: the first usually holds what the coordinator read the membership through and routed calls via (its
+    /// gateway); killing it once hung the coordinator on an answer lost with it.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task WithTheMembershipInRedisASiloKilledMidRunLosesNothing(int killed)
     {
         using var cli = new CliHarness();
         using var redis = new RedisServer();
         using var silos = new LocalSilos(LocalSilos.CurrentNas(), count: 2, threads: 1, redis: redis.Connection);
         var coordinator = Task.Run(() => cli.Run([.. Correlate(["--cluster", $"redis:{redis.Connection}", "--cluster-id", silos.ClusterId]), "--json"]));
         WaitForResults(cli.StorePath, atLeast: 2, coordinator);
-        // The second silo. Killing the first (which usually holds Orleans' management grain the coordinator reads the
-        // membership from) has hung the coordinator in one CI run of several: a known gap, not yet fixed.
-        silos.Kill(1);
+        silos.Kill(killed);
         var (code, output, err) = await coordinator;
         Assert.True(code == 0, err);
 
