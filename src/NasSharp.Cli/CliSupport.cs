@@ -167,7 +167,7 @@ public static class ExperimentCli
         var command = "nas " + string.Join(' ', pr.Tokens.Select(t => t.Value));
         var title = ExperimentRun.KindName(experiment.Kind);
         var context = new ExperimentContext { Device = GlobalOptions.ResolveDevice(pr), Cancellation = console.Cancellation };
-        using var cluster = Connect(pr, experiment.Kind, console.Cancellation);
+        using var cluster = Connect(pr, experiment, console.Cancellation);
         var output = console.WithProgress(title, progress => ExperimentRun.Execute(experiment, path, command,
             context with
             {
@@ -184,15 +184,15 @@ public static class ExperimentCli
     }
 
     /// <summary>The cluster client of <c>--cluster</c>, connected; null when the command has no such option or it is not given.</summary>
-    private static IHost? Connect(ParseResult pr, ExperimentKind kind, CancellationToken cancellation)
+    private static IHost? Connect<T>(ParseResult pr, IExperiment<T> experiment, CancellationToken cancellation)
     {
         var options = pr.CommandResult.Command.Options;
         var option = options.OfType<Option<string?>>().FirstOrDefault(o => o.Name == "--cluster");
         if (option is null || pr.GetValue(option) is not { } text) return null;
         string clusterId = pr.GetValue(options.OfType<Option<string>>().First(o => o.Name == "--cluster-id"))!;
-        if (!ItemScorers.Supports(kind))
-            throw new UsageException($"--cluster: {ExperimentRun.KindName(kind)} runs cannot be run on a cluster yet; these can: " +
-                $"{string.Join(", ", ItemScorers.Kinds.Select(ExperimentRun.KindName))}.");
+        // A run a cluster cannot compute is refused before the cluster is looked for.
+        try { experiment.ValidateDispatch(); }
+        catch (SettingException e) { throw new UsageException(e.Message); }
         return ClusterHosting.ConnectClient(ClusterAddress.Parse(text, clusterId), cancellation).GetAwaiter().GetResult();
     }
 }

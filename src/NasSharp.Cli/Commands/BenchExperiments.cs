@@ -122,7 +122,7 @@ public static class BenchExperiments
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, Nb201Space.Name);
         var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "steps" or "batch" or "tau" or "gumbel" or "parameterization"));
         var dataOptions = new DataOptions(cmd, "cifar10", batches: false);
-        foreach (var o in new Option[] { seeds, methods, candidates, rsImages }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seeds, methods, candidates, rsImages }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var chosen = pr.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

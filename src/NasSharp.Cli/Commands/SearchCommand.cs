@@ -18,7 +18,7 @@ public static class SearchCommand
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces);
         var strategyOptions = new StrategyCliOptions(cmd, registries.Strategies, EigenSearch.StrategyName);
         var dataOptions = new DataOptions(cmd);
-        cmd.Options.Add(seed);
+        foreach (var o in new Option[] { seed }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var space = spaceOptions.Resolve(pr);

@@ -143,8 +143,22 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
         var methods = config.Methods;
         // Random search needs NASI-FIX's time of the same seed, so NASI-FIX runs first.
         var ordered = methods.Contains("random") && !methods.Contains("nasi-fix") ? ["nasi-fix", .. methods] : methods.OrderBy(m => m == "random" ? 1 : 0).ToList();
-        var runs = new List<MethodRun>();
         int done = 0, total = ordered.Count * config.Seeds.Count;
+        if (context.Dispatcher is { } dispatcher)
+        {
+            // Each (method, seed) an item; random search in a second wave, once NASI-FIX's time of its seed is stored.
+            var experiment = new DispatchedExperiment(Kind, NasJson.Serialize(config), Seed);
+            foreach (var wave in ordered.GroupBy(m => m == "random").OrderBy(g => g.Key))
+            {
+                var all = config.Seeds.SelectMany(seed => ordered.Select(method => $"{method}/{seed}")).ToList();
+                var pending = config.Seeds.SelectMany(seed => wave.Select(method => (Key: $"{method}/{seed}", Item: new MethodItem(method, seed,
+                        method == "random" ? NasiFixSeconds(context.Journal, seed) : null))))
+                    .Where(p => !context.Journal.TryFind<MethodRun>(p.Key, out _)).ToList();
+                dispatcher.JournalResults<MethodItem, MethodRun>(context, experiment, pending, r => r.Arch, space.SpaceName, "searches",
+                    all.Count(k => context.Journal.TryFind<MethodRun>(k, out _)), total);
+            }
+        }
+        var runs = new List<MethodRun>();
         foreach (var seed in config.Seeds)
             foreach (var method in ordered)
             {
@@ -152,7 +166,10 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
                 context.Report("searches", done, total, $"{method} seed {seed}");
                 if (!context.Journal.TryFind<MethodRun>($"{method}/{seed}", out var run))
                 {
-                    run = RunOne(method, seed, runs, context);
+                    double? budget = method == "random" ? NasiFixSeconds(context.Journal, seed) : null;
+                    run = RunOne(method, seed, budget, context.Journal.Under($"{method}/{seed}/"), context.Device, context.Cancellation,
+                        // Inside one search too: an eigen search of 100 NB201 cells or 100 NASI steps takes minutes.
+                        context.Progress is null ? null : context.ForSearch($"{method} "));
                     context.Journal.Record($"{method}/{seed}", run, run.Arch, space.SpaceName);
                 }
                 runs.Add(run);
@@ -161,22 +178,35 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
         return Summarise(runs.Where(r => methods.Contains(r.Method)).ToList(), methods, table, space.SpaceName, context.RunId, context.Resumed);
     }
 
-    private MethodRun RunOne(string method, int seed, List<MethodRun> earlier, ExperimentContext context)
+    private static double NasiFixSeconds(IRunJournal journal, int seed) =>
+        journal.TryFind<MethodRun>($"nasi-fix/{seed}", out var fix) ? fix.Seconds
+            : throw new InvalidOperationException($"random search of seed {seed} needs NASI-FIX's time of that seed, which is not stored.");
+
+    /// <summary>The comparison of a stored configuration, with the table and data of <paramref name="dataDirectory"/>.</summary>
+    public static ComparisonExperiment FromConfig(ComparisonConfig config, string dataDirectory, SpaceRegistry spaces)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(spaces);
+        var space = spaces.Recreate(config.Space.Name, config.Space.Settings);
+        var table = space.GroundTruth(dataDirectory)
+            ?? throw new InvalidOperationException($"no table of the {space.SpaceName} space in {dataDirectory}; a comparison looks its architectures up in one.");
+        return new ComparisonExperiment(space, new ExperimentData(config.Data, dataDirectory, 0), table, dataDirectory, config.Methods, config.Seeds, config.Settings);
+    }
+
+    internal MethodRun RunOne(MethodItem item, IRunJournal journal, TorchSharp.torch.Device device) =>
+        RunOne(item.Method, item.Seed, item.BudgetSeconds, journal, device, default, null);
+
+    /// <summary>One method's search for one seed (random search given <paramref name="budget"/> seconds), its work journaled in
+    /// <paramref name="journal"/>.</summary>
+    private MethodRun RunOne(string method, int seed, double? budget, IRunJournal journal, TorchSharp.torch.Device device, CancellationToken cancellation,
+        IProgress<SearchProgress>? progress)
     {
         var s = config.Settings;
         var m = Table.Single(x => x.Name == method);
-        double? budget = method == "random" ? earlier.Single(r => r.Method == "nasi-fix" && r.Seed == seed).Seconds : null;
         var strategy = m.Strategy(s, seed, budget);
         var methodData = MethodData(m);
         var clock = Stopwatch.StartNew();
-        var search = new SearchContext(space, methodData, seed)
-        {
-            Device = context.Device,
-            Journal = context.Journal.Under($"{method}/{seed}/"),
-            Cancellation = context.Cancellation,
-            // Inside one search too: an eigen search of 100 NB201 cells or 100 NASI steps takes minutes.
-            Progress = context.Progress is null ? null : context.ForSearch($"{method} "),
-        };
+        var search = new SearchContext(space, methodData, seed) { Device = device, Journal = journal, Cancellation = cancellation, Progress = progress };
         var outcome = strategy.Run(search);
         var arch = outcome.Arch ?? throw new InvalidOperationException($"{method} seed {seed} selected no architecture: {outcome.NoArchReason}.");
         IReadOnlyDictionary<string, double> Accuracies(string a) =>
@@ -212,4 +242,25 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
         var uniform = targets.ToDictionary(t => t, t => MeanStd.Of(table.Entries.Select(e => e.TestAccuracyPercent[t])));
         return new ComparisonOutput(runId, resumed, space, targets, summaries, uniform, table.PublishedSearches);
     }
+}
+
+/// <summary>One (method, seed) of a comparison, to search elsewhere; random search's time budget when the method is random.</summary>
+public sealed record MethodItem(string Method, int Seed, double? BudgetSeconds);
+
+/// <summary>
+/// Runs a comparison's (method, seed) searches from its configuration alone, with the table and data of the worker's own data
+/// directory: a cluster's worker side of <c>nas bench search</c>. A search on a worker keeps its inner work in memory: the
+/// item is the whole search, stored by the coordinator when it is done.
+/// </summary>
+public sealed class ComparisonScorer(ComparisonConfig config, string dataDirectory, SpaceRegistry spaces, TorchSharp.torch.Device device) : IDisposable
+{
+    private readonly ComparisonExperiment experiment = ComparisonExperiment.FromConfig(config, dataDirectory, spaces);
+
+    public MethodRun Score(MethodItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return experiment.RunOne(item, new MemoryJournal(), device);
+    }
+
+    public void Dispose() { }
 }

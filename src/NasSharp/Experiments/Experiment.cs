@@ -54,6 +54,17 @@ public interface IExperiment<out TOutput>
     /// </summary>
     void Validate() { }
 
+    /// <summary>
+    /// Refuses, with a <see cref="SettingException"/>, a run whose items cannot be computed elsewhere (<see cref="ItemScorers"/>);
+    /// called before a run with a dispatcher is stored.
+    /// </summary>
+    void ValidateDispatch()
+    {
+        if (!ItemScorers.Supports(Kind))
+            throw new SettingException($"--cluster: {ExperimentRun.KindName(Kind)} runs cannot be run on a cluster yet; these can: " +
+                $"{string.Join(", ", ItemScorers.Kinds.Select(ExperimentRun.KindName))}.");
+    }
+
     TOutput Run(ExperimentContext context);
 }
 

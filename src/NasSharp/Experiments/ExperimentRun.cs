@@ -79,6 +79,7 @@ public sealed class ExperimentRun : IDisposable
         ArgumentNullException.ThrowIfNull(experiment);
         ArgumentNullException.ThrowIfNull(context);
         experiment.Validate();
+        if (context.Dispatcher is not null) experiment.ValidateDispatch();
         using var run = Start(storePath, experiment.Kind, experiment.Config, experiment.Seed, command, resumable, context.Cancellation);
         started?.Invoke(run);
         TOutput output;

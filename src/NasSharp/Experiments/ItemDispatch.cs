@@ -69,6 +69,16 @@ public static class ItemScorers
             var scorer = new TruthScorer(NasJson.Deserialize<TruthConfig>(e.ConfigJson), e.Seed, dataDirectory, spaces, device);
             return new Scorer<TruthItem, TruthEntry>(scorer.Score, scorer);
         },
+        [ExperimentKind.BenchSearch] = (e, dataDirectory, spaces, device) =>
+        {
+            var scorer = new ComparisonScorer(NasJson.Deserialize<ComparisonConfig>(e.ConfigJson), dataDirectory, spaces, device);
+            return new Scorer<MethodItem, MethodRun>(scorer.Score, scorer);
+        },
+        [ExperimentKind.Search] = (e, dataDirectory, spaces, device) =>
+        {
+            var scorer = new SearchCandidateScorer(e.ConfigJson, e.Seed, dataDirectory, spaces, device);
+            return new Scorer<Search.CandidateItem, Search.ScoredCandidate>(scorer.Score, scorer);
+        },
     };
 
     public static IEnumerable<ExperimentKind> Kinds => Table.Keys;

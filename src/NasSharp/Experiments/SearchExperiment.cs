@@ -68,14 +68,23 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
 
     public void Validate() => strategy.Validate(space, data);
 
+    /// <summary>A candidate strategy's candidates are the items a cluster computes; other strategies run in one process.</summary>
+    public void ValidateDispatch()
+    {
+        if (strategy is not ICandidateStrategy || !CandidateStrategies.Supports(strategy.Name))
+            throw new SettingException($"--cluster: --strategy {strategy.Name} cannot be run on a cluster; these can: {string.Join(", ", CandidateStrategies.Names)}.");
+    }
+
     public SearchOutput Run(ExperimentContext context)
     {
+        if (context.Dispatcher is not null) ValidateDispatch();
         var search = new SearchContext(space, data, seed)
         {
             Device = context.Device,
             Journal = context.Journal,
             Cancellation = context.Cancellation,
             Progress = context.Progress is null ? null : context.ForSearch(),
+            Dispatch = context.Dispatcher is { } dispatcher ? (dispatcher, new DispatchedExperiment(Kind, NasJson.Serialize(Config), seed)) : null,
         };
         var outcome = strategy.Run(search);
         return Output(outcome, context);
@@ -116,4 +125,32 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
         };
     }
 
+}
+
+/// <summary>Scores a search's candidates from the search's configuration alone: a cluster's worker side of a search.</summary>
+public sealed class SearchCandidateScorer : IDisposable
+{
+    private readonly ISearchSpace space;
+    private readonly ICandidateScorer scorer;
+
+    public SearchCandidateScorer(string configJson, long seed, string dataDirectory, SpaceRegistry spaces, TorchSharp.torch.Device device)
+    {
+        ArgumentNullException.ThrowIfNull(spaces);
+        // The options are stored as the strategy's own record; read back by the strategy's name.
+        using var config = System.Text.Json.JsonDocument.Parse(configJson);
+        var root = config.RootElement;
+        var stored = NasJson.Deserialize<SearchConfig>(configJson);
+        space = spaces.Recreate(stored.Space.Name, stored.Space.Settings);
+        var strategy = CandidateStrategies.Create(stored.Strategy, root.GetProperty("options").GetRawText());
+        var context = new SearchContext(space, new ExperimentData(stored.Data, dataDirectory, seed), seed) { Device = device };
+        scorer = strategy.CandidateScorer(context);
+    }
+
+    public ScoredCandidate Score(CandidateItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return scorer.Score(item.Index, space.Parse(item.Arch));
+    }
+
+    public void Dispose() => scorer.Dispose();
 }

@@ -22,11 +22,27 @@ public static class Candidates
                   .ThenByDescending(s => s.IsFinite ? s.Score : 0)
                   .ThenBy(s => s.Index)];
 
-    /// <summary>Scores every candidate not yet in the journal, in order, recording each as it finishes; ranked.</summary>
+    /// <summary>
+    /// Scores every candidate not yet in the journal, in order, recording each as it finishes; ranked. With
+    /// <see cref="SearchContext.Dispatch"/> the candidates not yet journaled are scored there first (by a scorer made from the
+    /// search's configuration, <see cref="CandidateStrategies"/>) and journaled as they arrive.
+    /// </summary>
     public static (IReadOnlyList<ScoredCandidate> Ranked, double Seconds) Score(SearchContext context, IReadOnlyList<IGenotype> candidates,
         Func<int, IGenotype, ScoredCandidate> score)
     {
         var clock = Stopwatch.StartNew();
+        if (context.Dispatch is var (dispatcher, experiment))
+        {
+            var pending = candidates.Select((g, i) => (Key: $"score/{i}", Item: new CandidateItem(i, g.Canonical)))
+                .Where(p => !context.Journal.TryFind<ScoredCandidate>(p.Key, out _)).ToList();
+            var experimentContext = new Experiments.ExperimentContext
+            {
+                Journal = context.Journal, Cancellation = context.Cancellation,
+                Progress = context.Progress is { } progress ? new PhaseProgress(progress) : null,
+            };
+            Experiments.ItemDispatch.JournalResults<CandidateItem, ScoredCandidate>(dispatcher, experimentContext, experiment, pending, c => c.Arch, context.Space.SpaceName,
+                "scoring", candidates.Count - pending.Count, candidates.Count);
+        }
         var scores = new List<ScoredCandidate>(candidates.Count);
         for (int i = 0; i < candidates.Count; i++)
         {
@@ -88,4 +104,31 @@ public static class Candidates
         return arch(stored) == genotype.Canonical ? stored
             : throw new InvalidOperationException($"The stored item '{key}' is {arch(stored)}, not {genotype.Canonical}: the stored run was made under another configuration.");
     }
+
+    private sealed class PhaseProgress(IProgress<SearchProgress> search) : IProgress<Experiments.ExperimentProgress>
+    {
+        public void Report(Experiments.ExperimentProgress value) => search.Report(new SearchProgress(value.Task, value.Done, value.Total, value.Detail));
+    }
+}
+
+/// <summary>One candidate of a search, to score elsewhere: its index in the sample and its genotype.</summary>
+public sealed record CandidateItem(int Index, string Arch);
+
+/// <summary>The strategies whose candidates can be scored elsewhere, in one explicit table: each made from its stored options.</summary>
+public static class CandidateStrategies
+{
+    private static readonly Dictionary<string, Func<string, ICandidateStrategy>> Table = new()
+    {
+        [EigenSearch.StrategyName] = json => new EigenSearch(NasJson.Deserialize<EigenSearchOptions>(json)),
+        [ProxySearch.StrategyName] = json => new ProxySearch(NasJson.Deserialize<ProxySearchOptions>(json)),
+    };
+
+    public static IEnumerable<string> Names => Table.Keys;
+
+    public static bool Supports(string strategy) => Table.ContainsKey(strategy);
+
+    /// <summary>The strategy <paramref name="strategy"/> with the options <paramref name="optionsJson"/> as a run stored them.</summary>
+    public static ICandidateStrategy Create(string strategy, string optionsJson) =>
+        Table.TryGetValue(strategy, out var create) ? create(optionsJson)
+            : throw new SettingException($"--cluster: --strategy {strategy} cannot be run on a cluster; these can: {string.Join(", ", Names)}.");
 }

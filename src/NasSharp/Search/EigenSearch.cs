@@ -102,7 +102,7 @@ public sealed record EigenSearchOptions
 /// then train the top-k and pick the one with the best validation accuracy. Measures per candidate: λ_min, λ_max, the
 /// trace and the condition number of the kernel.
 /// </summary>
-public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<EigenSearchOptions>(StrategyName, options)
+public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<EigenSearchOptions>(StrategyName, options), ICandidateStrategy
 {
     public const string StrategyName = "eigen";
 
@@ -183,14 +183,27 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
                 (Options.ScoringNetwork.Parameterization == Parameterization.Ntk ? "; score in the standard one with --parameterization standard." : "."));
     }
 
+    public ICandidateScorer CandidateScorer(SearchContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var ntkInputs = NtkInputs(context);
+        return new Scorer((i, g) => ScoreCandidate(context, i, g, ntkInputs));
+    }
+
+    private sealed class Scorer(Func<int, IGenotype, ScoredCandidate> score) : ICandidateScorer
+    {
+        public ScoredCandidate Score(int index, IGenotype genotype) => score(index, genotype);
+        public void Dispose() { }
+    }
+
     public override SearchOutcome Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         Validate(context.Space, context.Data);
         var clock = Stopwatch.StartNew();
         var candidates = Search.Candidates.Sample(context.Space, Options.Candidates, context.Seed);
-        var ntkInputs = NtkInputs(context);
-        var (ranked, scoring) = Search.Candidates.Score(context, candidates, (i, g) => ScoreCandidate(context, i, g, ntkInputs));
+        using var scorer = CandidateScorer(context);
+        var (ranked, scoring) = Search.Candidates.Score(context, candidates, scorer.Score);
         var (trained, best, training) = Search.Candidates.TrainTop(context, candidates, ranked, Options.TopK, Options.TrainingNetwork, Options.Training);
         return new SearchOutcome(Name, best)
         {

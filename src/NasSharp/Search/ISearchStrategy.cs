@@ -27,6 +27,22 @@ public interface ISearchStrategy
     SearchOutcome Run(SearchContext context);
 }
 
+/// <summary>
+/// A strategy that scores sampled candidates each on its own (<c>eigen</c>, <c>proxy</c>): its candidates can be computed
+/// elsewhere (a cluster's workers, <see cref="SearchContext.Dispatch"/>) by a scorer made from the search's configuration.
+/// </summary>
+public interface ICandidateStrategy : ISearchStrategy
+{
+    /// <summary>The scorer of this search's candidates; it scores exactly as the strategy's own run does.</summary>
+    ICandidateScorer CandidateScorer(SearchContext context);
+}
+
+/// <summary>Scores candidates of one search, one at a time, on the thread that made it (tensors it holds live on that thread).</summary>
+public interface ICandidateScorer : IDisposable
+{
+    ScoredCandidate Score(int index, IGenotype genotype);
+}
+
 /// <summary>A strategy's name and typed options, the part every strategy shares.</summary>
 public abstract class SearchStrategy<TOptions>(string name, TOptions options) : ISearchStrategy where TOptions : notnull
 {
@@ -58,6 +74,9 @@ public sealed record SearchContext(ISearchSpace Space, ExperimentData Data, long
     public IRunJournal Journal { get; init; } = new MemoryJournal();
     public IProgress<SearchProgress>? Progress { get; init; }
     public CancellationToken Cancellation { get; init; }
+    /// <summary>Where a candidate strategy's candidates are scored (a cluster) and the search as its workers see it; null
+    /// scores them in this process.</summary>
+    public (Experiments.IItemDispatcher Dispatcher, Experiments.DispatchedExperiment Experiment)? Dispatch { get; init; }
 
     /// <summary>Reports progress of a phase of the search.</summary>
     public void Report(string phase, int done, int total, string? detail = null) =>

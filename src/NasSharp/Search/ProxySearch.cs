@@ -39,7 +39,7 @@ public sealed record ProxySearchOptions
 /// With an aggregate (<see cref="ProxyAggregates"/>, e.g. AZ-NAS's) each candidate's journal entry keeps its component
 /// scores as measures, and the ranking is the aggregate over all K candidates.
 /// </summary>
-public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<ProxySearchOptions>(StrategyName, options)
+public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<ProxySearchOptions>(StrategyName, options), ICandidateStrategy
 {
     public const string StrategyName = "proxy";
 
@@ -49,24 +49,9 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         Options.Validate();
         var clock = Stopwatch.StartNew();
         var aggregate = ProxyAggregates.Find(Options.Proxy);
-        var evaluator = new ProxyEvaluator(aggregate is null ? [ProxyRegistry.Get(Options.Proxy)] : aggregate.Components.Select(ProxyRegistry.Get));
         var candidates = Candidates.Sample(context.Space, Options.Candidates, context.Seed);
-        var batch = context.Data.Batches().Fixed(Options.Batch, Seeds.Derive(context.Seed, "proxy-batch"));
-        using var scope = NewDisposeScope();
-        var (x, y) = batch.ToTensors(context.Device);
-        x = x.to(Options.Network.DType);
-        var (ranked, scoring) = Candidates.Score(context, candidates, (i, g) =>
-        {
-            long seed = Seeds.Derive(context.Seed, "proxy-init", g.Canonical);
-            var evaluation = evaluator.Evaluate(() => context.Space.BuildNetwork(g, batch.SampleShape, batch.NumClasses, Options.Network, seed, context.Device),
-                x, y, batch.NumClasses, seed);
-            if (aggregate is not null)
-                // The aggregate exists only over the whole set: each candidate keeps its component scores (NaN where not finite).
-                return new ScoredCandidate(i, g.Canonical, double.NaN, $"{aggregate.Name} ranks a candidate against all the others; its components are its measures",
-                    evaluation.Results.ToDictionary(r => r.Name, r => r.Score.IsFinite ? r.Score.Value : double.NaN), evaluation.TotalSeconds);
-            var result = evaluation.Results[0];
-            return new ScoredCandidate(i, g.Canonical, result.Score.Value, result.Score.Reason, new Dictionary<string, double>(), evaluation.TotalSeconds);
-        });
+        using var scorer = new Scorer(this, context);
+        var (ranked, scoring) = Candidates.Score(context, candidates, scorer.Score);
         if (aggregate is not null)
         {
             var values = aggregate.Score([.. ranked.Select(c => c.Measures)]);
@@ -77,5 +62,57 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         {
             Ranked = ranked, Trained = trained, ScoringSeconds = scoring, TrainingSeconds = training, SearchSeconds = clock.Elapsed.TotalSeconds,
         };
+    }
+
+    public ICandidateScorer CandidateScorer(SearchContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Options.Validate();
+        return new Scorer(this, context);
+    }
+
+    /// <summary>Every candidate on the search's one batch, each network's weights from the stream "proxy-init" of its genotype.</summary>
+    private sealed class Scorer : ICandidateScorer
+    {
+        private readonly ProxySearchOptions options;
+        private readonly SearchContext context;
+        private readonly ProxyAggregate? aggregate;
+        private readonly ProxyEvaluator evaluator;
+        private readonly IReadOnlyList<int> sampleShape;
+        private readonly int classes;
+        private readonly Tensor x;
+        private readonly Tensor y;
+
+        public Scorer(ProxySearch strategy, SearchContext context)
+        {
+            (options, this.context) = (strategy.Options, context);
+            aggregate = ProxyAggregates.Find(options.Proxy);
+            evaluator = new ProxyEvaluator(aggregate is null ? [ProxyRegistry.Get(options.Proxy)] : aggregate.Components.Select(ProxyRegistry.Get));
+            var batch = context.Data.Batches().Fixed(options.Batch, Seeds.Derive(context.Seed, "proxy-batch"));
+            (sampleShape, classes) = (batch.SampleShape, batch.NumClasses);
+            using var scope = NewDisposeScope();
+            var (inputs, labels) = batch.ToTensors(context.Device);
+            (x, y) = (inputs.to(options.Network.DType).DetachFromDisposeScope(), labels.DetachFromDisposeScope());
+        }
+
+        public ScoredCandidate Score(int index, IGenotype g)
+        {
+            long seed = Seeds.Derive(context.Seed, "proxy-init", g.Canonical);
+            using var scope = NewDisposeScope();
+            var evaluation = evaluator.Evaluate(() => context.Space.BuildNetwork(g, sampleShape, classes, options.Network, seed, context.Device),
+                x, y, classes, seed);
+            if (aggregate is not null)
+                // The aggregate exists only over the whole set: each candidate keeps its component scores (NaN where not finite).
+                return new ScoredCandidate(index, g.Canonical, double.NaN, $"{aggregate.Name} ranks a candidate against all the others; its components are its measures",
+                    evaluation.Results.ToDictionary(r => r.Name, r => r.Score.IsFinite ? r.Score.Value : double.NaN), evaluation.TotalSeconds);
+            var result = evaluation.Results[0];
+            return new ScoredCandidate(index, g.Canonical, result.Score.Value, result.Score.Reason, new Dictionary<string, double>(), evaluation.TotalSeconds);
+        }
+
+        public void Dispose()
+        {
+            x.Dispose();
+            y.Dispose();
+        }
     }
 }

@@ -35,6 +35,15 @@ public class ClusterCliTests
         Assert.False(HasRuns(cli.StorePath));
     }
 
+    [Fact]
+    public void AStrategyWhoseCandidatesAreNotItemsIsAUsageMistake()
+    {
+        using var cli = new CliHarness();
+        Assert.Equal("error: --cluster: --strategy nasi cannot be run on a cluster; these can: eigen, proxy.",
+            cli.UsageError(["search", "--strategy", "nasi", "--train-size", "200", "--cluster", $"127.0.0.1:{LocalSilos.FreePort()}"]));
+        Assert.False(HasRuns(cli.StorePath));
+    }
+
     [Theory]
     [InlineData(new[] { "--port", "0" }, "error: --port 0: must be a port number from 1 to 65535.")]
     [InlineData(new[] { "--advertise", "somewhere" }, "error: --advertise somewhere: not an IP address.")]
