@@ -15,6 +15,14 @@ public static class ClusterCommand
     {
         var cmd = new Command("cluster", "Run experiments on an Orleans cluster: start worker silos, then give a resumable command --cluster.");
         cmd.Subcommands.Add(Silo(console));
+        var sql = new Command("sql", "Print the SQL that creates Orleans' membership table in a PostgreSQL database, for silos started with " +
+            "--clustering adonet: run it once, e.g. nas cluster sql | psql -d orleans.");
+        sql.SetAction(_ =>
+        {
+            console.Out.Write(ClusterHosting.PostgresMembershipSql());
+            return 0;
+        });
+        cmd.Subcommands.Add(sql);
         return cmd;
     }
 
@@ -26,13 +34,24 @@ public static class ClusterCommand
         var gateway = new Option<int>("--gateway-port") { Description = "Port coordinators connect to (their --cluster HOST:PORT).", DefaultValueFactory = _ => ClusterAddress.DefaultGatewayPort };
         var primary = new Option<string?>("--primary") { Description = "The primary silo's HOST:PORT (its --port); omit it on the primary." };
         var redis = new Option<string?>("--redis") { Description = "Keep the membership in Redis (a connection such as redis-host:6379): no primary, any silo may leave; coordinators then use --cluster redis:CONNECTION." };
+        var clustering = new Option<string?>("--clustering") { Description = "adonet: keep the membership in a PostgreSQL database (--connection; create its table once with 'nas cluster sql'): no primary, any silo may leave; coordinators then use --cluster adonet:CONNECTION. redis: the same as --redis." };
+        var connection = new Option<string?>("--connection") { Description = "The --clustering database's connection, e.g. 'Host=db-host;Database=orleans;Username=orleans;Password=...'." };
         var advertise = new Option<string>("--advertise") { Description = "This machine's IP address as the other machines reach it (default loopback: one machine).", DefaultValueFactory = _ => "127.0.0.1" };
         var clusterId = ExperimentCli.NewClusterId();
-        foreach (var o in new Option[] { port, gateway, primary, redis, advertise, clusterId }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { port, gateway, primary, redis, clustering, connection, advertise, clusterId }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             foreach (var (option, value) in new[] { ("--port", pr.GetValue(port)), ("--gateway-port", pr.GetValue(gateway)) })
                 if (value is < 1 or > 65535) throw new UsageException($"{option} {value}: must be a port number from 1 to 65535.");
+            switch (pr.GetValue(clustering), pr.GetValue(connection))
+            {
+                case (null, null): break;
+                case ("adonet" or "redis", null): throw new UsageException($"--clustering {pr.GetValue(clustering)}: give the database with --connection.");
+                case ("adonet" or "redis", _) when pr.GetValue(redis) is not null: throw new UsageException("--redis: give --clustering redis --connection or --redis, not both.");
+                case ("adonet" or "redis", _): break;
+                case (null, _): throw new UsageException("--connection: give the kind of database with --clustering adonet or --clustering redis.");
+                case ({ } kind, _): throw new UsageException($"--clustering {kind}: use adonet (PostgreSQL) or redis.");
+            }
             if (!IPAddress.TryParse(pr.GetValue(advertise), out var address))
                 throw new UsageException($"--advertise {pr.GetValue(advertise)}: not an IP address.");
             var settings = new SiloSettings
@@ -40,7 +59,8 @@ public static class ClusterCommand
                 SiloPort = pr.GetValue(port),
                 GatewayPort = pr.GetValue(gateway),
                 Primary = pr.GetValue(primary) is { } p ? ClusterAddress.Endpoint(p, "--primary", ClusterAddress.DefaultSiloPort) : null,
-                Redis = pr.GetValue(redis),
+                Redis = pr.GetValue(clustering) == "redis" ? pr.GetValue(connection) : pr.GetValue(redis),
+                AdoNet = pr.GetValue(clustering) == "adonet" ? pr.GetValue(connection) : null,
                 Advertise = address,
                 ClusterId = pr.GetValue(clusterId)!,
             };
@@ -50,7 +70,7 @@ public static class ClusterCommand
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             host.StartAsync(stop.Token).GetAwaiter().GetResult();
             console.Out.WriteLine($"silo {settings.Advertise}:{settings.SiloPort} (gateway {settings.GatewayPort}) of cluster '{settings.ClusterId}', " +
-                $"{(settings.Redis is { } r ? $"membership in Redis at {r}" : settings.Primary is { } pe ? $"joined primary {pe}" : "primary")}; data {data}; {TorchSharp.torch.get_num_threads()} libtorch threads. " +
+                $"{(settings.Redis is { } r ? $"membership in Redis at {r}" : settings.AdoNet is not null ? "membership in PostgreSQL" : settings.Primary is { } pe ? $"joined primary {pe}" : "primary")}; data {data}; {TorchSharp.torch.get_num_threads()} libtorch threads. " +
                 "Waiting for work; stop with Ctrl+C.");
             console.Out.Flush();
             try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }

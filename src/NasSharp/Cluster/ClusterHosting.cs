@@ -16,6 +16,9 @@ public sealed record SiloSettings
 {
     /// <summary>A StackExchange.Redis connection string (e.g. <c>redis-host:6379</c>) whose server holds the membership.</summary>
     public string? Redis { get; init; }
+    /// <summary>A PostgreSQL connection string (Npgsql) whose database holds Orleans' ADO.NET membership table
+    /// (<see cref="ClusterHosting.PostgresMembershipSql"/>).</summary>
+    public string? AdoNet { get; init; }
     public int SiloPort { get; init; } = ClusterAddress.DefaultSiloPort;
     public int GatewayPort { get; init; } = ClusterAddress.DefaultGatewayPort;
     public IPEndPoint? Primary { get; init; }
@@ -28,16 +31,18 @@ public sealed record SiloSettings
 /// <summary>
 /// How a coordinator reaches a cluster: its gateways (host:port, comma-separated), <c>localhost</c> for silos on this
 /// machine started with the default ports, or <c>redis:CONNECTION</c> for a cluster whose membership is in Redis (the
-/// coordinator then finds every silo's gateway there).
+/// coordinator then finds every silo's gateway there), or <c>adonet:CONNECTION</c> for one whose membership is in PostgreSQL.
 /// </summary>
-public sealed record ClusterAddress(IReadOnlyList<IPEndPoint> Gateways, string ClusterId, string? Redis = null)
+public sealed record ClusterAddress(IReadOnlyList<IPEndPoint> Gateways, string ClusterId, string? Redis = null, string? AdoNet = null)
 {
     public const int DefaultSiloPort = 11111;
     public const int DefaultGatewayPort = 30000;
     public const string DefaultClusterId = "nassharp";
     private const string RedisPrefix = "redis:";
+    private const string AdoNetPrefix = "adonet:";
 
-    public override string ToString() => Redis is { } r ? $"{RedisPrefix}{r}" : string.Join(",", Gateways.Select(g => g.ToString()));
+    public override string ToString() => Redis is { } r ? $"{RedisPrefix}{r}" : AdoNet is not null ? $"{AdoNetPrefix}(PostgreSQL)"
+        : string.Join(",", Gateways.Select(g => g.ToString()));
 
     /// <summary>Reads <c>localhost</c>, <c>localhost:PORT</c> or <c>HOST:PORT[,HOST:PORT…]</c>; a mistake is one line.</summary>
     public static ClusterAddress Parse(string text, string clusterId = DefaultClusterId)
@@ -46,6 +51,9 @@ public sealed record ClusterAddress(IReadOnlyList<IPEndPoint> Gateways, string C
         if (text.StartsWith(RedisPrefix, StringComparison.Ordinal))
             return text.Length > RedisPrefix.Length ? new([], clusterId, text[RedisPrefix.Length..])
                 : throw new SettingException("--cluster redis: give the Redis connection, e.g. redis:redis-host:6379.");
+        if (text.StartsWith(AdoNetPrefix, StringComparison.Ordinal))
+            return text.Length > AdoNetPrefix.Length ? new([], clusterId, AdoNet: text[AdoNetPrefix.Length..])
+                : throw new SettingException("--cluster adonet: give the PostgreSQL connection, e.g. 'adonet:Host=db-host;Database=orleans;Username=orleans;Password=…'.");
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0) throw new SettingException("--cluster: give 'localhost' or the silos' gateways as HOST:PORT[,HOST:PORT…].");
         return new([.. parts.Select(p => Endpoint(p, "--cluster", DefaultGatewayPort))], clusterId);
@@ -70,6 +78,25 @@ public sealed record ClusterAddress(IReadOnlyList<IPEndPoint> Gateways, string C
 /// <summary>Builds silos (workers) and clients (coordinators) with NasSharp's grains and settings.</summary>
 public static class ClusterHosting
 {
+    /// <summary>The ADO.NET provider Orleans' ADO.NET clustering is given for PostgreSQL (Npgsql).</summary>
+    private const string PostgresInvariant = "Npgsql";
+
+    static ClusterHosting() => System.Data.Common.DbProviderFactories.RegisterFactory(PostgresInvariant, Npgsql.NpgsqlFactory.Instance);
+
+    /// <summary>The SQL that creates Orleans' membership table in a PostgreSQL database (Orleans' own scripts, main then
+    /// clustering): run it once per database, e.g. <c>nas cluster sql | psql -d orleans</c>.</summary>
+    public static string PostgresMembershipSql()
+    {
+        var assembly = typeof(ClusterHosting).Assembly;
+        return string.Concat(new[] { "PostgreSQL-Main.sql", "PostgreSQL-Clustering.sql" }.Select(name =>
+        {
+            using var stream = assembly.GetManifestResourceStream($"NasSharp.Cluster.Sql.{name}")
+                ?? throw new InvalidOperationException($"{name} is missing from this build of NasSharp.");
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd() + "\n";
+        }));
+    }
+
     /// <summary>A worker silo, not yet started.</summary>
     public static IHost BuildSilo(SiloSettings silo, WorkerSettings worker, LogLevel logLevel = LogLevel.Error)
     {
@@ -89,6 +116,11 @@ public static class ClusterHosting
         {
             if (silo.Primary is not null) throw new SettingException("--primary: a silo of a Redis-membership cluster has no primary; give --redis alone.");
             builder.UseRedisClustering(redis);
+        }
+        else if (silo.AdoNet is { } connection)
+        {
+            if (silo.Primary is not null) throw new SettingException("--primary: a silo of a PostgreSQL-membership cluster has no primary; give --clustering adonet --connection alone.");
+            builder.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (PostgresInvariant, connection));
         }
         else builder.UseDevelopmentClustering(silo.Primary ?? new IPEndPoint(silo.Advertise, silo.SiloPort));
         builder.ConfigureEndpoints(silo.Advertise, silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(silo.Advertise));
@@ -123,6 +155,7 @@ public static class ClusterHosting
         builder.UseOrleansClient(c =>
         {
             if (address.Redis is { } redis) c.UseRedisClustering(redis);
+            else if (address.AdoNet is { } connection) c.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (PostgresInvariant, connection));
             else c.UseStaticClustering([.. address.Gateways]);
             c.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (address.ClusterId, address.ClusterId));
             c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromHours(6));

@@ -14,13 +14,16 @@ public sealed class LocalSilos : IDisposable
 {
     private readonly List<(Process Process, int SiloPort, int GatewayPort)> silos = [];
     private readonly string? redis;
+    private readonly string? adoNet;
 
     /// <param name="nas">How to start <c>nas</c>: the executable and its leading arguments (<see cref="CurrentNas"/>).</param>
     /// <param name="threads">libtorch threads per silo.</param>
     /// <param name="redis">A Redis connection holding the membership (no primary); null for development clustering.</param>
-    public LocalSilos(IReadOnlyList<string> nas, int count, int threads, string? dataDirectory = null, string? redis = null, TimeSpan? startTimeout = null)
+    /// <param name="adoNet">A PostgreSQL connection whose database holds the membership (no primary).</param>
+    public LocalSilos(IReadOnlyList<string> nas, int count, int threads, string? dataDirectory = null, string? redis = null, TimeSpan? startTimeout = null,
+        string? adoNet = null)
     {
-        this.redis = redis;
+        (this.redis, this.adoNet) = (redis, adoNet);
         ArgumentNullException.ThrowIfNull(nas);
         ClusterId = "local-" + Guid.NewGuid().ToString("N")[..8];
         try
@@ -30,6 +33,7 @@ public sealed class LocalSilos : IDisposable
                 int siloPort = FreePort(), gatewayPort = FreePort();
                 List<string> args = ["cluster", "silo", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--cluster-id", ClusterId, "--threads", $"{threads}"];
                 if (redis is not null) args.AddRange(["--redis", redis]);
+                else if (adoNet is not null) args.AddRange(["--clustering", "adonet", "--connection", adoNet]);
                 else if (i > 0) args.AddRange(["--primary", $"127.0.0.1:{silos[0].SiloPort}"]);
                 if (dataDirectory is not null) args.AddRange(["--data-dir", dataDirectory]);
                 silos.Add((Start(nas, args, startTimeout ?? TimeSpan.FromMinutes(3)), siloPort, gatewayPort));
@@ -45,7 +49,7 @@ public sealed class LocalSilos : IDisposable
     public string ClusterId { get; }
 
     /// <summary>The gateways of the silos still running, as a coordinator's <c>--cluster</c> reads them.</summary>
-    public ClusterAddress Address => redis is not null ? new([], ClusterId, redis)
+    public ClusterAddress Address => redis is not null ? new([], ClusterId, redis) : adoNet is not null ? new([], ClusterId, AdoNet: adoNet)
         : new([.. silos.Where(s => !s.Process.HasExited).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))], ClusterId);
 
     /// <summary>Kills silo <paramref name="index"/> with SIGKILL (without Redis, 0 is the primary, which holds the membership).</summary>

@@ -14,6 +14,7 @@ public class ClusterCliTests
     [InlineData("localhost:99999", "error: --cluster localhost:99999: the port must be a number from 1 to 65535.")]
     [InlineData("redis:", "error: --cluster redis: give the Redis connection, e.g. redis:redis-host:6379.")]
     [InlineData(",", "error: --cluster: give 'localhost' or the silos' gateways as HOST:PORT[,HOST:PORT…].")]
+    [InlineData("adonet:", "error: --cluster adonet: give the PostgreSQL connection, e.g. 'adonet:Host=db-host;Database=orleans;Username=orleans;Password=…'.")]
     public void ABadClusterAddressIsAUsageMistake(string cluster, string expected)
     {
         using var cli = new CliHarness();
@@ -48,6 +49,9 @@ public class ClusterCliTests
     [InlineData(new[] { "--port", "0" }, "error: --port 0: must be a port number from 1 to 65535.")]
     [InlineData(new[] { "--advertise", "somewhere" }, "error: --advertise somewhere: not an IP address.")]
     [InlineData(new[] { "--primary", "localhost:70000" }, "error: --primary localhost:70000: the port must be a number from 1 to 65535.")]
+    [InlineData(new[] { "--clustering", "adonet" }, "error: --clustering adonet: give the database with --connection.")]
+    [InlineData(new[] { "--clustering", "mysql", "--connection", "x" }, "error: --clustering mysql: use adonet (PostgreSQL) or redis.")]
+    [InlineData(new[] { "--connection", "x" }, "error: --connection: give the kind of database with --clustering adonet or --clustering redis.")]
     public void ABadSiloOptionIsAUsageMistake(string[] options, string expected)
     {
         using var cli = new CliHarness();

@@ -66,10 +66,25 @@ public class ClusterKillTests
     [InlineData(1)]
     public async Task WithTheMembershipInRedisASiloKilledMidRunLosesNothing(int killed)
     {
-        using var cli = new CliHarness();
         using var redis = new RedisServer();
         using var silos = new LocalSilos(LocalSilos.CurrentNas(), count: 2, threads: 1, redis: redis.Connection);
-        var coordinator = Task.Run(() => cli.Run([.. Correlate(["--cluster", $"redis:{redis.Connection}", "--cluster-id", silos.ClusterId]), "--json"]));
+        await KillOneMidRun(silos, $"redis:{redis.Connection}", killed);
+    }
+
+    /// <summary>Orleans' ADO.NET membership table in a throw-away PostgreSQL cluster, made with the SQL <c>nas cluster sql</c>
+    /// prints; the first silo killed.</summary>
+    [Fact]
+    public async Task WithTheMembershipInPostgresASiloKilledMidRunLosesNothing()
+    {
+        using var postgres = new PostgresServer();
+        using var silos = new LocalSilos(LocalSilos.CurrentNas(), count: 2, threads: 1, adoNet: postgres.Connection);
+        await KillOneMidRun(silos, $"adonet:{postgres.Connection}", killed: 0);
+    }
+
+    private static async Task KillOneMidRun(LocalSilos silos, string cluster, int killed)
+    {
+        using var cli = new CliHarness();
+        var coordinator = Task.Run(() => cli.Run([.. Correlate(["--cluster", cluster, "--cluster-id", silos.ClusterId]), "--json"]));
         WaitForResults(cli.StorePath, atLeast: 2, coordinator);
         silos.Kill(killed);
         var (code, output, err) = await coordinator;
@@ -163,6 +178,64 @@ public class ClusterKillTests
         {
             if (!process.HasExited) process.Kill();
             process.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A throw-away PostgreSQL cluster (the Debian package's initdb and pg_ctl) in a temporary directory, on a free loopback
+    /// port, trusting local connections, with Orleans' membership table created by the SQL of <c>nas cluster sql</c>.
+    /// PostgreSQL refuses to run as root, so under root it runs as the package's <c>postgres</c> user.
+    /// </summary>
+    private sealed class PostgresServer : IDisposable
+    {
+        private readonly string directory = Directory.CreateTempSubdirectory("nassharp-pg-").FullName;
+        private readonly string bin;
+        private readonly bool asPostgres = Environment.UserName == "root";
+
+        public PostgresServer()
+        {
+            bin = Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin"))
+                .Where(d => File.Exists(Path.Combine(d, "initdb"))).Order().LastOrDefault() ?? "" : "";
+            if (bin == "")
+                throw new InvalidOperationException("PostgreSQL is not installed (Debian: apt-get install postgresql); the PostgreSQL membership test needs it.");
+            int port = LocalSilos.FreePort();
+            if (asPostgres) Run("chown", "postgres", directory);
+            Run(Tool("initdb"), "-D", Data, "--auth=trust", "-U", "postgres");
+            Run(Tool("pg_ctl"), "-D", Data, "-l", Path.Combine(directory, "log"), "-w", "start",
+                "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off");
+            Connection = $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres";
+            Run(Path.Combine(bin, "psql"), [$"--host=127.0.0.1", $"--port={port}", "--username=postgres", "--dbname=postgres", "--quiet", "-v", "ON_ERROR_STOP=1"],
+                NasSharp.Cluster.ClusterHosting.PostgresMembershipSql());
+        }
+
+        public string Connection { get; }
+        private string Data => Path.Combine(directory, "data");
+        private string Tool(string name) => Path.Combine(bin, name);
+
+        private void Run(string tool, params string[] args) => Run(tool, args, null);
+
+        private void Run(string tool, string[] args, string? input)
+        {
+            var start = new ProcessStartInfo(asPostgres && tool != "chown" ? "runuser" : tool)
+            { RedirectStandardInput = input is not null, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            if (asPostgres && tool != "chown") foreach (var a in new[] { "-u", "postgres", "--", tool }) start.ArgumentList.Add(a);
+            foreach (var a in args) start.ArgumentList.Add(a);
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            if (input is not null)
+            {
+                process.StandardInput.Write(input);
+                process.StandardInput.Close();
+            }
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"{tool} did not finish in 2 minutes");
+            Assert.True(process.ExitCode == 0, $"{tool} exited with {process.ExitCode}: {error.Result}{output.Result}");
+        }
+
+        public void Dispose()
+        {
+            try { Run(Tool("pg_ctl"), "-D", Data, "-m", "immediate", "-w", "stop"); }
+            finally { Directory.Delete(directory, recursive: true); }
         }
     }
 }
