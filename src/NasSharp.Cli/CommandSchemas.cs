@@ -39,6 +39,8 @@ public static class CommandSchemas
         ["bench-train"] = typeof(TrainingComparisonOutput),
         ["bench-planted"] = typeof(PlantedOutput),
         ["bench-spectral"] = typeof(SpectralErrorOutput),
+        ["bench-activations"] = typeof(ActivationSearchOutput),
+        ["bench-mkl"] = typeof(MklBenchOutput),
         ["bench-cluster"] = typeof(NasSharp.Cluster.ClusterBenchmarkOutput),
         ["report"] = typeof(ReportCommand.ReportOutput),
         ["data-list"] = typeof(DataCommand.ListOutput),

@@ -19,6 +19,8 @@ public static class BenchCommand
         cmd.Subcommands.Add(BenchExperiments.Train(console, registries));
         cmd.Subcommands.Add(BilevelBenchCommand.Planted(console));
         cmd.Subcommands.Add(BilevelBenchCommand.Spectral(console));
+        cmd.Subcommands.Add(BilevelBenchCommand.ActivationSearch(console));
+        cmd.Subcommands.Add(BilevelBenchCommand.Mkl(console));
         cmd.Subcommands.Add(ClusterBenchCommand.Create(console));
         return cmd;
     }

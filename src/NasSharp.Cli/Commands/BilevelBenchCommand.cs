@@ -1,14 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
+using NasSharp.Benchmarks;
+using NasSharp.Data;
 using NasSharp.Experiments;
+using NasSharp.Networks;
+using NasSharp.Search;
 using NasSharp.Search.Bilevel;
 using NasSharp.Spaces;
+using NasSharp.Training;
 
 namespace NasSharp.Cli.Commands;
 
 /// <summary>
 /// <c>nas bench planted</c>: train–validation activation search on planted data (<see cref="PlantedExperiment"/>);
-/// <c>nas bench spectral</c>: the rank-one estimators' error against the sample size (<see cref="SpectralErrorExperiment"/>).
+/// <c>nas bench spectral</c>: the rank-one estimators' error against the sample size (<see cref="SpectralErrorExperiment"/>);
+/// <c>nas bench activations</c>: activation search on real data against every assignment trained (<see cref="ActivationSearchExperiment"/>).
 /// </summary>
 public static class BilevelBenchCommand
 {
@@ -37,8 +43,7 @@ public static class BilevelBenchCommand
         {
             var config = new PlantedConfig(new PlantedSettings
             {
-                Activations = [.. pr.GetValue(activations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
-                    Activations.TryParse(t, out var a) ? a : throw new UsageException($"--activations: unknown activation '{t}'; known: {Activations.KnownTokens}."))],
+                Activations = ParseActivations(pr.GetValue(activations)!),
                 Width = pr.GetValue(width), Dimension = pr.GetValue(dimension), TrainPoints = pr.GetValue(trainPoints), TestPoints = pr.GetValue(testPoints),
                 Noise = pr.GetValue(noise), Dominant = pr.GetValue(dominant),
             }, pr.GetValue(seeds), ParseMultiples(pr.GetValue(multiples)!), pr.GetValue(steps), pr.GetValue(stepSize), pr.GetValue(ridge), AlsIterations: 20, pr.GetValue(grid));
@@ -48,6 +53,122 @@ public static class BilevelBenchCommand
             return 0;
         });
         return cmd;
+    }
+
+    public static Command ActivationSearch(CliConsole console)
+    {
+        var cmd = new Command("activations", "Activation search on real data against its exhaustive ground truth: every activation assignment of a small plain mlp " +
+            "trained on each dataset with several seeds, then what bilevel, mkl, spectral (at each n_V), eigen (λ_min) and training-loss selection pick, " +
+            "each pick's mean test accuracy and its gap to the best (resumable: rerun the same command after an interruption).");
+        var datasets = new Option<string>("--datasets") { Description = "Comma-separated datasets.", DefaultValueFactory = _ => "fashion-mnist,cifar10" };
+        var trainSize = new Option<string>("--train-size") { Description = "Training samples of each dataset (the ground truth trains on all of them).", DefaultValueFactory = _ => "2000" };
+        var valSize = new Option<string>("--val-size") { Description = "Validation samples held out of the official training set (at least the largest --val-points).", DefaultValueFactory = _ => "1000" };
+        var testSize = new Option<string>("--test-size") { Description = "Test samples the ground truth's accuracy is measured on.", DefaultValueFactory = _ => "2000" };
+        var mlp = new PlainMlpOptions(cmd, width: 128);
+        var truthSeeds = new Option<int>("--truth-seeds") { Description = "Training seeds of the ground truth (its accuracy is their mean).", DefaultValueFactory = _ => 3 };
+        var searchSeeds = new Option<int>("--search-seeds") { Description = "Seeds of each search (samples, initialisation).", DefaultValueFactory = _ => 2 };
+        var trainPoints = new Option<int>("--train-points") { Description = "n_T: training samples of the bilevel, mkl and spectral lower levels.", DefaultValueFactory = _ => 500 };
+        var valPoints = new Option<string>("--val-points") { Description = "The validation sizes n_V swept, comma-separated.", DefaultValueFactory = _ => "16,64,256,512" };
+        var seed = ExperimentCli.NewSeed();
+        var training = new SettingOptions(cmd, TrainingSettings.Specs(20));
+        foreach (var o in new Option[] { datasets, trainSize, valSize, testSize, truthSeeds, searchSeeds, trainPoints, valPoints, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            long s = pr.GetValue(seed);
+            var space = mlp.Space(pr);
+            var data = pr.GetValue(datasets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(name =>
+                DataOptions.Load(pr, console, Checked(new DataSpec { Dataset = name, TrainSize = pr.GetValue(trainSize), ValidationSize = pr.GetValue(valSize), TestSize = pr.GetValue(testSize) }), s)).ToList();
+            int nT = pr.GetValue(trainPoints);
+            var experiment = new ActivationSearchExperiment(space, data, pr.GetValue(truthSeeds), pr.GetValue(searchSeeds), TrainingSettings.Read(training.Read(pr), 20),
+                new NetworkOptions(), ParseMultiples(pr.GetValue(valPoints)!, "--val-points"), new BilevelOptions { TrainPoints = nT }, new MklOptions { TrainPoints = nT },
+                new SpectralOptions { TrainPoints = nT }, new EigenSearchOptions(), s);
+            try { experiment.Validate(); }
+            catch (SettingException e) { throw new UsageException(e.Message); }
+            ExperimentCli.Run(pr, console, experiment, o => RenderActivations(console, o));
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static Command Mkl(CliConsole console)
+    {
+        var cmd = new Command("mkl", "Times one mkl search (analytic NTK of every activation assignment, kernel ridge, exponentiated gradient) on N = n_T + n_V points " +
+            "after a warm-up search, against a target in seconds; prints the kernels' share.");
+        var dataset = new Option<string>("--dataset") { Description = "Dataset.", DefaultValueFactory = _ => "fashion-mnist" };
+        var trainSize = new Option<string>("--train-size") { Description = "Training samples kept (at least --train-points).", DefaultValueFactory = _ => "2000" };
+        var valSize = new Option<string>("--val-size") { Description = "Validation samples held out (at least --val-points).", DefaultValueFactory = _ => "500" };
+        var trainPoints = new Option<int>("--train-points") { Description = "n_T.", DefaultValueFactory = _ => 750 };
+        var valPoints = new Option<int>("--val-points") { Description = "n_V.", DefaultValueFactory = _ => 250 };
+        var mlp = new PlainMlpOptions(cmd, width: 256);
+        var steps = new Option<int>("--steps") { Description = "Exponentiated-gradient steps.", DefaultValueFactory = _ => 100 };
+        var target = new Option<double>("--target") { Description = "The target: the search's seconds must be below it.", DefaultValueFactory = _ => 10 };
+        var seed = ExperimentCli.NewSeed();
+        foreach (var o in new Option[] { dataset, trainSize, valSize, trainPoints, valPoints, steps, target, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            var space = mlp.Space(pr);
+            var spec = Checked(new DataSpec { Dataset = pr.GetValue(dataset)!, TrainSize = pr.GetValue(trainSize), ValidationSize = pr.GetValue(valSize) });
+            var options = new MklOptions { TrainPoints = pr.GetValue(trainPoints), ValPoints = pr.GetValue(valPoints), Steps = pr.GetValue(steps) };
+            MklBenchOutput o;
+            try
+            {
+                options.Validate();
+                o = MklBenchmark.Run(space, DataOptions.Load(pr, console, spec, pr.GetValue(seed)), options, pr.GetValue(seed), pr.GetValue(target), console.Cancellation);
+            }
+            catch (SettingException e) { throw new UsageException(e.Message); }
+            if (pr.GetValue(GlobalOptions.Json)) { console.WriteJson(o); return 0; }
+            console.Out.WriteLine($"mkl search on {o.Space} ({o.Candidates} assignments), {o.Dataset}, N = {o.Points} ({o.TrainPoints} + {o.ValPoints}), {o.TorchThreads} torch threads");
+            console.Out.WriteLine($"search {o.SearchSeconds:F2} s ({o.SearchCpuSeconds:F2} CPU s): kernels {o.KernelSeconds:F2} s ({100 * o.KernelShare:F0}%), {o.Steps} steps {o.StepSeconds:F2} s; " +
+                $"search / kernels {o.SearchSeconds / o.KernelSeconds:F2}; warm-up {o.WarmupSeconds:F2} s; load average {(o.LoadAverage is { } l ? l.ToString("F1", CultureInfo.InvariantCulture) : "unknown")}; selected {o.Arch}");
+            console.Out.WriteLine($"target {o.TargetSeconds:G} s: {(o.UnderTarget ? "met" : "not met")}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>A plain <c>mlp</c> (no skips) of the activation-search benchmarks: <c>--depth</c>, <c>--width</c>, <c>--activations</c>.</summary>
+    private sealed class PlainMlpOptions
+    {
+        private readonly Option<int> depth = new("--depth") { Description = "Hidden layers of the mlp.", DefaultValueFactory = _ => 2 };
+        private readonly Option<int> width;
+        private readonly Option<string> activations = new("--activations") { Description = "The candidate activations of every layer.", DefaultValueFactory = _ => "relu,tanh,gelu,sigmoid" };
+
+        public PlainMlpOptions(Command cmd, int width)
+        {
+            this.width = new("--width") { Description = "Hidden width of the mlp.", DefaultValueFactory = _ => width };
+            foreach (var o in new Option[] { depth, this.width, activations }) cmd.Options.Add(o);
+        }
+
+        public MlpSpace Space(ParseResult pr)
+        {
+            if (pr.GetValue(depth) is < 1 or > MlpGenotype.MaxDepth) throw new UsageException($"--depth {pr.GetValue(depth)}: must be in 1..{MlpGenotype.MaxDepth}.");
+            if (pr.GetValue(width) is < 1 or > MlpGenotype.MaxWidth) throw new UsageException($"--width {pr.GetValue(width)}: must be in 1..{MlpGenotype.MaxWidth}.");
+            return new MlpSpace(pr.GetValue(depth), pr.GetValue(width), ParseActivations(pr.GetValue(activations)!), allowSkips: false);
+        }
+    }
+
+    private static DataSpec Checked(DataSpec spec)
+    {
+        try { spec.Validate(); }
+        catch (SettingException e) { throw new UsageException(e.Message); }
+        return spec;
+    }
+
+    private static IReadOnlyList<Activation> ParseActivations(string text) =>
+        [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
+            Activations.TryParse(t, out var a) ? a : throw new UsageException($"--activations: unknown activation '{t}'; known: {Activations.KnownTokens}."))];
+
+    private static void RenderActivations(CliConsole console, ActivationSearchOutput o)
+    {
+        console.Out.WriteLine($"activation search on {o.Space} ({o.Candidates} assignments), ground truth: {o.TruthSeeds} training seeds, {o.Epochs} epochs; {o.SearchSeeds} search seeds");
+        foreach (var dataset in o.Datasets)
+        {
+            if (!o.Best.TryGetValue(dataset, out var best)) { console.Out.WriteLine($"{dataset}: no architecture has a ground truth (every one diverged)."); continue; }
+            console.Out.WriteLine($"{dataset}: best {best} at {o.BestTestAccuracyPercent[dataset]:F2}% (mean test accuracy); gap of each method's picks in points (n_V = 0: reads no validation sample)");
+            foreach (var r in o.Methods.Where(r => r.Dataset == dataset))
+                console.Out.WriteLine($"  {r.Method,-20} n_V={r.ValPoints,-5} {(r.GapPoints is { } g ? g.ToString("F2", CultureInfo.InvariantCulture) : "–"),7}  {string.Join(", ", r.Picks.Select(p => p ?? "none"))}");
+        }
+        console.Out.WriteLine($"{o.Seconds:F1} s (run {o.RunId})");
     }
 
     public static Command Spectral(CliConsole console)
@@ -84,9 +205,9 @@ public static class BilevelBenchCommand
         return cmd;
     }
 
-    private static IReadOnlyList<int> ParseMultiples(string text) =>
+    private static IReadOnlyList<int> ParseMultiples(string text, string option = "--multiples") =>
         [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
-            int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m >= 1 ? m : throw new UsageException($"--multiples: '{t}' is not a positive whole number."))];
+            int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m >= 1 ? m : throw new UsageException($"{option}: '{t}' is not a positive whole number."))];
 
     private static void Render(CliConsole console, PlantedOutput o)
     {

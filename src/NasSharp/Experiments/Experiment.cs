@@ -33,6 +33,8 @@ public enum ExperimentKind
     Planted,
     /// <summary>The rank-one estimators' error ‖α̂ − α*‖ against the sample size, with seconds (<c>nas bench spectral</c>).</summary>
     SpectralError,
+    /// <summary>Activation search on real data against every assignment trained over several seeds (<c>nas bench activations</c>).</summary>
+    ActivationSearch,
 }
 
 /// <summary>

@@ -95,6 +95,7 @@ public static class RunReport
             ExperimentKind.Isometry => Isometry,
             ExperimentKind.Planted => Planted,
             ExperimentKind.SpectralError => SpectralError,
+            ExperimentKind.ActivationSearch => ActivationSearch,
             _ => null,
         };
         try
@@ -422,6 +423,44 @@ public static class RunReport
             [.. methods.Select(m => (m, (IReadOnlyList<double>)[.. sizes.Select(n => Math.Log10(n))],
                 (IReadOnlyList<double>)[.. sizes.Select(n => Math.Log10(o.Rows.Single(x => x.Method == m && x.Samples == n).MeanError))]))]));
         r.Figure("spectral_error.png", "estimator error against n");
+    }
+
+    private static void ActivationSearch(Report r)
+    {
+        var md = r.Md;
+        if (r.Output<ActivationSearchOutput>() is not { } o)
+        {
+            md.AppendLine($"{r.Journal.All<TruthEntry>("truth/").Count} trainings and {r.Journal.All<ActivationPick>("pick/").Count} searches finished; " +
+                "the summary is written when the run completes.");
+            return;
+        }
+        md.AppendLine($"Every one of the {o.Candidates} activation assignments of `{o.Space}` trained with {o.TruthSeeds} seeds ({o.Epochs} epochs) on each dataset: " +
+            $"the ground truth is the mean test accuracy over those seeds. Each method's picks (one per search seed, {o.SearchSeeds} seeds) are scored by it; the gap is " +
+            $"the best assignment's mean minus the picks' mean (points). n_V = 0: the method reads no validation sample.").AppendLine();
+        foreach (var dataset in o.Datasets)
+        {
+            md.AppendLine($"## {dataset}").AppendLine();
+            if (!o.Best.TryGetValue(dataset, out var best)) { md.AppendLine("No assignment has a ground truth (every one diverged).").AppendLine(); continue; }
+            md.AppendLine($"Best: {Code(best)} at {F(o.BestTestAccuracyPercent[dataset], "F2")}%.").AppendLine();
+            md.AppendLine("| assignment | mean test (%) | std | per seed | mean validation (%) |").AppendLine("|---|---:|---:|---|---:|");
+            foreach (var t in o.Truth.Where(t => t.Dataset == dataset))
+                md.AppendLine($"| {Code(t.Arch)} | {F(t.MeanTestAccuracyPercent, "F2")} | {F(t.StdTestAccuracyPercent, "F2")} | " +
+                    $"{string.Join(", ", t.TestAccuracyPercent.Select(a => a is { } v ? F(v, "F2") : "diverged"))} | {F(t.MeanValidationAccuracyPercent, "F2")} |");
+            md.AppendLine();
+            md.AppendLine("| method | n_V | picks | mean test of picks (%) | gap (points) |").AppendLine("|---|---:|---|---:|---:|");
+            foreach (var m in o.Methods.Where(m => m.Dataset == dataset))
+                md.AppendLine($"| {m.Method} | {m.ValPoints} | {string.Join(", ", m.Picks.Select(p => p is null ? "none" : Code(p)))} | {F(m.MeanTestAccuracyPercent, "F2")} | {F(m.GapPoints, "F2")} |");
+            md.AppendLine();
+            var degraded = o.Degradation.Where(d => d.Dataset == dataset).ToList();
+            if (degraded.Count > 0)
+                md.AppendLine($"Smallest n_V from which the picks stay within {F(o.TolerancePoints, "F1")} points of the best: " +
+                    string.Join("; ", degraded.Select(d => $"{d.Method} {(d.SmallestValPoints is { } n ? (n == 0 ? "(reads none) within" : n.ToString(CultureInfo.InvariantCulture)) : "never")}")) + ".").AppendLine();
+            var swept = o.Methods.Where(m => m.Dataset == dataset && m.ValPoints > 0 && m.GapPoints is not null).GroupBy(m => m.Method).ToList();
+            var file = $"gap_{Sanitize(dataset)}.png";
+            r.Draw(file, Plots.Lines($"{dataset}: gap of the picks to the best assignment", "log2 n_V", "gap (points)",
+                [.. swept.Select(g => (g.Key, (IReadOnlyList<double>)[.. g.Select(m => Math.Log2(m.ValPoints))], (IReadOnlyList<double>)[.. g.Select(m => m.GapPoints!.Value)]))]));
+            r.Figure(file, $"gap of each method's picks against n_V on {dataset}");
+        }
     }
 
     private static string Sanitize(string name) => string.Concat(name.Select(ch => char.IsLetterOrDigit(ch) || ch == '_' ? ch : '_'));

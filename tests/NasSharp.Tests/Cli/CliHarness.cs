@@ -68,6 +68,16 @@ public sealed class CliHarness : IDisposable
         return Xunit.Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    /// <summary>Runs <paramref name="args"/> (split at spaces) and asserts a usage error: exit code 2, nothing on stdout, one "error:" line.</summary>
+    public void AssertUsageError(string args)
+    {
+        var (code, o, e) = Run(args.Split(' '));
+        Xunit.Assert.Equal(2, code);
+        Xunit.Assert.Equal("", o);
+        Xunit.Assert.Single(e.Trim().Split('\n'));
+        Xunit.Assert.StartsWith("error:", e);
+    }
+
     public JsonElement Json(params string[] args)
     {
         var (code, o, e) = Run([.. args, "--json"]);

@@ -38,10 +38,6 @@ public class IsometryCliTests
     public void BadInputIsOneLineAndExitCodeTwo(string args)
     {
         using var cli = new CliHarness();
-        var (code, o, e) = cli.Run(args.Split(' '));
-        Assert.Equal(2, code);
-        Assert.Equal("", o);
-        Assert.Single(e.Trim().Split('\n'));
-        Assert.StartsWith("error:", e);
+        cli.AssertUsageError(args);
     }
 }

@@ -72,6 +72,11 @@ public class SchemaTests
         outputs["bench-planted"] = cli.Json("bench", "planted", "--seeds", "1", "--multiples", "1,2", "--width", "30", "--dimension", "5", "--train-points", "10",
             "--test-points", "50", "--steps", "2", "--grid", "2");
         outputs["bench-spectral"] = cli.Json("bench", "spectral", "--features", "5", "--multiples", "1", "--seeds", "1", "--gd-steps", "2");
+        outputs["bench-activations"] = cli.Json("bench", "activations", "--datasets", "iris", "--train-size", "80", "--val-size", "30", "--test-size", "30",
+            "--depth", "1", "--width", "8", "--activations", "relu,tanh", "--truth-seeds", "1", "--search-seeds", "1", "--epochs", "1", "--train-points", "20",
+            "--val-points", "10", "--threads", "1");
+        outputs["bench-mkl"] = cli.Json("bench", "mkl", "--dataset", "iris", "--train-size", "80", "--val-size", "30", "--train-points", "20", "--val-points", "10",
+            "--depth", "1", "--steps", "2", "--threads", "1");
         outputs["bench-cluster"] = cli.Json("bench", "cluster", "--silos", "1", "--items", "1", "--proxies", "params", "--batch", "4", "--threads", "1");
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);

@@ -56,7 +56,7 @@ public class ComparisonExperimentTests(SharedNb201Table shared) : IClassFixture<
     }
 
     /// <summary>A journal that finds everything and refuses new records: a second pass must not compute anything.</summary>
-    private sealed class ThrowOnRecord(IRunJournal inner) : IRunJournal
+    internal sealed class ThrowOnRecord(IRunJournal inner) : IRunJournal
     {
         public bool TryFind<T>(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T value) => inner.TryFind(key, out value);
         public void Record<T>(string key, T value, string? arch = null, string? space = null) => throw new InvalidOperationException($"{key} computed again");
