@@ -29,7 +29,7 @@ public sealed record ProxyBenchConfig(IReadOnlyList<string> Cells, IReadOnlyList
 /// <summary>One timed group of proxies: seconds per cell (mean over the cells of each cell's median) and their ratio to one
 /// forward + backward pass of the same cells.</summary>
 /// <param name="ReferenceSecondsPerCell">The reference implementation's figure for the same workload, where one was measured.</param>
-/// <param name="PeakMb">The largest resident-memory increase during one evaluation over the cells (a proxy alone); null for groups.</param>
+/// <param name="PeakMb">The resident-memory increase during one evaluation of the proxy alone on the first cell; null for groups.</param>
 public sealed record ProxyBenchTiming(string Name, double SecondsPerCell, double RatioToForwardBackward, double? ReferenceSecondsPerCell,
     double? SpeedupOverReference, double? PeakMb);
 
@@ -38,7 +38,8 @@ public sealed record ProxyBenchTiming(string Name, double SecondsPerCell, double
 public sealed record ProxyBenchStage(string Name, double SecondsPerCell, double RatioToForwardBackward);
 
 /// <summary>One cell's medians.</summary>
-/// <param name="AlonePeakMb">Per proxy alone, the resident-memory increase during its evaluation (<see cref="ResidentMemory.Method"/>).</param>
+/// <param name="AlonePeakMb">Per proxy alone, the resident-memory increase during an untimed evaluation of its own
+/// (<see cref="ResidentMemory.Method"/>); measured on the first cell only, empty for the others.</param>
 public sealed record ProxyBenchCell(string Arch, double BuildSeconds, double ForwardBackwardSeconds, IReadOnlyDictionary<string, double> AloneSeconds,
     IReadOnlyDictionary<string, double?> AlonePeakMb, double? CheapTogetherSeconds, double AllTogetherSeconds);
 
@@ -137,12 +138,12 @@ public static class ProxyBenchmark
                     progress?.Report(new ExperimentProgress("cells", step++, steps, arch.Canonical));
                     var (buildSeconds, fwdBwd) = ForwardBackward(build, x, y);
                     double? cheapSeconds = cheap ? Evaluate(CheapFive.Select(ProxyRegistry.Get), build, x, y, config).TotalSeconds : null;
-                    var alone = new Dictionary<string, double>();
-                    foreach (var p in proxies)
-                    {
-                        var used = ResidentMemory.Measure(() => alone[p.Name] = Evaluate([p], build, x, y, config).TotalSeconds);
-                        peaks[p.Name] = Math.Max(peaks.GetValueOrDefault(p.Name) ?? 0, used?.IncreaseMb ?? 0);
-                    }
+                    var alone = proxies.ToDictionary(p => p.Name, p => Evaluate([p], build, x, y, config).TotalSeconds);
+                    // Memory on the first cell only, in evaluations of their own: measuring trims the native heap first,
+                    // and the pages it returns fault in again, which would slow the timed evaluation that follows.
+                    if (perCell.Count == 0 && r == 0)
+                        foreach (var p in proxies)
+                            peaks[p.Name] = ResidentMemory.Measure(() => Evaluate([p], build, x, y, config))?.IncreaseMb;
                     var all = Evaluate(proxies, build, x, y, config);
                     if (r == config.Repeats - 1)
                     {
@@ -164,7 +165,7 @@ public static class ProxyBenchmark
                 return new ProxyBenchTiming(name, seconds, seconds / floor, reference, reference / seconds, peak);
             }
             var timings = proxies.Select(p => Timing(p.Name, perCell.Average(c => c.AloneSeconds[p.Name]),
-                perCell.Max(c => c.AlonePeakMb[p.Name]))).ToList();
+                perCell[0].AlonePeakMb.GetValueOrDefault(p.Name))).ToList();
             // The reference timed GraSP on the best cell (the first) only.
             if (proxies.Any(p => p.Name == "grasp")) timings.Add(Timing(GraspBestCell, perCell[0].AloneSeconds["grasp"]));
             if (cheap) timings.Add(Timing(CheapTogether, perCell.Average(c => c.CheapTogetherSeconds!.Value)));
