@@ -42,6 +42,7 @@ public static class CommandSchemas
         ["bench-activations"] = typeof(ActivationSearchOutput),
         ["bench-mkl"] = typeof(MklBenchOutput),
         ["bench-cluster"] = typeof(NasSharp.Cluster.ClusterBenchmarkOutput),
+        ["bench-proxies"] = typeof(ProxyBenchOutput),
         ["report"] = typeof(ReportCommand.ReportOutput),
         ["data-list"] = typeof(DataCommand.ListOutput),
         ["data-get"] = typeof(DataCommand.GetOutput),

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using NasSharp.Benchmarks;
+using NasSharp.Data;
 using NasSharp.Experiments;
+using NasSharp.Proxies;
 using TorchSharp;
 
 namespace NasSharp.Cli.Commands;
@@ -22,7 +24,56 @@ public static class BenchCommand
         cmd.Subcommands.Add(BilevelBenchCommand.ActivationSearch(console));
         cmd.Subcommands.Add(BilevelBenchCommand.Mkl(console));
         cmd.Subcommands.Add(ClusterBenchCommand.Create(console));
+        cmd.Subcommands.Add(Proxies(console));
         return cmd;
+    }
+
+    private static Command Proxies(CliConsole console)
+    {
+        var cmd = new Command("proxies",
+            "Seconds per NAS-Bench-201 cell of each proxy alone, of the five cheap proxies together and of every proxy together, side by side with one " +
+            "forward + backward pass of the same cells and the reference implementation's figures; the per-stage profile; the process's peak memory.");
+        var cells = new Option<string?>("--cells") { Description = "NB201 cells, separated by spaces or commas (default: the five reference cells)." };
+        var count = new Option<int?>("--n") { Description = "Use only the first N of the cells." };
+        var proxies = new Option<string>("--proxies") { Description = "Proxies to time (all: every registered proxy).", DefaultValueFactory = _ => "all" };
+        var batch = new Option<int>("--batch") { Description = "CIFAR-10 training images per evaluation.", DefaultValueFactory = _ => 64 };
+        var classes = new Option<int>("--classes") { Description = "Logits of each network.", DefaultValueFactory = _ => 10 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions per cell (the median is reported).", DefaultValueFactory = _ => 1 };
+        var seed = ExperimentCli.NewSeed();
+        foreach (var o in new Option[] { cells, count, proxies, batch, classes, repeats, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            var list = pr.GetValue(cells) is { } text
+                ? text.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
+                : ProxyBenchmark.ReferenceCells.ToList();
+            if (pr.GetValue(count) is int n) list = n >= 1 ? list.Take(n).ToList() : throw new UsageException($"--n {n}: must be at least 1.");
+            var config = new ProxyBenchConfig(list, ProxyRegistry.Parse(pr.GetValue(proxies)!).Select(p => p.Name).ToList(), pr.GetValue(batch),
+                pr.GetValue(classes), pr.GetValue(repeats), GlobalOptions.ResolveThreads(pr) ?? 1, pr.GetValue(seed));
+            var data = DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path;
+            var output = console.WithProgress("bench proxies", progress => ProxyBenchmark.Run(config, data, progress, console.Cancellation));
+            if (pr.GetValue(GlobalOptions.Json)) { console.WriteJson(output); return 0; }
+            WriteProxyTable(console, output);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void WriteProxyTable(CliConsole console, ProxyBenchOutput o)
+    {
+        static string F(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "–";
+        console.Out.WriteLine($"{o.Cells.Count} NB201 cells, batch {o.Batch}, {o.Classes} classes, {o.Threads} torch thread{(o.Threads == 1 ? "" : "s")}, " +
+            $"median of {o.Repeats} per cell; load average {o.LoadAverage}");
+        console.Out.WriteLine($"one forward + backward: {F(o.ForwardBackwardSeconds, "F3")} s per cell (building the network: {F(o.BuildSeconds, "F3")} s)");
+        console.Out.WriteLine($"{"proxies (network built, batch scored)",-38} {"s/cell",8} {"× fwd+bwd",10} {"reference s",12} {"speedup",8} {"peak MB",8}");
+        foreach (var t in o.Timings)
+            console.Out.WriteLine($"{t.Name,-38} {F(t.SecondsPerCell, "F3"),8} {F(t.RatioToForwardBackward, "F2"),10} {F(t.ReferenceSecondsPerCell, "F2"),12} " +
+                $"{F(t.SpeedupOverReference, "F2"),8} {F(t.PeakMb, "F0"),8}");
+        console.Out.WriteLine();
+        console.Out.WriteLine($"{"stages of all together",-70} {"s/cell",8} {"× fwd+bwd",10}");
+        foreach (var s in o.Stages) console.Out.WriteLine($"{s.Name,-70} {F(s.SecondsPerCell, "F4"),8} {F(s.RatioToForwardBackward, "F2"),10}");
+        console.Out.WriteLine();
+        console.Out.WriteLine($"peak resident memory of the process: {F(o.PeakMb, "F0")} MB; {F(o.TotalSeconds, "F1")} s in all");
+        for (int i = 0; i < o.Cells.Count; i++) console.Out.WriteLine($"cell {i + 1}: {o.Cells[i]}");
     }
 
     private static Command Ntk(CliConsole console)

@@ -57,9 +57,12 @@ public static class ResidentMemory
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
-    // libtorch's CPU tensors come from glibc's malloc, which keeps freed memory of earlier computations resident;
-    // handing it back first makes the baseline the live memory, so reuse of stale pages cannot hide a peak.
-    private static void TrimNativeHeap()
+    /// <summary>
+    /// Hands the native heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere). libtorch's CPU
+    /// tensors come from glibc's malloc, which keeps freed memory of earlier computations resident: between evaluations
+    /// of differently shaped networks the heap fragments and the resident set grows with each one.
+    /// </summary>
+    public static void TrimNativeHeap()
     {
         if (!OperatingSystem.IsLinux()) return;
         try { _ = malloc_trim(0); }

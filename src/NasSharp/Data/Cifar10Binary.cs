@@ -83,7 +83,7 @@ internal static class Cifar10Binary
                 throw new DataFormatException(
                     $"{source}: expected a whole number of {RecordBytes}-byte records (1 label + {ImageBytes} pixels), found {bytes.Length} bytes ({bytes.Length / RecordBytes} records and {bytes.Length % RecordBytes} bytes left over)");
         int count = batches.Sum(b => b.Bytes.Length / RecordBytes);
-        var features = new float[(long)count * ImageBytes];
+        var pixels = new byte[(long)count * ImageBytes];
         var labels = new int[count];
         int i = 0;
         foreach (var (source, bytes) in batches)
@@ -94,9 +94,10 @@ internal static class Cifar10Binary
                 labels[i] = record[0];
                 if (labels[i] >= classNames.Count)
                     throw new DataFormatException($"{source}: record {r}: label {labels[i]} is outside 0..{classNames.Count - 1}");
-                Idx.ToUnitInterval(record[1..], features.AsSpan(i * ImageBytes, ImageBytes));
+                record[1..].CopyTo(pixels.AsSpan(i * ImageBytes, ImageBytes));
             }
         }
-        return new LabeledDataset(name, features, labels, [Cifar10.Channels, Cifar10.Height, Cifar10.Width], classNames);
+        return new LabeledDataset(name, pixels, labels, [Cifar10.Channels, Cifar10.Height, Cifar10.Width], classNames,
+            PixelLevels.UnitInterval(Cifar10.Channels));
     }
 }

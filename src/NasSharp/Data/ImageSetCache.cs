@@ -13,13 +13,8 @@ internal sealed record ByteImageData(int Channels, int Height, int Width, string
 
     public TrainTest ToTrainTest(string name) => new(ToDataset(name + "/train", Train), ToDataset(name + "/test", Test));
 
-    private LabeledDataset ToDataset(string name, ByteImageSet set)
-    {
-        var features = new float[set.Pixels.Length];
-        Idx.ToUnitInterval(set.Pixels, features);
-        var labels = Array.ConvertAll(set.Labels, b => (int)b);
-        return new LabeledDataset(name, features, labels, [Channels, Height, Width], ClassNames);
-    }
+    private LabeledDataset ToDataset(string name, ByteImageSet set) =>
+        new(name, set.Pixels, Array.ConvertAll(set.Labels, b => (int)b), [Channels, Height, Width], ClassNames, PixelLevels.UnitInterval(Channels));
 }
 
 /// <summary>

@@ -29,22 +29,19 @@ public static class Normalization
         ArgumentNullException.ThrowIfNull(train);
         if (train.Count == 0) throw new ArgumentException($"Cannot fit normalisation statistics on the empty dataset '{train.Name}'.", nameof(train));
         var (channels, per) = ChannelLayout(train.SampleShape);
-        var x = train.Features;
         var sum = new double[channels];
-        for (int offset = 0; offset < x.Length; offset += per)
+        train.ForEachChannel((c, values) =>
         {
-            int c = offset % train.SampleSize / per;
-            foreach (var v in x.AsSpan(offset, per)) sum[c] += v;
-        }
+            foreach (var v in values) sum[c] += v;
+        });
         double n = (double)train.Count * per;
         var mean = sum.Select(s => s / n).ToArray();
         // Second pass on centred values: a one-pass E[x^2] - E[x]^2 cancels badly for large offsets.
         var squares = new double[channels];
-        for (int offset = 0; offset < x.Length; offset += per)
+        train.ForEachChannel((c, values) =>
         {
-            int c = offset % train.SampleSize / per;
-            foreach (var v in x.AsSpan(offset, per)) squares[c] += (v - mean[c]) * (v - mean[c]);
-        }
+            foreach (var v in values) squares[c] += (v - mean[c]) * (v - mean[c]);
+        });
         var std = squares.Select(s => Math.Sqrt(s / n)).ToArray();
         return new ChannelStats(mean, std);
     }
@@ -58,14 +55,8 @@ public static class Normalization
             throw new ArgumentException($"Dataset '{data.Name}' has {channels} channels but the statistics have {stats.Channels}.", nameof(stats));
         var shift = stats.Mean.ToArray();
         var scale = stats.Std.Select(s => s > 0 ? 1.0 / s : 1.0).ToArray();
-        var x = data.Features;
-        var y = new float[x.Length];
-        for (int offset = 0; offset < x.Length; offset += per)
-        {
-            int c = offset % data.SampleSize / per;
-            for (int i = offset; i < offset + per; i++) y[i] = (float)((x[i] - shift[c]) * scale[c]);
-        }
-        return new LabeledDataset(data.Name, y, (int[])data.Labels.Clone(), (int[])data.SampleShape.Clone(), data.ClassNames);
+        // An image set kept as bytes gets a new lookup table, the same values as normalising its floats.
+        return data.MapChannels((c, x) => (float)((x - shift[c]) * scale[c]));
     }
 
     /// <summary>Fits on <paramref name="splits"/>.Train and applies the same statistics to all three splits.</summary>

@@ -217,8 +217,11 @@ public sealed class CorrelationScorer : IDisposable
         var arch = space.Parse(item.Arch);
         // The same initial weights for every target (up to the classifier's shape).
         long netSeed = Seeds.Derive(seed, "proxy-init", arch.Canonical);
-        using var scope = torch.NewDisposeScope();
-        var e = evaluator.Evaluate(() => space.BuildNetwork(arch, sampleShape, item.Classes, network, netSeed, device), x, y, item.Classes, netSeed);
+        ProxyEvaluation e;
+        using (torch.NewDisposeScope())
+            e = evaluator.Evaluate(() => space.BuildNetwork(arch, sampleShape, item.Classes, network, netSeed, device), x, y, item.Classes, netSeed);
+        // The evaluation's tensors are freed: return their pages, so the resident set does not grow with the number of cells.
+        ResidentMemory.TrimNativeHeap();
         return new(item.Index, arch.Canonical, item.Target, item.AccuracyPercent,
             // Non-finite and not-applicable scores are kept as NaN with their reason, never as a sentinel.
             e.Results.ToDictionary(r => r.Name, r => r.Score.IsFinite ? r.Score.Value : double.NaN),

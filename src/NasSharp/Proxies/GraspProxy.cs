@@ -14,7 +14,7 @@ public sealed class GraspProxy : IProxy
     public string Name => "grasp";
 
     public ProxyRequirements Requirements { get; } =
-        new(NeedsLabels: true, NeedsData: true, BatchNormMode.Train, Shares: SharedComputation.LossGradients);
+        new(NeedsLabels: true, NeedsData: true, BatchNormMode.Train);
 
     public ProxyScore Score(ProxyContext context)
     {
@@ -22,23 +22,30 @@ public sealed class GraspProxy : IProxy
         var model = context.Network;
         var layers = NetworkLayers.WeightLayers(model);
         if (layers.Count == 0) return ProxyScore.NotApplicable("the network has no Conv2d or Linear layer");
-        var g = context.LossGradients();
-        if (g.NonFiniteReason is not null) return ProxyScore.NonFinite(double.NaN, g.NonFiniteReason);
+        if (context.Labels is null) throw new InvalidOperationException("grasp needs labels (a cross-entropy loss); create the ProxyContext with labels.");
 
         using var scope = NewDisposeScope();
         using var bn = context.UseBatchNorm(BatchNormMode.Train);
         using var gradMode = enable_grad();
         var weights = layers.Select(l => (Tensor)l.Weight).ToArray();
-        var loss = nn.functional.cross_entropy(model.call(context.Inputs), context.Labels!);
-        // retain_graph with create_graph: TorchSharp does not imply it, and the second grad needs the graph.
+        var logits = model.call(context.Inputs);
+        var loss = nn.functional.cross_entropy(logits, context.Labels);
+        // One backward that keeps its graph gives both g (its value, held fixed) and the graph of ∇_W L for Hg: the
+        // reference code runs a separate forward and backward for g first. retain_graph with create_graph: TorchSharp
+        // does not imply it, and the second grad needs the graph.
         var gradW = autograd.grad(new[] { loss }, weights, retain_graph: true, create_graph: true, allow_unused: true);
+        string? gReason = ProxyContext.NonFiniteEntries("the network's output", logits)
+            ?? (double.IsFinite(loss.to_type(ScalarType.Float64).item<double>()) ? null : "the cross-entropy loss is not finite");
         Tensor? z = null;
         for (int i = 0; i < weights.Length; i++)
             if (!gradW[i].IsInvalid)
             {
-                var term = (g.Of(layers[i].Weight) * gradW[i]).sum();
+                var g = gradW[i].detach();
+                gReason ??= ProxyContext.NonFiniteEntries($"∂L/∂{layers[i].Name}", g);
+                var term = (g * gradW[i]).sum();
                 z = z is null ? term : z + term;
             }
+        if (gReason is not null) return ProxyScore.NonFinite(double.NaN, gReason);
         if (z is null || !z.requires_grad) return ProxyScore.Finite(0); // L does not depend on any weight: Hg = 0.
         var hg = autograd.grad(new[] { z }, weights, allow_unused: true);
 

@@ -78,6 +78,7 @@ public class SchemaTests
         outputs["bench-mkl"] = cli.Json("bench", "mkl", "--dataset", "iris", "--train-size", "80", "--val-size", "30", "--train-points", "20", "--val-points", "10",
             "--depth", "1", "--steps", "2", "--threads", "1");
         outputs["bench-cluster"] = cli.Json("bench", "cluster", "--silos", "1", "--items", "1", "--proxies", "params", "--batch", "4", "--threads", "1");
+        outputs["bench-proxies"] = cli.Json("bench", "proxies", "--n", "1", "--proxies", "params,grad_norm", "--batch", "4", "--threads", "1");
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
         outputs["runs-compare"] = cli.Json("runs", "compare", outputs["search"].GetProperty("run_id").GetInt64().ToString(),
