@@ -40,6 +40,7 @@ public static class CommandSchemas
         ["bench-planted"] = typeof(PlantedOutput),
         ["bench-spectral"] = typeof(SpectralErrorOutput),
         ["bench-cluster"] = typeof(NasSharp.Cluster.ClusterBenchmarkOutput),
+        ["bench-nasi-gradient"] = typeof(NasiGradientBenchReport),
         ["report"] = typeof(ReportCommand.ReportOutput),
         ["data-list"] = typeof(DataCommand.ListOutput),
         ["data-get"] = typeof(DataCommand.GetOutput),

@@ -33,6 +33,8 @@ public enum ExperimentKind
     Planted,
     /// <summary>The rank-one estimators' error ‖α̂ − α*‖ against the sample size, with seconds (<c>nas bench spectral</c>).</summary>
     SpectralError,
+    /// <summary>NASI's exact and finite-difference α-gradients, timed and measured side by side (<c>nas bench nasi-gradient</c>).</summary>
+    GradientBench,
 }
 
 /// <summary>

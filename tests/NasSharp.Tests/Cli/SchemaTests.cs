@@ -73,6 +73,7 @@ public class SchemaTests
             "--test-points", "50", "--steps", "2", "--grid", "2");
         outputs["bench-spectral"] = cli.Json("bench", "spectral", "--features", "5", "--multiples", "1", "--seeds", "1", "--gd-steps", "2");
         outputs["bench-cluster"] = cli.Json("bench", "cluster", "--silos", "1", "--items", "1", "--proxies", "params", "--batch", "4", "--threads", "1");
+        outputs["bench-nasi-gradient"] = cli.Json(["bench", "nasi-gradient", "--steps", "1", "--warmup", "0", "--batch", "4", "--channels", "4", "--cells", "1", "--data", "gaussian", "--labels", "random"]);
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
         outputs["runs-compare"] = cli.Json("runs", "compare", outputs["search"].GetProperty("run_id").GetInt64().ToString(),

@@ -140,7 +140,7 @@ public static class NasiSearch
 
     /// <summary>G_t = ∇_α R(A(α₀, g_t)) at α₀ = 0 for the t-th Gumbel draw (its own seeded generator, so a resumed search
     /// draws the same noise) and the t-th batch; the gradient flattened group by group, edge-major.</summary>
-    private static (NasiStep Step, double[] Gradient) Step(RelaxedSupernet supernet, IReadOnlyList<ArchitectureGroup> groups,
+    internal static (NasiStep Step, double[] Gradient) Step(RelaxedSupernet supernet, IReadOnlyList<ArchitectureGroup> groups,
         Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options, long seed, int t, double nu, Device device, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
