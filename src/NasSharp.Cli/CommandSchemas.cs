@@ -43,6 +43,7 @@ public static class CommandSchemas
         ["bench-mkl"] = typeof(MklBenchOutput),
         ["bench-cluster"] = typeof(NasSharp.Cluster.ClusterBenchmarkOutput),
         ["bench-proxies"] = typeof(ProxyBenchOutput),
+        ["bench-nasi-gradient"] = typeof(NasiGradientBenchReport),
         ["report"] = typeof(ReportCommand.ReportOutput),
         ["data-list"] = typeof(DataCommand.ListOutput),
         ["data-get"] = typeof(DataCommand.GetOutput),

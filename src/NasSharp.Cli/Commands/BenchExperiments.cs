@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NasSharp.Benchmarks;
 using NasSharp.Experiments;
 using NasSharp.Proxies;
 using NasSharp.Search;
@@ -120,7 +121,7 @@ public static class BenchExperiments
         var candidates = new Option<int>("--candidates") { Description = "Cells sampled by the eigen and NASWOT baselines.", DefaultValueFactory = _ => 100 };
         var rsImages = new Option<int>("--rs-train-images") { Description = "Random search: training images per sampled cell (one epoch).", DefaultValueFactory = _ => 2000 };
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, Nb201Space.Name);
-        var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "steps" or "batch" or "tau" or "gumbel" or "parameterization"));
+        var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "steps" or "batch" or "tau" or "gumbel" or "parameterization" or "alpha-gradient"));
         var dataOptions = new DataOptions(cmd, "cifar10", batches: false);
         foreach (var o in new Option[] { seeds, methods, candidates, rsImages }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
@@ -159,6 +160,49 @@ public static class BenchExperiments
         foreach (var (name, figure) in o.Published)
             t.AddRow([Markup.Escape(name), "–", .. o.Targets.Select(x => figure.Targets.TryGetValue(x, out var v) ? $"{v:F2}" : "–"), "–"]);
         console.Ansi.Write(t);
+    }
+
+    public static Command NasiGradient(CliConsole console, Registries registries)
+    {
+        var cmd = new Command("nasi-gradient", "NASI's α-gradient paths side by side on one search (default: the NB201 search supernet, b = 64): " +
+            "seconds per step and peak resident memory of the exact double backward and the finite-difference path, their ratios, " +
+            "and how far the two G_t are apart step by step.");
+        var steps = new Option<int>("--steps") { Description = "Steps timed per path (after the warm-up).", DefaultValueFactory = _ => 2 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps per path before the timed ones (the first calls of a process are slow).", DefaultValueFactory = _ => 1 };
+        var seed = ExperimentCli.NewSeed();
+        var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, Nb201Space.Name);
+        var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "batch" or "tau" or "gumbel" or "parameterization"));
+        var dataOptions = new DataOptions(cmd, "cifar10");
+        foreach (var o in new Option[] { steps, warmup, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            long s = pr.GetValue(seed);
+            var settings = new NasiGradientBenchSettings
+            {
+                Nasi = ((NasiStrategy)StrategyRegistry.Nasi.CreateFrom(nasi.Read(pr))).Options,
+                TimedSteps = pr.GetValue(steps),
+                WarmupSteps = pr.GetValue(warmup),
+                Seed = s,
+            };
+            var space = spaceOptions.Resolve(pr);
+            var data = DataOptions.Load(pr, console, dataOptions.Spec(pr), s);
+            ExperimentCli.Run(pr, console, new NasiGradientBenchmark(space, data, settings), o => Render(console, o), resumable: false);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void Render(CliConsole console, NasiGradientBenchReport o)
+    {
+        console.Out.WriteLine($"NASI α-gradient on {o.Space} ({o.Dataset}), b = {o.Batch}, {o.TimedSteps} timed steps per path, {o.TorchThreads} torch threads, run {o.RunId}");
+        var t = new Table().AddColumn("path").AddColumn(new TableColumn("s/step").RightAligned()).AddColumn(new TableColumn("peak MB").RightAligned())
+            .AddColumn(new TableColumn("process peak MB").RightAligned());
+        foreach (var p in o.Paths) t.AddRow(p.Path, p.SecondsPerStep.ToString("F2"), p.PeakMb?.ToString("F0") ?? "n/a", p.ProcessPeakMb?.ToString("F0") ?? "n/a");
+        console.Ansi.Write(t);
+        console.Out.WriteLine($"finite difference / exact: time {o.TimeRatio:F3}, peak memory {(o.PeakRatio is { } r ? r.ToString("F3") : "n/a")}");
+        foreach (var a in o.Agreement)
+            console.Out.WriteLine($"step {a.Step}: ‖G_fd − G_exact‖/‖G_exact‖ {a.RelativeError:G3}, cosine {a.Cosine:F3} (‖εv‖ = {o.FiniteDifferenceStep:G3}, trace norm {a.TraceNorm:G4})");
+        console.Out.WriteLine($"peak memory: {o.PeakMemory}");
     }
 
     public static Command Train(CliConsole console, Registries registries)

@@ -35,6 +35,8 @@ public enum ExperimentKind
     SpectralError,
     /// <summary>Activation search on real data against every assignment trained over several seeds (<c>nas bench activations</c>).</summary>
     ActivationSearch,
+    /// <summary>NASI's exact and finite-difference α-gradients, timed and measured side by side (<c>nas bench nasi-gradient</c>).</summary>
+    GradientBench,
 }
 
 /// <summary>

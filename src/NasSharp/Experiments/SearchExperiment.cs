@@ -38,6 +38,8 @@ public sealed record SearchOutput
     public string? Arch { get; init; }
     /// <summary>Why <see cref="Arch"/> is null: no candidate had a finite score, or a degenerate relaxed search (null when it is not).</summary>
     public string? NoArchReason { get; init; }
+    /// <summary>Why the selected architecture is degenerate (<see cref="IGenotype.Degeneracy"/>), or null: a warning that it is no ordinary result.</summary>
+    public string? Degeneracy { get; init; }
     public double? ValAccuracyPercent { get; init; }
     public double? TestAccuracyPercent { get; init; }
     /// <summary>The selected architecture's test accuracy (%) per target of the space's table; null without one.</summary>
@@ -105,6 +107,7 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
             Seed = seed,
             Arch = outcome.Arch,
             NoArchReason = outcome.NoArchReason,
+            Degeneracy = outcome.Arch is null ? null : space.Parse(outcome.Arch).Degeneracy,
             ValAccuracyPercent = best?.ValidationAccuracyPercent,
             TestAccuracyPercent = best?.TestAccuracyPercent,
             TableTestAccuracyPercent = Lookup(outcome.Arch),

@@ -120,6 +120,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("tau", "the Gumbel-softmax temperature τ", "10"),
             new("gumbel", "soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture)", "soft"),
             new("parameterization", "the supernet's parameterisation: ntk (the paper's) or standard", "standard"),
+            new("alpha-gradient", "how ∇_α of the trace norm is computed: exact (double backward) or finite-difference (a central-difference Hessian-vector product: three ordinary passes, a fraction of the memory)", "exact"),
         ],
         settings =>
         {
@@ -137,6 +138,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
                 Temperature = settings.Double("tau", defaults.Temperature),
                 Hard = settings.Choice("gumbel", defaults.Hard, ("soft", false), ("hard", true)),
                 Parameterization = NetworkSettings.ReadParameterization(settings, defaults.Parameterization),
+                AlphaGradient = settings.Choice("alpha-gradient", defaults.AlphaGradient, ("exact", AlphaGradient.Exact), ("finite-difference", AlphaGradient.FiniteDifference)),
             };
             options.Validate();
             return new NasiStrategy(options);

@@ -59,6 +59,15 @@ public sealed record DartsGenotype : IGenotype
 
     public ImmutableArray<DartsEdge> Cell(bool reduction) => reduction ? Reduce : Normal;
 
+    /// <summary>
+    /// Degenerate when every edge of the normal cell is parameter-free (pooling, skip_connect, none): the normal cells, most
+    /// of the network, then learn nothing, and only the two reduction cells, the stem and the classifier have weights.
+    /// </summary>
+    public string? Degeneracy =>
+        Normal.All(e => e.Operation is DartsOperation.None or DartsOperation.MaxPool3x3 or DartsOperation.AvgPool3x3 or DartsOperation.SkipConnect)
+            ? $"every edge of the normal cell is parameter-free ({string.Join(", ", Normal.GroupBy(e => e.Operation).OrderByDescending(g => g.Count()).Select(g => $"{g.Key.Token()} ×{g.Count()}"))}): the normal cells learn nothing"
+            : null;
+
     public string Space => DartsSpace.Name;
 
     /// <summary>Row of edge (node ← input) in the [14, 8] logits: DARTS' order, node by node, inputs ascending.</summary>

@@ -9,6 +9,13 @@ public interface IGenotype
 {
     string Space { get; }
     string Canonical { get; }
+
+    /// <summary>
+    /// Why the architecture is degenerate (its cells can learn nothing: a cell space's derived cell with no parametric
+    /// operation where it matters), or null. Searches report it beside the architecture, so a found cell of this kind is
+    /// never shown as an ordinary result.
+    /// </summary>
+    string? Degeneracy => null;
 }
 
 /// <summary>

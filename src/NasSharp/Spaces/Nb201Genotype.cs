@@ -56,6 +56,33 @@ public sealed record Nb201Genotype : IGenotype
             if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(operations), op, "Not an NB201 operation.");
     }
 
+    /// <summary>
+    /// Degenerate when no path from the cell's input (node 0) to its output (node 3) over edges other than <c>none</c> has a
+    /// convolution: the output is then zero, or the input passed through skips and pooling, and the cells' weights (all in
+    /// convolutions) cannot change what the network computes.
+    /// </summary>
+    public string? Degeneracy
+    {
+        get
+        {
+            // reached[n]: some non-none path 0 → n; convolved[n]: one of them has a convolution.
+            var reached = new bool[4];
+            var convolved = new bool[4];
+            reached[0] = true;
+            for (int e = 0; e < EdgeCount; e++)
+            {
+                var (to, from) = Edges[e];
+                var op = Operations[e];
+                if (op == Nb201Operation.None || !reached[from]) continue;
+                reached[to] = true;
+                convolved[to] |= convolved[from] || op is Nb201Operation.NorConv1x1 or Nb201Operation.NorConv3x3;
+            }
+            if (!reached[3]) return "the cell's output is zero: every path from its input to its output has a none edge";
+            return convolved[3] ? null
+                : "no path from the cell's input to its output has a convolution: the cell is parameter-free (skips and pooling only), so its weights cannot change what the network computes";
+        }
+    }
+
     /// <summary>One operation per edge, in the order of <see cref="Edges"/>.</summary>
     public ImmutableArray<Nb201Operation> Operations { get; }
 

@@ -134,7 +134,7 @@ public class NasiCliTests
         using var cli = new CliHarness();
         // The supernet has its own initialisation and runs in float32: these options would change nothing, silently.
         var line = cli.UsageError(["search", "--space", "nb201", .. Tiny, option, value, "--json"]);
-        Assert.StartsWith($"error: {option} does not apply to --strategy nasi (its settings: --batch,", line);
+        Assert.StartsWith($"error: {option} does not apply to --strategy nasi (its settings: --alpha-gradient, --batch,", line);
     }
 
     [Fact]

@@ -79,6 +79,7 @@ public class SchemaTests
             "--depth", "1", "--steps", "2", "--threads", "1");
         outputs["bench-cluster"] = cli.Json("bench", "cluster", "--silos", "1", "--items", "1", "--proxies", "params", "--batch", "4", "--threads", "1");
         outputs["bench-proxies"] = cli.Json("bench", "proxies", "--n", "1", "--proxies", "params,grad_norm", "--batch", "4", "--threads", "1");
+        outputs["bench-nasi-gradient"] = cli.Json(["bench", "nasi-gradient", "--steps", "1", "--warmup", "0", "--batch", "4", "--channels", "4", "--cells", "1", "--data", "gaussian", "--labels", "random"]);
         outputs["runs-list"] = cli.Json("runs", "list");
         outputs["runs-show"] = cli.Json("runs", "show", truthRun);
         outputs["runs-compare"] = cli.Json("runs", "compare", outputs["search"].GetProperty("run_id").GetInt64().ToString(),

@@ -231,4 +231,16 @@ public class DartsGenotypeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => DartsGenotype.EdgeIndex(1, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => DartsGenotype.EdgeIndex(4, 0));
     }
+    [Fact]
+    public void AGenotypeIsDegenerateWhenEveryNormalEdgeIsParameterFree()
+    {
+        const string pooling = "normal=avg_pool_3x3~0,avg_pool_3x3~1|avg_pool_3x3~0,max_pool_3x3~1|avg_pool_3x3~0,skip_connect~1|avg_pool_3x3~0,avg_pool_3x3~2;" +
+            "reduce=sep_conv_3x3~0,sep_conv_3x3~1|dil_conv_3x3~1,sep_conv_3x3~2|max_pool_3x3~0,skip_connect~2|max_pool_3x3~1,skip_connect~2";
+        IGenotype degenerate = DartsGenotype.Parse(pooling);
+        Assert.Equal("every edge of the normal cell is parameter-free (avg_pool_3x3 ×6, max_pool_3x3 ×1, skip_connect ×1): the normal cells learn nothing", degenerate.Degeneracy);
+        // One convolution on a normal edge is enough; the reduction cell does not decide it.
+        IGenotype one = DartsGenotype.Parse(pooling.Replace("avg_pool_3x3~0,avg_pool_3x3~2", "avg_pool_3x3~0,sep_conv_5x5~2", StringComparison.Ordinal));
+        Assert.Null(one.Degeneracy);
+        Assert.Null(((IGenotype)DartsGenotype.Parse(DartsGenotype.Example)).Degeneracy);
+    }
 }

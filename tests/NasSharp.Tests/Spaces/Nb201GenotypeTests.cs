@@ -118,4 +118,26 @@ public class Nb201GenotypeTests
         Assert.Equal(d.EquivalenceKey(Nb201Equivalence.NasBench201), f.EquivalenceKey(Nb201Equivalence.NasBench201));
         Assert.Equal("nor_conv_1x1(0)+nor_conv_3x3(x)", f.EquivalenceKey(Nb201Equivalence.Computational));
     }
+    [Fact]
+    public void ACellIsDegenerateExactlyWhenNoInputToOutputPathHasAConvolution()
+    {
+        // The independent reference: the four input→output paths of the cell written out, checked for every one of the
+        // 15,625 cells (a path counts when none of its edges is none).
+        int[][] paths = [[3], [0, 4], [1, 5], [0, 2, 5]];   // edge indices of 0→3, 0→1→3, 0→2→3, 0→1→2→3
+        static bool Conv(Nb201Operation o) => o is Nb201Operation.NorConv1x1 or Nb201Operation.NorConv3x3;
+        int degenerate = 0, zero = 0;
+        for (int i = 0; i < Nb201Genotype.CellCount; i++)
+        {
+            var g = Nb201Genotype.FromIndex(i);
+            var open = paths.Where(p => p.All(e => g.Operations[e] != Nb201Operation.None)).ToList();
+            bool expected = !open.Any(p => p.Any(e => Conv(g.Operations[e])));
+            Assert.Equal(expected, ((IGenotype)g).Degeneracy is not null);
+            if (expected) degenerate++;
+            if (open.Count == 0) { zero++; Assert.StartsWith("the cell's output is zero", ((IGenotype)g).Degeneracy); }
+        }
+        Assert.InRange(degenerate, zero + 1, Nb201Genotype.CellCount - 1);   // both kinds occur, and not every cell is degenerate
+        // A convolution cut off from the output does not count: 1→2 is a convolution, but 2→3 is none and 0→3 a skip.
+        Assert.NotNull(((IGenotype)Nb201Genotype.Parse("|avg_pool_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|")).Degeneracy);
+        Assert.Null(((IGenotype)Nb201Genotype.Parse("|none~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_1x1~2|")).Degeneracy);
+    }
 }

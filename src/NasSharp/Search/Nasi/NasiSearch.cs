@@ -45,6 +45,9 @@ public sealed record NasiOptions
     /// <see cref="RelaxedSupernet.UseNtkParameterization"/>).
     /// </summary>
     public Parameterization Parameterization { get; init; } = Parameterization.Standard;
+    /// <summary>How G_t's ∇_α of the trace norm is computed (<see cref="TraceNormGradient"/>): the exact double backward, or
+    /// a central-difference Hessian-vector product with a fraction of its memory and time.</summary>
+    public AlphaGradient AlphaGradient { get; init; } = AlphaGradient.Exact;
     /// <summary>
     /// The seed of the Gumbel draws and the batches; null for the search's own seed. <c>nas bench search</c> draws them
     /// from the stream "nasi" of each seed (and the supernet from the seed itself), as its stored comparisons did.
@@ -137,28 +140,27 @@ public static class NasiSearch
 
     /// <summary>G_t = ∇_α R(A(α₀, g_t)) at α₀ = 0 for the t-th Gumbel draw (its own seeded generator, so a resumed search
     /// draws the same noise) and the t-th batch; the gradient flattened group by group, edge-major.</summary>
-    private static (NasiStep Step, double[] Gradient) Step(RelaxedSupernet supernet, IReadOnlyList<ArchitectureGroup> groups,
+    internal static (NasiStep Step, double[] Gradient) Step(RelaxedSupernet supernet, IReadOnlyList<ArchitectureGroup> groups,
         Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options, long seed, int t, double nu, Device device, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)Seeds.Derive(seed, "nasi-gumbel", t), device: CPU);
         var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
         var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
-        supernet.SetMixingWeights(alphas.Select((a, i) => options.Hard ? GumbelSoftmax.HardWeights(a, noise[i], options.Temperature) : GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
+        IReadOnlyList<Tensor> MixingWeights() => alphas.Select((a, i) => options.Hard
+            ? GumbelSoftmax.HardWeights(a, noise[i], options.Temperature) : GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray();
         var (x, y) = batch(t);
-        var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true, supernet.GradientFactors);
-        double traceValue = trace.to_type(ScalarType.Float64).item<double>();
+        var (traceValue, traceGradient) = TraceNormGradient.Compute(supernet, MixingWeights, alphas, x, y, options.AlphaGradient);
         if (!double.IsFinite(traceValue))
             throw new InvalidOperationException($"NASI step {t + 1}: the trace norm of the sampled architecture is {traceValue}; the supernet's gradients are not finite at initialisation.");
-        var objective = trace - options.Mu * nn.functional.relu(trace - nu);   // Eq. 14
-        var grads = autograd.grad([objective], alphas, allow_unused: true);
+        // Eq. 14: R = t − μ·max(0, t − ν), so ∇_α R = (1 − μ·[t > ν]) ∇_α t.
+        double objective = traceValue - options.Mu * Math.Max(0, traceValue - nu);
+        double slope = traceValue > nu ? 1 - options.Mu : 1;
         var gradient = new List<double>();
-        for (int i = 0; i < groups.Count; i++)
-            gradient.AddRange(grads[i].IsInvalid ? new double[groups[i].Edges * groups[i].Operations.Count]
-                : grads[i].to_type(ScalarType.Float64).cpu().data<double>().ToArray());
+        foreach (var g in traceGradient) gradient.AddRange(g.to_type(ScalarType.Float64).cpu().data<double>().ToArray().Select(v => slope * v));
         double norm = Math.Sqrt(gradient.Sum(v => v * v));
         if (!double.IsFinite(norm)) throw new InvalidOperationException($"NASI step {t + 1}: ∇_α R is not finite.");
-        return (new NasiStep(t + 1, traceValue, objective.to_type(ScalarType.Float64).item<double>(), nu, norm), gradient.ToArray());
+        return (new NasiStep(t + 1, traceValue, objective, nu, norm), gradient.ToArray());
     }
     private static double[,] Scale(double[,] a, double s)
     {
