@@ -137,7 +137,7 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
                 failingSince = null;
                 if (result is null) state.PutBack(item);  // the silo has not got it: the request or its answer was lost
                 else if (result.Error is { } error) state.Fail($"item {item.Key} failed on silo {result.Silo}: {error}");
-                else if (state.Complete(item.Key)) results.TryWrite(new ItemDone(item.Key, result.RecordJson!, result.Silo));
+                else state.Complete(item.Key, () => results.TryWrite(new ItemDone(item.Key, result.RecordJson!, result.Silo)));
             }
             catch (Exception e)
             {
@@ -234,9 +234,14 @@ public sealed class ClusterDispatcher(IClusterClient client, DispatchSettings? s
             workAdded.Release();
         }
 
-        public bool Complete(string key)
+        /// <summary>
+        /// Marks <paramref name="key"/> done, running <paramref name="deliver"/> first if this is its first answer: the result
+        /// must be in the channel before the last item's completion lets the dispatch loop close it, or it would be lost.
+        /// </summary>
+        public bool Complete(string key, Action deliver)
         {
             if (!remaining.TryRemove(key, out _)) return false;
+            deliver();
             if (Interlocked.Increment(ref done) == items.Count) allDone.TrySetResult();
             return true;
         }
