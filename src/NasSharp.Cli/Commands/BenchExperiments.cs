@@ -114,7 +114,7 @@ public static class BenchExperiments
 
     public static Command Search(CliConsole console, Registries registries)
     {
-        var cmd = new Command("search", "NASI (FIX, ADA, random labels, Gaussian data) against the eigen strategy, NASWOT and equal-time random search on a " +
+        var cmd = new Command("search", "NASI (FIX, ADA, random labels, Gaussian data) against the eigen strategy, the best of sampled cells by NASWOT, AZ-NAS or the ensemble, and equal-time random search on a " +
             "space with a table (nb201): the found architectures' test accuracies, mean ± std over seeds (resumable).");
         var seeds = new Option<int>("--seeds") { Description = "Seeds 1..S per method.", DefaultValueFactory = _ => 5 };
         var methods = new Option<string>("--methods") { Description = $"Comma-separated: {string.Join(", ", ComparisonExperiment.Methods)}.", DefaultValueFactory = _ => string.Join(",", ComparisonExperiment.Methods) };

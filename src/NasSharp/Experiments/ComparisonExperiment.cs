@@ -69,7 +69,8 @@ public sealed record ComparisonOutput(long? RunId, bool Resumed, string Space, I
 /// Search methods compared over seeds on a space with a table (<see cref="ExperimentKind.BenchSearch"/>): each method is a
 /// strategy with its options and data, each (method, seed) a search in the space whose architecture is looked up in the
 /// table. Methods: NASI-FIX (ν = 100), NASI-ADA (ν₀ = 500), NASI with random labels, NASI with Gaussian inputs, the eigen
-/// strategy (best λ_min of the empirical NTK among sampled cells), NASWOT (the proxy strategy), and random search given
+/// strategy (best λ_min of the empirical NTK among sampled cells), NASWOT, AZ-NAS and NasSharp's ensemble (the proxy
+/// strategy), and random search given
 /// NASI-FIX's time of the same seed. A finished (method, seed) is journaled under <c>method/seed</c>, and the search
 /// itself under <c>method/seed/</c>, so an interrupted comparison resumes inside a search too.
 /// </summary>
@@ -86,7 +87,9 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
         new("nasi-random-labels", (s, seed, _) => new NasiStrategy(Nasi(s, seed) with { Nu = 100, AdaptiveNu = false }), (d, _) => d with { Labels = LabelKind.Random }),
         new("nasi-gaussian", (s, seed, _) => new NasiStrategy(Nasi(s, seed) with { Nu = 100, AdaptiveNu = false }), (d, _) => d with { Inputs = InputKind.Gaussian }),
         new("eigen", (s, _, _) => new EigenSearch(new EigenSearchOptions { Candidates = s.Candidates, TopK = 0, NtkBatch = s.ScoreBatch, ScoringNetwork = new NetworkOptions() })),
-        new("naswot", (s, _, _) => new ProxySearch(new ProxySearchOptions { Proxy = "naswot", Candidates = s.Candidates, TopK = 0, Batch = s.ScoreBatch })),
+        new("naswot", (s, _, _) => Proxy(s, "naswot")),
+        new("az-nas", (s, _, _) => Proxy(s, "az_nas")),
+        new("ensemble", (s, _, _) => Proxy(s, "ensemble")),
         new("random", (s, _, budget) => new RandomSearch(new RandomSearchOptions { Candidates = 100_000, BudgetSeconds = budget, Training = s.RandomTraining, Test = false }),
             (d, s) => d with
             {
@@ -94,6 +97,10 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
                 ValidationSize = s.RandomValidationImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
             }),
     ];
+
+    /// <summary>The proxy strategy: the best of the sampled cells by a proxy or an aggregate over them, nothing trained.</summary>
+    private static ProxySearch Proxy(ComparisonSettings settings, string proxy) =>
+        new(new ProxySearchOptions { Proxy = proxy, Candidates = settings.Candidates, TopK = 0, Batch = settings.ScoreBatch });
 
     /// <summary>NASI's options for a seed: its Gumbel draws and batches from the stream "nasi" of the seed, as stored comparisons drew them.</summary>
     private static NasiOptions Nasi(ComparisonSettings settings, int seed) => settings.Nasi with { SampleSeed = NasSharp.Seeds.Derive(seed, "nasi") };

@@ -28,6 +28,13 @@ public static class ProxyAggregates
         // AZ-NAS (Lee & Ham, CVPR 2024, arXiv:2403.19232). Its complexity proxy is the network's FLOPs (the
         // reference reads them from the benchmark's table), which is our flops.
         new("az_nas", ["az_expressivity", "az_progressivity", "az_trainability", "flops"]),
+        // NasSharp's ensemble: AZ-NAS's four, plus one proxy per further property theory ties to trainability and
+        // generalisation, each with equal weight and nothing fitted to accuracies: activation-pattern diversity
+        // (swap: the number of linear regions a ReLU network realises on the batch), the spectrum of the features'
+        // correlation (meco: its smallest eigenvalue, the quantity that bounds an NTK's λ_min from below), and
+        // signal flow through every parameter (synflow: data-free saliency, which grows with useful width). The
+        // gradient signal-to-noise ratio (zico) would fit too, but its extra passes double the cost of a cell.
+        new("ensemble", ["az_expressivity", "az_progressivity", "az_trainability", "flops", "swap", "meco", "synflow"]),
     ];
 
     public static IReadOnlyList<ProxyAggregate> All { get; } = Table;

@@ -66,7 +66,7 @@ public class SchemaTests
         outputs["bench-correlate"] = cli.Json("bench", "correlate", "--truth", truthRun, "--n", "3", "--batch", "8", "--proxies", "params,grad_norm");
         string[] tinyNasi = ["--steps", "1", "--batch", "4", "--channels", "4", "--cells", "1"];
         outputs["search-nasi"] = cli.Json(["search", "--space", "nb201", "--strategy", "nasi", "--dataset", "cifar10", "--data", "gaussian", "--labels", "random", .. tinyNasi]);
-        outputs["bench-search"] = cli.Json(["bench", "search", "--seeds", "1", "--methods", "nasi-fix,naswot", "--candidates", "2", "--train-size", "200", .. tinyNasi]);
+        outputs["bench-search"] = cli.Json(["bench", "search", "--seeds", "1", "--methods", "nasi-fix,naswot,ensemble", "--candidates", "2", "--train-size", "200", .. tinyNasi]);
         outputs["bench-train"] = cli.Json(["bench", "train", "--space", "mlp", "--strategy", "random", "--candidates", "2", "--width", "8", "--depth", "1",
             "--dataset", "iris", "--random", "2", "--epochs", "1"]);
         outputs["bench-planted"] = cli.Json("bench", "planted", "--seeds", "1", "--multiples", "1,2", "--width", "30", "--dimension", "5", "--train-points", "10",

@@ -16,16 +16,18 @@ public class ProxySearchTests
         return below + (tied + 1) / 2.0;
     }
 
-    [Fact]
-    public void AnAggregateRanksTheCandidatesBySumOfLogRanksOfTheirComponents()
+    [Theory]
+    [InlineData("az_nas", "az_expressivity,az_progressivity,az_trainability,flops")]
+    [InlineData("ensemble", "az_expressivity,az_progressivity,az_trainability,flops,swap,meco,synflow")]
+    public void AnAggregateRanksTheCandidatesBySumOfLogRanksOfTheirComponents(string aggregate, string componentList)
     {
         var space = SpaceRegistry.Default.Create("nb201", new Settings([new("cells", "1"), new("channels", "4")]));
         var data = new ExperimentData(new DataSpec { Dataset = "cifar10", TrainSize = "2000" }, DataDirectory.Resolve(null).Path, seed: 1);
-        var strategy = StrategyRegistry.Default.Create("proxy", new Settings([new("proxy", "az_nas"), new("candidates", "6"), new("batch", "8")]));
+        var strategy = StrategyRegistry.Default.Create("proxy", new Settings([new("proxy", aggregate), new("candidates", "6"), new("batch", "8")]));
         var outcome = strategy.Run(new SearchContext(space, data, Seed: 3));
 
         Assert.Equal(6, outcome.Ranked.Count);
-        string[] components = ["az_expressivity", "az_progressivity", "az_trainability", "flops"];
+        var components = componentList.Split(',');
         foreach (var c in outcome.Ranked)
         {
             double expected = components.Sum(k => Math.Log(CountedRank(c.Measures[k], [.. outcome.Ranked.Select(o => o.Measures[k])]) / 6));

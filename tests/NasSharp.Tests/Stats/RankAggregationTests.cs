@@ -46,4 +46,22 @@ public class RankAggregationTests
         Assert.Equal([4 * Math.Log(0.5), 0], selection.Aggregates[0].Score(scores));
         Assert.Throws<ArgumentException>(() => ProxyRegistry.ParseSelection("az_nas,az_nas"));
     }
+    [Fact]
+    public void TheEnsembleSharesAzNasComponentsAndWeighsItsSevenEqually()
+    {
+        var selection = ProxyRegistry.ParseSelection("az_nas,ensemble");
+        Assert.Equal(["az_expressivity", "az_progressivity", "az_trainability", "flops", "swap", "meco", "synflow"],
+            selection.Proxies.Select(p => p.Name).ToArray());
+        var ensemble = selection.Aggregates.Single(a => a.Name == "ensemble");
+        // Three candidates: the first is best on the AZ-NAS four and worst on swap, meco and synflow; the second is the
+        // reverse; the third is in the middle on all seven. Ranks over N = 3 by hand: 4 log(3/3) + 3 log(1/3),
+        // 4 log(1/3) + 3 log(3/3), 7 log(2/3).
+        string[] az = ["az_expressivity", "az_progressivity", "az_trainability", "flops"], rest = ["swap", "meco", "synflow"];
+        Dictionary<string, double> Candidate(double azScore, double restScore) =>
+            az.Select(c => (c, azScore)).Concat(rest.Select(c => (c, restScore))).ToDictionary(p => p.c, p => p.Item2);
+        var s = ensemble.Score([Candidate(3, 1), Candidate(1, 3), Candidate(2, 2)]);
+        Assert.Equal(3 * Math.Log(1 / 3.0), s[0], 12);
+        Assert.Equal(4 * Math.Log(1 / 3.0), s[1], 12);
+        Assert.Equal(7 * Math.Log(2 / 3.0), s[2], 12);
+    }
 }
