@@ -38,7 +38,7 @@ public static class BilevelBenchCommand
         var steps = new Option<int>("--steps") { Description = "Upper-level steps of every method (bilevel's α steps, mkl's and the interpolant hypergradient's).", DefaultValueFactory = _ => bilevelDefaults.Steps };
         var innerSteps = new Option<int>("--inner-steps") { Description = "bilevel: weight steps before each α step.", DefaultValueFactory = _ => bilevelDefaults.InnerSteps };
         var weightLr = new Option<double>("--weight-lr") { Description = "bilevel: learning rate of the readout's gradient descent (also ξ of the second-order step).", DefaultValueFactory = _ => bilevelDefaults.WeightLr };
-        var momentum = new Option<double>("--momentum") { Description = "bilevel: heavy-ball momentum of the readout's steps.", DefaultValueFactory = _ => bilevelDefaults.Momentum };
+        var momentum = new Option<double>("--weight-momentum") { Description = "bilevel: heavy-ball momentum of the readout's steps.", DefaultValueFactory = _ => bilevelDefaults.Momentum };
         var alphaLr = new Option<double>("--alpha-lr") { Description = "bilevel: learning rate of α.", DefaultValueFactory = _ => bilevelDefaults.AlphaLr };
         var stepSize = new Option<double>("--step-size") { Description = "The interpolant hypergradient: the largest change of a logit per step.", DefaultValueFactory = _ => 0.2 };
         var mklStepSize = new Option<double>("--mkl-step-size") { Description = "mkl: the largest change of a log-weight per step.", DefaultValueFactory = _ => mklDefaults.StepSize };

@@ -52,7 +52,7 @@ public sealed record BilevelOptions
         if (Steps < 1) throw new SettingException($"--steps {Steps}: need at least 1.");
         if (InnerSteps < 0) throw new SettingException($"--inner-steps {InnerSteps}: must be non-negative.");
         if (!(WeightLr > 0)) throw new SettingException($"--weight-lr {WeightLr}: must be positive.");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new SettingException($"--momentum {Momentum}: must be in [0, 1).");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new SettingException($"--weight-momentum {Momentum}: must be in [0, 1).");
         if (!(AlphaLr > 0)) throw new SettingException($"--alpha-lr {AlphaLr}: must be positive.");
     }
 }
