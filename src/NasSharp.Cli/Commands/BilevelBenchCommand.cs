@@ -22,7 +22,7 @@ public static class BilevelBenchCommand
     {
         var defaults = new PlantedSettings();
         var cmd = new Command("planted", "Activation search on planted data (a teacher with a known activation mixture α*; every candidate interpolates the training split): " +
-            "how often bilevel, mkl, spectral and training-loss selection recover argmax α* as n_V grows in multiples of h, and the largest |validation − test risk| " +
+            "how often the bilevel strategy (first and second order), mkl, spectral, training-loss selection and the exact interpolant hypergradient recover argmax α* as n_V grows in multiples of h, and the largest |validation − test risk| " +
             "over a grid of α against n_V with its log-log slope.");
         var seeds = new Option<int>("--seeds") { Description = "Seeds (planted problems).", DefaultValueFactory = _ => 20 };
         var multiples = new Option<string>("--multiples") { Description = "Validation sizes n_V as multiples of h, comma-separated.", DefaultValueFactory = _ => "1,2,5,10,20" };
@@ -33,12 +33,19 @@ public static class BilevelBenchCommand
         var testPoints = new Option<int>("--test-points") { Description = "Samples the test risk is estimated on.", DefaultValueFactory = _ => defaults.TestPoints };
         var noise = new Option<double>("--noise") { Description = "Standard deviation of the label noise.", DefaultValueFactory = _ => defaults.Noise };
         var dominant = new Option<double>("--dominant") { Description = "α* of the teacher's dominant activation.", DefaultValueFactory = _ => defaults.Dominant };
-        var steps = new Option<int>("--steps") { Description = "Steps of the bilevel and mkl upper levels.", DefaultValueFactory = _ => 100 };
-        var stepSize = new Option<double>("--step-size") { Description = "Their step size (largest change of a logit or log-weight per step).", DefaultValueFactory = _ => 0.2 };
-        var ridge = new Option<double>("--ridge") { Description = "λ of mkl's kernel ridge regression.", DefaultValueFactory = _ => 1e-3 };
+        var bilevelDefaults = PlantedExperiment.DefaultBilevel;
+        var mklDefaults = new MklOptions();
+        var steps = new Option<int>("--steps") { Description = "Upper-level steps of every method (bilevel's α steps, mkl's and the interpolant hypergradient's).", DefaultValueFactory = _ => bilevelDefaults.Steps };
+        var innerSteps = new Option<int>("--inner-steps") { Description = "bilevel: weight steps before each α step.", DefaultValueFactory = _ => bilevelDefaults.InnerSteps };
+        var weightLr = new Option<double>("--weight-lr") { Description = "bilevel: learning rate of the readout's gradient descent (also ξ of the second-order step).", DefaultValueFactory = _ => bilevelDefaults.WeightLr };
+        var momentum = new Option<double>("--weight-momentum") { Description = "bilevel: heavy-ball momentum of the readout's steps.", DefaultValueFactory = _ => bilevelDefaults.Momentum };
+        var alphaLr = new Option<double>("--alpha-lr") { Description = "bilevel: learning rate of α.", DefaultValueFactory = _ => bilevelDefaults.AlphaLr };
+        var stepSize = new Option<double>("--step-size") { Description = "The interpolant hypergradient: the largest change of a logit per step.", DefaultValueFactory = _ => 0.2 };
+        var mklStepSize = new Option<double>("--mkl-step-size") { Description = "mkl: the largest change of a log-weight per step.", DefaultValueFactory = _ => mklDefaults.StepSize };
+        var ridge = new Option<double>("--ridge") { Description = "λ of mkl's kernel ridge regression.", DefaultValueFactory = _ => mklDefaults.Ridge };
         var grid = new Option<int>("--grid") { Description = "The α grid of the gap: the simplex in steps of 1/grid.", DefaultValueFactory = _ => 4 };
         var seed = ExperimentCli.NewSeed();
-        foreach (var o in new Option[] { seeds, multiples, activations, width, dimension, trainPoints, testPoints, noise, dominant, steps, stepSize, ridge, grid, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seeds, multiples, activations, width, dimension, trainPoints, testPoints, noise, dominant, steps, innerSteps, weightLr, momentum, alphaLr, stepSize, mklStepSize, ridge, grid, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var config = new PlantedConfig(new PlantedSettings
@@ -46,7 +53,10 @@ public static class BilevelBenchCommand
                 Activations = ParseActivations(pr.GetValue(activations)!),
                 Width = pr.GetValue(width), Dimension = pr.GetValue(dimension), TrainPoints = pr.GetValue(trainPoints), TestPoints = pr.GetValue(testPoints),
                 Noise = pr.GetValue(noise), Dominant = pr.GetValue(dominant),
-            }, pr.GetValue(seeds), ParseMultiples(pr.GetValue(multiples)!), pr.GetValue(steps), pr.GetValue(stepSize), pr.GetValue(ridge), AlsIterations: 20, pr.GetValue(grid));
+            }, pr.GetValue(seeds), ParseMultiples(pr.GetValue(multiples)!),
+                bilevelDefaults with { Steps = pr.GetValue(steps), InnerSteps = pr.GetValue(innerSteps), WeightLr = pr.GetValue(weightLr), Momentum = pr.GetValue(momentum), AlphaLr = pr.GetValue(alphaLr) },
+                mklDefaults with { Steps = pr.GetValue(steps), StepSize = pr.GetValue(mklStepSize), Ridge = pr.GetValue(ridge) },
+                InterpolantSteps: pr.GetValue(steps), InterpolantStepSize: pr.GetValue(stepSize), AlsIterations: 20, pr.GetValue(grid));
             try { PlantedExperiment.Validate(config); }
             catch (SettingException e) { throw new UsageException(e.Message); }
             ExperimentCli.Run(pr, console, new PlantedExperiment(config, pr.GetValue(seed)), o => Render(console, o));

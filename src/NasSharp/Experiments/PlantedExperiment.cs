@@ -5,8 +5,14 @@ using static TorchSharp.torch;
 
 namespace NasSharp.Experiments;
 
-/// <summary>A planted run's configuration: the problem, the seeds, the validation sizes (multiples of h) and the methods' settings.</summary>
-public sealed record PlantedConfig(PlantedSettings Problem, int Seeds, IReadOnlyList<int> Multiples, int Steps, double StepSize, double Ridge, int AlsIterations, int GridDivisions);
+/// <summary>
+/// A planted run's configuration: the problem, the seeds, the validation sizes (multiples of h) and the methods' settings:
+/// the <c>bilevel</c> strategy's (its order is run both ways; its sample sizes are the problem's, not
+/// <see cref="BilevelOptions.TrainPoints"/> and <see cref="BilevelOptions.ValPoints"/>), the <c>mkl</c> strategy's (likewise),
+/// and the steps and step size of the exact interpolant hypergradient.
+/// </summary>
+public sealed record PlantedConfig(PlantedSettings Problem, int Seeds, IReadOnlyList<int> Multiples, BilevelOptions Bilevel, MklOptions Mkl,
+    int InterpolantSteps, double InterpolantStepSize, int AlsIterations, int GridDivisions);
 
 /// <summary>One method's pick on one seed at one validation size.</summary>
 public sealed record PlantedPick(string Method, int ValPoints, int Picked, IReadOnlyList<double> Alpha);
@@ -30,20 +36,31 @@ public sealed record PlantedOutput(long? RunId, IReadOnlyList<string> Activation
 /// <summary>
 /// The planted experiment of train–validation activation search (<see cref="ExperimentKind.Planted"/>; Oymak, Li &amp;
 /// Soltanolkotabi, ICML 2021): on each seed a <see cref="PlantedProblem"/> (every candidate interpolates the training split)
-/// and nested validation samples of n_V = m·h for each multiple m; bilevel, mkl, spectral (+ ALS) and training-loss selection
-/// each pick argmax α̂ (beside the test oracle: the grid α of least test risk), and over a simplex grid of α the largest |validation risk − test risk| of the interpolant θ(α) is
+/// and nested validation samples of n_V = m·h for each multiple m; the <c>bilevel</c> strategy's search (first and second order),
+/// the <c>mkl</c> strategy's, spectral (+ ALS), training-loss selection (the <c>bilevel</c> strategy's baseline) and the exact
+/// interpolant hypergradient each pick argmax α̂ (beside the test oracle: the grid α of least test risk), and over a simplex grid of α the largest |validation risk − test risk| of the interpolant θ(α) is
 /// measured. The fitted slope of log(mean sup gap) against log(n_V) is the concentration rate (theory: −1/2, the standard
 /// uniform-concentration rate the paper's result is of this form; its exact statement is not available here).
 /// </summary>
 public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperiment<PlantedOutput>
 {
+    /// <summary>The <c>bilevel</c> strategy's search, first-order hypergradient.</summary>
     public const string Bilevel = "bilevel";
+    /// <summary>The <c>bilevel</c> strategy's search, second-order hypergradient (<c>--order second</c>).</summary>
+    public const string BilevelSecondOrder = "bilevel-second-order";
     public const string Mkl = "mkl";
     public const string Spectral = "spectral";
+    /// <summary>The <c>bilevel</c> strategy with the training loss as upper level (<c>--select-by training</c>), first order.</summary>
     public const string TrainingLoss = "training-loss";
+    /// <summary>Not a strategy: the exact hypergradient through the minimum-norm interpolant (<see cref="PlantedMethods.InterpolantHypergradient"/>).</summary>
+    public const string InterpolantHypergradient = "interpolant-hypergradient";
     /// <summary>Not a method: the grid α of least test risk, the best any selection of the interpolant's α can do here.</summary>
     public const string TestOracle = "test-oracle";
-    public static IReadOnlyList<string> Methods { get; } = [Bilevel, Mkl, Spectral, TrainingLoss, TestOracle];
+    public static IReadOnlyList<string> Methods { get; } = [Bilevel, BilevelSecondOrder, Mkl, Spectral, TrainingLoss, InterpolantHypergradient, TestOracle];
+
+    /// <summary>The <c>bilevel</c> strategy's settings for the planted student: full-batch steps on a readout of unit-order curvature
+    /// (lr 1 with heavy-ball momentum 0.9, so that 2000 steps come near the interpolant) and Adam steps of 0.05 on α.</summary>
+    public static BilevelOptions DefaultBilevel { get; } = new() { Steps = 100, InnerSteps = 20, WeightLr = 1.0, Momentum = 0.9, AlphaLr = 0.05 };
 
     public ExperimentKind Kind => ExperimentKind.Planted;
     public object Config => config;
@@ -76,7 +93,12 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
         config.Problem.Validate();
         if (config.Seeds < 1) throw new SettingException($"--seeds {config.Seeds}: need at least one.");
         if (config.Multiples.Count == 0 || config.Multiples.Any(m => m < 1)) throw new SettingException("--multiples: give positive multiples of h, e.g. 1,2,5,10,20.");
-        if (config.Steps < 1 || config.AlsIterations < 1) throw new SettingException("--steps: need at least one step.");
+        ArgumentNullException.ThrowIfNull(config.Bilevel);
+        ArgumentNullException.ThrowIfNull(config.Mkl);
+        config.Bilevel.Validate();
+        config.Mkl.Validate();
+        if (config.InterpolantSteps < 1 || config.AlsIterations < 1) throw new SettingException("--steps: need at least one step.");
+        if (!(config.InterpolantStepSize > 0)) throw new SettingException($"--step-size {config.InterpolantStepSize}: must be positive.");
         if (config.GridDivisions < 1) throw new SettingException($"--grid {config.GridDivisions}: need at least one division.");
     }
 
@@ -94,8 +116,10 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
         var grid = PlantedMethods.SimplexGrid(h, config.GridDivisions)
             .Select(a => (Alpha: tensor(a, dtype: ScalarType.Float64), Theta: PlantedMethods.Readout(trainX, trainY, tensor(a, dtype: ScalarType.Float64)))).ToList();
         var testRisks = grid.Select(g => PlantedMethods.Risk(testX, testY, g.Theta, g.Alpha)).ToList();
-        // Selection by training loss does not depend on the validation sample: every candidate's interpolant has training loss ~0.
-        var byTraining = PlantedMethods.Bilevel(trainX, trainY, trainX, trainY, config.Steps, config.StepSize);
+        var activations = config.Problem.Activations;
+        var firstOrder = config.Bilevel with { Order = HypergradientOrder.First, Upper = UpperSplit.Validation };
+        // Selection by training loss does not depend on the validation sample.
+        var byTraining = PlantedMethods.BilevelStrategy(activations, trainX, trainY, trainX, trainY, firstOrder with { Upper = UpperSplit.Training });
         var oracle = grid[PlantedMethods.ArgMax([.. testRisks.Select(r => -r)])].Alpha.data<double>().ToArray();
         var picks = new List<PlantedPick>();
         var gaps = new List<PlantedGap>();
@@ -104,10 +128,13 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
             using var step = NewDisposeScope();
             var valX = allValX.narrow(0, 0, n);
             var valY = allValY.narrow(0, 0, n);
-            double[] bilevel = PlantedMethods.Bilevel(trainX, trainY, valX, valY, config.Steps, config.StepSize);
-            double[] mkl = PlantedMethods.Mkl(trainX, trainY, valX, valY, config.Steps, config.StepSize, config.Ridge);
+            double[] bilevel = PlantedMethods.BilevelStrategy(activations, trainX, trainY, valX, valY, firstOrder);
+            double[] secondOrder = PlantedMethods.BilevelStrategy(activations, trainX, trainY, valX, valY, firstOrder with { Order = HypergradientOrder.Second });
+            double[] mkl = PlantedMethods.Mkl(trainX, trainY, valX, valY, config.Mkl);
             double[] spectral = RankOneRegression.AlternatingLeastSquares(trainX, trainY, valX, valY, RankOneRegression.Spectral(trainX, trainY), config.AlsIterations).Alpha;
-            foreach (var (method, alpha) in new[] { (Bilevel, bilevel), (Mkl, mkl), (Spectral, spectral), (TrainingLoss, byTraining), (TestOracle, oracle) })
+            double[] exact = PlantedMethods.InterpolantHypergradient(trainX, trainY, valX, valY, config.InterpolantSteps, config.InterpolantStepSize);
+            foreach (var (method, alpha) in new[] { (Bilevel, bilevel), (BilevelSecondOrder, secondOrder), (Mkl, mkl), (Spectral, spectral), (TrainingLoss, byTraining),
+                (InterpolantHypergradient, exact), (TestOracle, oracle) })
                 picks.Add(new PlantedPick(method, n, PlantedMethods.ArgMax(alpha), alpha));
             double sup = grid.Select((g, i) => Math.Abs(PlantedMethods.Risk(valX, valY, g.Theta, g.Alpha) - testRisks[i])).Max();
             gaps.Add(new PlantedGap(n, sup));

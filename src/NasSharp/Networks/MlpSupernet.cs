@@ -10,44 +10,39 @@ namespace NasSharp.Networks;
 /// softmax(α_l). With one shared group of weights every layer mixes with the same w. The dense layers are built exactly as
 /// <see cref="MlpNetwork"/> builds them, so with one-hot weights the supernet is the network of the derived genotype.
 /// </summary>
-public sealed class MlpSupernet : RelaxedSupernet
+public sealed class MlpSupernet : SingleGroupSupernet
 {
     public const string GroupName = "activations";
 
     private readonly MlpNetwork network;
-    private Tensor? weights;
 
     /// <param name="skeleton">Gives the width, depth and skips; its activations are not used.</param>
     /// <param name="shared">One row of mixing weights for every layer instead of one row per layer.</param>
     public MlpSupernet(MlpGenotype skeleton, IReadOnlyList<Activation> choices, bool shared, int inputDimension, int classes,
-        NetworkOptions? options = null, Device? device = null) : base(nameof(MlpSupernet))
+        NetworkOptions? options = null, Device? device = null)
+        : base(nameof(MlpSupernet), GroupOf(skeleton, choices, shared))
     {
-        ArgumentNullException.ThrowIfNull(skeleton);
-        ArgumentNullException.ThrowIfNull(choices);
-        if (choices.Count == 0) throw new ArgumentException("A relaxed mlp needs at least one candidate activation.", nameof(choices));
         Choices = [.. choices];
         Shared = shared;
         network = new MlpNetwork(skeleton, inputDimension, classes, options, device);
-        Group = new ArchitectureGroup(GroupName, shared ? 1 : skeleton.Depth, [.. Choices.Select(c => c.Token())]);
         RegisterComponents();
     }
 
     public IReadOnlyList<Activation> Choices { get; }
     public bool Shared { get; }
-    public ArchitectureGroup Group { get; }
     public MlpGenotype Skeleton => network.Genotype;
 
-    public override IReadOnlyList<ArchitectureGroup> Groups => [Group];
-
-    public override void SetMixingWeights(IReadOnlyList<Tensor> weights)
+    private static ArchitectureGroup GroupOf(MlpGenotype skeleton, IReadOnlyList<Activation> choices, bool shared)
     {
-        CheckWeights(weights);
-        this.weights = weights[0];
+        ArgumentNullException.ThrowIfNull(skeleton);
+        ArgumentNullException.ThrowIfNull(choices);
+        if (choices.Count == 0) throw new ArgumentException("A relaxed mlp needs at least one candidate activation.", nameof(choices));
+        return new ArchitectureGroup(GroupName, shared ? 1 : skeleton.Depth, [.. choices.Select(c => c.Token())]);
     }
 
     public override Tensor forward(Tensor input)
     {
-        var w = weights ?? throw new InvalidOperationException("Set the mixing weights (SetMixingWeights) before running the supernet.");
+        var w = MixingWeights;
         return network.Forward(input, (layer, h) =>
         {
             int row = Shared ? 0 : layer;

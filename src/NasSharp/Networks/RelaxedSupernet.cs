@@ -45,3 +45,21 @@ public abstract class RelaxedSupernet(string name) : nn.Module<Tensor, Tensor>(n
         }
     }
 }
+
+/// <summary>A relaxed supernet with one group of architecture parameters (a relaxed mlp's activations, the planted student's).</summary>
+public abstract class SingleGroupSupernet(string name, ArchitectureGroup group) : RelaxedSupernet(name)
+{
+    private Tensor? weights;
+
+    public ArchitectureGroup Group { get; } = group;
+    public override IReadOnlyList<ArchitectureGroup> Groups => [Group];
+
+    public override void SetMixingWeights(IReadOnlyList<Tensor> weights)
+    {
+        CheckWeights(weights);
+        this.weights = weights[0];
+    }
+
+    /// <summary>The [edges, operations] weights last set.</summary>
+    protected Tensor MixingWeights => weights ?? throw new InvalidOperationException("Set the mixing weights (SetMixingWeights) before running the supernet.");
+}

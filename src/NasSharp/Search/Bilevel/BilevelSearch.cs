@@ -32,7 +32,15 @@ public sealed record BilevelOptions
     public int InnerSteps { get; init; } = 5;
     /// <summary>Learning rate of the weights' full-batch gradient descent on the training sample (also ξ of the unrolled step).</summary>
     public double WeightLr { get; init; } = 0.1;
-    /// <summary>Learning rate of α's gradient descent.</summary>
+    /// <summary>
+    /// μ of the weights' heavy-ball momentum (v ← μv + ∇_w L_train, w ← w − lr·v; the state carries over between outer
+    /// steps, as DARTS' weight optimiser's does); 0 is plain gradient descent.
+    /// </summary>
+    public double Momentum { get; init; }
+    /// <summary>
+    /// Learning rate of α's Adam steps (β = (0.5, 0.999) as DARTS'): about the largest change of a logit per step, whatever
+    /// the scale of the hypergradient.
+    /// </summary>
     public double AlphaLr { get; init; } = 0.1;
     public HypergradientOrder Order { get; init; } = HypergradientOrder.First;
     public UpperSplit Upper { get; init; } = UpperSplit.Validation;
@@ -44,6 +52,7 @@ public sealed record BilevelOptions
         if (Steps < 1) throw new SettingException($"--steps {Steps}: need at least 1.");
         if (InnerSteps < 0) throw new SettingException($"--inner-steps {InnerSteps}: must be non-negative.");
         if (!(WeightLr > 0)) throw new SettingException($"--weight-lr {WeightLr}: must be positive.");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new SettingException($"--weight-momentum {Momentum}: must be in [0, 1).");
         if (!(AlphaLr > 0)) throw new SettingException($"--alpha-lr {AlphaLr}: must be positive.");
     }
 }
@@ -54,7 +63,8 @@ public sealed record BilevelResult(IReadOnlyList<double[,]> Logits, double Train
 /// <summary>
 /// Differentiable bilevel search (DARTS, Liu, Simonyan &amp; Yang, ICLR 2019; the train–validation analysis of Oymak, Li &amp;
 /// Soltanolkotabi, ICML 2021): the supernet mixes with softmax(α); the lower level takes full-batch gradient steps on the
-/// weights w on the training sample, the upper level a gradient step on α from the loss of <see cref="UpperSplit"/>:
+/// weights w on the training sample (heavy-ball momentum optional), the upper level an Adam step on α (as DARTS') along the
+/// hypergradient of the loss of <see cref="UpperSplit"/>:
 /// first order ∇_α L_up(w, α), or second order (DARTS Eq. 7–8)
 ///   ∇_α L_up(w', α) − ξ ∇²_{α,w} L_train(w, α) ∇_{w'} L_up(w', α),  w' = w − ξ ∇_w L_train(w, α),
 /// with the Hessian-vector product by central differences (DARTS Eq. 8):
@@ -72,6 +82,8 @@ public static class BilevelSearch
         var alpha = supernet.Groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype).requires_grad_(true)).ToArray();
         var weights = supernet.parameters().ToArray();
         var upper = options.Upper == UpperSplit.Validation ? validation : train;
+        var velocity = weights.Select(w => zeros_like(w).DetachFromDisposeScope()).ToArray();
+        var adam = new Adam(alpha, options.AlphaLr);
         double trainLoss = double.NaN, upperLoss = double.NaN;
         for (int step = 0; step < options.Steps; step++)
         {
@@ -83,14 +95,13 @@ public static class BilevelSearch
                 var loss = Loss(supernet, alpha, train, detachAlpha: true);
                 var grads = autograd.grad([loss], weights);
                 using (no_grad())
-                    for (int k = 0; k < weights.Length; k++) weights[k].sub_(options.WeightLr * grads[k]);
+                    for (int k = 0; k < weights.Length; k++) weights[k].sub_(options.WeightLr * velocity[k].mul_(options.Momentum).add_(grads[k]));
                 trainLoss = loss.ToDouble();
             }
             var hypergradient = options.Order == HypergradientOrder.First
                 ? autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], alpha)
                 : SecondOrder(supernet, alpha, weights, train, upper, options.WeightLr);
-            using (no_grad())
-                for (int g = 0; g < alpha.Length; g++) alpha[g].sub_(options.AlphaLr * hypergradient[g]);
+            adam.Step(hypergradient);
             using (no_grad()) upperLoss = Loss(supernet, alpha, upper, detachAlpha: true).ToDouble();
             progress?.Report(step + 1);
         }
@@ -102,16 +113,55 @@ public static class BilevelSearch
             return array;
         }).ToList();
         foreach (var a in alpha) a.Dispose();
+        foreach (var v in velocity) v.Dispose();
+        adam.Dispose();
         return new BilevelResult(logits, trainLoss, upperLoss);
     }
 
-    /// <summary>Cross-entropy of the supernet mixing with softmax(α) per group.</summary>
+    /// <summary>
+    /// The loss of the supernet mixing with softmax(α) per group: cross-entropy for class labels (integer targets), half
+    /// the mean squared error (1/2n) ‖f(X) − Y‖² for real-valued targets (regression, e.g. the planted teacher).
+    /// </summary>
     public static Tensor Loss(RelaxedSupernet supernet, IReadOnlyList<Tensor> alpha, (Tensor X, Tensor Y) batch, bool detachAlpha)
     {
         ArgumentNullException.ThrowIfNull(supernet);
         ArgumentNullException.ThrowIfNull(alpha);
         supernet.SetMixingWeights([.. alpha.Select(a => nn.functional.softmax(detachAlpha ? a.detach() : a, 1))]);
-        return nn.functional.cross_entropy(supernet.call(batch.X), batch.Y);
+        var output = supernet.call(batch.X);
+        return batch.Y.is_floating_point() ? 0.5 * (output - batch.Y).pow(2).mean() : nn.functional.cross_entropy(output, batch.Y);
+    }
+
+    /// <summary>
+    /// Adam (Kingma &amp; Ba, ICLR 2015, arXiv 1412.6980) on the architecture logits with DARTS' β = (0.5, 0.999): the raw
+    /// hypergradient of a near-interpolating lower level is orders of magnitude below one (it is a difference of validation
+    /// losses that all sit near the same value), so a plain gradient step of a fixed learning rate leaves α at uniform and the
+    /// argmax is noise; Adam's step is about the learning rate whatever that scale.
+    /// </summary>
+    private sealed class Adam(Tensor[] parameters, double lr) : IDisposable
+    {
+        private const double Beta1 = 0.5, Beta2 = 0.999, Epsilon = 1e-8;
+        private readonly Tensor[] first = [.. parameters.Select(p => zeros_like(p).DetachFromDisposeScope())];
+        private readonly Tensor[] second = [.. parameters.Select(p => zeros_like(p).DetachFromDisposeScope())];
+        private int t;
+
+        public void Step(IList<Tensor> gradients)
+        {
+            t++;
+            double c1 = 1 - Math.Pow(Beta1, t), c2 = 1 - Math.Pow(Beta2, t);
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            for (int k = 0; k < parameters.Length; k++)
+            {
+                first[k].mul_(Beta1).add_(gradients[k], alpha: 1 - Beta1);
+                second[k].mul_(Beta2).addcmul_(gradients[k], gradients[k], value: 1 - Beta2);
+                parameters[k].sub_(lr * (first[k] / c1) / ((second[k] / c2).sqrt() + Epsilon));
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var x in first.Concat(second)) x.Dispose();
+        }
     }
 
     /// <summary>The second-order hypergradient (DARTS Eq. 7 with the finite-difference product of Eq. 8); restores the weights.</summary>

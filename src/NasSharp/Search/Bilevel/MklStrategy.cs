@@ -81,13 +81,7 @@ public sealed class MklStrategy(MklOptions options) : SearchStrategy<MklOptions>
         double kernelSeconds = clock.Elapsed.TotalSeconds;
         using var problem = new MultipleKernelRidge(trainKernels, crossKernels, SplitSample.CenteredOneHot(sample.Train.Labels, classes),
             SplitSample.CenteredOneHot(sample.Validation.Labels, classes), classes, Options.Ridge);
-        var alpha = Enumerable.Repeat(1.0 / candidates.Count, candidates.Count).ToArray();
-        for (int t = 0; t < Options.Steps; t++)
-        {
-            context.Cancellation.ThrowIfCancellationRequested();
-            alpha = ExponentiatedGradient.Step(alpha, problem.Evaluate(alpha).Gradient, Options.StepSize);
-            context.Report("steps", t + 1, Options.Steps);
-        }
+        var alpha = Search(problem, Options, t => context.Report("steps", t, Options.Steps), context.Cancellation);
         double finalLoss = problem.Evaluate(alpha).Loss;
         var ranked = Candidates.Rank(candidates.Select((c, i) => new ScoredCandidate(i, c.Canonical, alpha[i], null, new Dictionary<string, double>
         {
@@ -101,6 +95,24 @@ public sealed class MklStrategy(MklOptions options) : SearchStrategy<MklOptions>
             ScoringSeconds = kernelSeconds,
             SearchSeconds = clock.Elapsed.TotalSeconds,
         };
+    }
+
+    /// <summary>
+    /// The upper level of the search: exponentiated gradient on the simplex from uniform weights, <see cref="MklOptions.Steps"/>
+    /// steps of size <see cref="MklOptions.StepSize"/> on the validation loss of <paramref name="problem"/>; the weights α.
+    /// </summary>
+    public static double[] Search(MultipleKernelRidge problem, MklOptions options, Action<int>? stepDone = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(options);
+        var alpha = Enumerable.Repeat(1.0 / problem.Candidates, problem.Candidates).ToArray();
+        for (int t = 0; t < options.Steps; t++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            alpha = ExponentiatedGradient.Step(alpha, problem.Evaluate(alpha).Gradient, options.StepSize);
+            stepDone?.Invoke(t + 1);
+        }
+        return alpha;
     }
 }
 

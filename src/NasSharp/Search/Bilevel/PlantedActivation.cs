@@ -1,5 +1,7 @@
+using NasSharp.Networks;
 using NasSharp.Spaces;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NasSharp.Search.Bilevel;
@@ -87,6 +89,38 @@ public sealed class PlantedProblem : IDisposable
 }
 
 /// <summary>
+/// The student of a <see cref="PlantedProblem"/> as a relaxed supernet, so that <see cref="BilevelSearch"/> (what
+/// <c>nas search --strategy bilevel</c> runs) searches it: its input is the features Φ(x) ∈ R^{p×h} of the teacher's fixed
+/// first layer, its output f(x) = p^{-1/2} Σ_i w_i ⟨θ, φ_i(x)⟩ with one shared readout θ (the lower level's weights,
+/// starting at zero, so that gradient descent on the training split tends to the minimum-norm interpolant) and one group
+/// of mixing weights w = softmax(α) over the h activations. The 1/√p (the NTK parameterisation of the readout) keeps the
+/// curvature of the squared loss in θ of order one, so one weight step size suits every width; it does not change the
+/// interpolant's predictions.
+/// </summary>
+public sealed class PlantedSupernet : SingleGroupSupernet
+{
+    public const string GroupName = "activation";
+
+    private readonly Parameter theta;
+    private readonly double scale;
+
+    public PlantedSupernet(IReadOnlyList<Activation> activations, int width)
+        : base(nameof(PlantedSupernet), new ArchitectureGroup(GroupName, 1, [.. (activations ?? throw new ArgumentNullException(nameof(activations))).Select(a => a.Token())]))
+    {
+        if (activations.Count < 1 || width < 1) throw new ArgumentException("A planted supernet needs at least one activation and a positive width.");
+        theta = new Parameter(zeros(new long[] { width, 1 }, dtype: ScalarType.Float64));
+        scale = 1 / Math.Sqrt(width);
+        RegisterComponents();
+    }
+
+    /// <summary>Features [n, p, h] to predictions [n, 1].</summary>
+    public override Tensor forward(Tensor input)
+    {
+        return einsum("nph,h,pc->nc", input, MixingWeights[0], theta) * scale;
+    }
+}
+
+/// <summary>
 /// The methods compared on a <see cref="PlantedProblem"/>, each returning α̂ on the simplex. The lower level of each is the
 /// minimum-norm interpolant of the training split, θ(α) = Z_α⁺ y_T with Z_α = Φ_T α (the point gradient descent from zero
 /// reaches on the overparameterised least-squares problem).
@@ -118,13 +152,13 @@ public static class PlantedMethods
     }
 
     /// <summary>
-    /// Bilevel gradient descent on softmax logits with the lower level solved exactly: the upper loss L_up(θ(α), α) is
-    /// differentiated through the interpolant θ(α) (<see cref="InterpolantReadout"/>, the limit of gradient descent on the
-    /// weights from zero), i.e. the exact hypergradient that the second-order step of DARTS approximates. Each step moves
-    /// the logits against it, normalised by its largest entry. The upper loss is the validation risk, or the training risk
-    /// for the training-loss baseline (whose hypergradient is ~0: every α interpolates).
+    /// Not a strategy: bilevel gradient descent on softmax logits with the lower level solved exactly, the upper loss
+    /// L_up(θ(α), α) differentiated through the interpolant θ(α) (<see cref="InterpolantReadout"/>, the limit of gradient
+    /// descent on the weights from zero), i.e. the exact hypergradient that the second-order step of DARTS approximates by
+    /// one unrolled step. Each step moves the logits against it, normalised by its largest entry. With the training split as
+    /// the upper level its hypergradient is ~0 (every α interpolates) and α stays uniform.
     /// </summary>
-    public static double[] Bilevel(Tensor trainFeatures, Tensor trainTargets, Tensor upperFeatures, Tensor upperTargets, int steps, double stepSize)
+    public static double[] InterpolantHypergradient(Tensor trainFeatures, Tensor trainTargets, Tensor upperFeatures, Tensor upperTargets, int steps, double stepSize)
     {
         using var scope = NewDisposeScope();
         int h = (int)trainFeatures.shape[2];
@@ -145,9 +179,32 @@ public static class PlantedMethods
         return softmax(logits, 0).data<double>().ToArray();
     }
 
-    /// <summary>Multiple kernel learning with the candidates' feature kernels K_i = φ_i φ_iᵀ (each scaled to mean diagonal 1 on the training split).</summary>
-    public static double[] Mkl(Tensor trainFeatures, Tensor trainTargets, Tensor validationFeatures, Tensor validationTargets, int steps, double stepSize, double ridge)
+    /// <summary>
+    /// The <c>bilevel</c> strategy's search (<see cref="BilevelSearch.Run"/> with <paramref name="options"/>: its order, steps
+    /// and learning rates; its upper split decides whether α follows the validation or the training loss) on the planted
+    /// student (<see cref="PlantedSupernet"/>); softmax(α).
+    /// </summary>
+    public static double[] BilevelStrategy(IReadOnlyList<Activation> activations, Tensor trainFeatures, Tensor trainTargets, Tensor validationFeatures,
+        Tensor validationTargets, BilevelOptions options)
     {
+        ArgumentNullException.ThrowIfNull(activations);
+        ArgumentNullException.ThrowIfNull(options);
+        using var scope = NewDisposeScope();
+        using var supernet = new PlantedSupernet(activations, (int)trainFeatures.shape[1]);
+        var logits = BilevelSearch.Run(supernet, (trainFeatures, trainTargets), (validationFeatures, validationTargets), options).Logits[0];
+        var row = Enumerable.Range(0, activations.Count).Select(i => logits[0, i]).ToArray();
+        double top = row.Max(), sum = row.Sum(v => Math.Exp(v - top));
+        return [.. row.Select(v => Math.Exp(v - top) / sum)];
+    }
+
+    /// <summary>
+    /// The <c>mkl</c> strategy's upper level (<see cref="MklStrategy.Search"/> with <paramref name="options"/>' steps, step size
+    /// and ridge) on the candidates' feature kernels K_i = φ_i φ_iᵀ, each scaled to mean diagonal 1 on the training split as
+    /// the strategy scales its NTKs; the planted features are the infinite-width limit's finite stand-in.
+    /// </summary>
+    public static double[] Mkl(Tensor trainFeatures, Tensor trainTargets, Tensor validationFeatures, Tensor validationTargets, MklOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         int h = (int)trainFeatures.shape[2], nT = (int)trainFeatures.shape[0];
         var trainKernels = new List<double[]>();
         var crossKernels = new List<double[]>();
@@ -161,10 +218,8 @@ public static class PlantedMethods
                 crossKernels.Add((fv.mm(ft.t()) * scale).contiguous().data<double>().ToArray());
             }
         using var problem = new MultipleKernelRidge(trainKernels, crossKernels, trainTargets.contiguous().data<double>().ToArray(),
-            validationTargets.contiguous().data<double>().ToArray(), (int)trainTargets.shape[1], ridge);
-        var alpha = Enumerable.Repeat(1.0 / h, h).ToArray();
-        for (int t = 0; t < steps; t++) alpha = ExponentiatedGradient.Step(alpha, problem.Evaluate(alpha).Gradient, stepSize);
-        return alpha;
+            validationTargets.contiguous().data<double>().ToArray(), (int)trainTargets.shape[1], options.Ridge);
+        return MklStrategy.Search(problem, options);
     }
 
     /// <summary>Every α of the simplex grid with spacing 1/<paramref name="divisions"/> in h dimensions.</summary>

@@ -82,6 +82,27 @@ public class BilevelSearchTests
             }
     }
 
+    [Fact]
+    public void TheFirstAlphaStepIsAdamsSignStepOfTheValidationHypergradient()
+    {
+        using var scope = NewDisposeScope();
+        var (supernet, _, _, train, val) = Fixture();
+        using var _ = supernet;
+        // No weight step: the hypergradient is at the initial weights and α = 0.
+        var zero = new[] { zeros(new long[] { 2, 3 }, dtype: ScalarType.Float64).requires_grad_(true) };
+        var g = autograd.grad([BilevelSearch.Loss(supernet, zero, val, detachAlpha: false)], zero)[0];
+        const double lr = 0.05;
+        var logits = BilevelSearch.Run(supernet, train, val, new BilevelOptions { Steps = 1, InnerSteps = 0, AlphaLr = lr }).Logits[0];
+        // Adam's first bias-corrected step is lr·g/(|g| + 1e-8) (Kingma & Ba, Algorithm 1 with t = 1).
+        for (int e = 0; e < 2; e++)
+            for (int o = 0; o < 3; o++)
+            {
+                double ge = g[e, o].item<double>();
+                Assert.True(Math.Abs(ge) > 1e-6, $"α[{e},{o}]: gradient {ge} too small to test the sign step");
+                Assert.Equal(-lr * ge / (Math.Abs(ge) + 1e-8), logits[e, o], 1e-12);
+            }
+    }
+
     [Theory]
     [InlineData("first")]
     [InlineData("second")]

@@ -44,6 +44,50 @@ public class PlantedActivationTests
     }
 
     [Fact]
+    public void TheBilevelStrategysLowerLevelReachesTheMinimumNormInterpolantOfThePlantedStudent()
+    {
+        using var scope = NewDisposeScope();
+        // n_T below d: the features' linear part alone has full rank on the training split, so the Gram matrix is well
+        // conditioned and gradient descent converges in a few thousand steps (with d = 6 it needs orders of magnitude more).
+        var settings = Small with { Dimension = 30, Width = 60 };
+        using var problem = new PlantedProblem(settings, seed: 5);
+        var (x, y) = problem.Sample(settings.TrainPoints);
+        using var supernet = new PlantedSupernet(settings.Activations, settings.Width);
+        // One α step after the weight steps: the weights were fitted at uniform α, the pseudo-inverse's interpolant there.
+        var result = BilevelSearch.Run(supernet, (x, y), (x, y), new BilevelOptions { Steps = 1, InnerSteps = 2000, WeightLr = 1.0, Momentum = 0.9, AlphaLr = 1e-9 });
+        var uniform = full(4, 0.25, dtype: ScalarType.Float64);
+        var theta = supernet.parameters().Single().detach() / Math.Sqrt(settings.Width);
+        var pinv = PlantedMethods.Readout(x, y, uniform);
+        double error = (theta - pinv).norm().item<double>() / pinv.norm().item<double>();
+        Assert.True(error < 1e-6, $"relative distance to the pseudo-inverse readout {error}");
+        Assert.True(result.TrainLoss < 1e-12, $"training loss {result.TrainLoss}");
+    }
+
+    [Fact]
+    public void TheRegressionHypergradientOfThePlantedStudentIsItsHandDerivedForm()
+    {
+        using var scope = NewDisposeScope();
+        using var problem = new PlantedProblem(Small, seed: 6);
+        var (x, y) = problem.Sample(12);
+        using var supernet = new PlantedSupernet(Small.Activations, Small.Width);
+        var theta = supernet.parameters().Single();
+        using (no_grad()) theta.copy_(randn(Small.Width, 1, dtype: ScalarType.Float64));
+        var logits = tensor(new[] { 0.3, -0.2, 0.5, 0.1 }, dtype: ScalarType.Float64);
+        var alpha = logits.reshape(1, 4).clone().requires_grad_(true);
+        var g = autograd.grad([BilevelSearch.Loss(supernet, [alpha], (x, y), detachAlpha: false)], [alpha])[0].reshape(4);
+
+        // L = (1/2n) Σ_n r_n², r_n = Σ_i w_i u_{n,i} − y_n with u_{n,i} = ⟨θ, φ_i(x_n)⟩/√p and w = softmax(α):
+        // ∂L/∂α_j = (1/n) Σ_n r_n w_j (u_{n,j} − Σ_i w_i u_{n,i}).
+        var w = softmax(logits, 0);
+        var u = einsum("nph,pc->nh", x, theta.detach()) / Math.Sqrt(Small.Width);
+        var f = u.mv(w);
+        var r = f - y.reshape(-1);
+        var expected = (r.unsqueeze(1) * w.unsqueeze(0) * (u - f.unsqueeze(1))).mean(new long[] { 0 });
+        Assert.True((g - expected).abs().max().item<double>() < 1e-12 * expected.abs().max().item<double>() + 1e-15);
+        Assert.True(expected.abs().max().item<double>() > 1e-3);
+    }
+
+    [Fact]
     public void TheSimplexGridHasEveryCompositionOnce()
     {
         var grid = PlantedMethods.SimplexGrid(4, 4);
@@ -55,7 +99,7 @@ public class PlantedActivationTests
     [Fact]
     public void TheSummaryCountsRecoveriesAndFitsTheGapSlope()
     {
-        var config = new PlantedConfig(Small, Seeds: 2, Multiples: [1, 4], Steps: 1, StepSize: 0.1, Ridge: 1e-3, AlsIterations: 1, GridDivisions: 2);
+        var config = new PlantedConfig(Small, Seeds: 2, Multiples: [1, 4], PlantedExperiment.DefaultBilevel, new MklOptions(), 1, 0.1, AlsIterations: 1, GridDivisions: 2);
         PlantedPick Pick(string method, int n, int picked) => new(method, n, picked, [0.25, 0.25, 0.25, 0.25]);
         IReadOnlyList<PlantedPick> Picks(int right) => [.. PlantedExperiment.Methods.SelectMany(m => new[] { Pick(m, 4, m == "mkl" ? right : 3), Pick(m, 16, right) })];
         // Gaps c/√n_V on both seeds: the fitted slope is exactly −1/2.
@@ -72,7 +116,8 @@ public class PlantedActivationTests
     [Fact]
     public void OnOneSeedEveryMethodPicksAndTheGapShrinksWithValidationSize()
     {
-        var config = new PlantedConfig(Small with { Noise = 0.05, TestPoints = 2000 }, Seeds: 1, Multiples: [2, 50], Steps: 20, StepSize: 0.2, Ridge: 1e-3, AlsIterations: 5, GridDivisions: 2);
+        var config = new PlantedConfig(Small with { Noise = 0.05, TestPoints = 2000 }, Seeds: 1, Multiples: [2, 50], PlantedExperiment.DefaultBilevel with { Steps = 10 },
+            new MklOptions { Steps = 20 }, 20, 0.2, AlsIterations: 5, GridDivisions: 2);
         var record = PlantedExperiment.RunSeed(config, 0, seed: 11);
         Assert.Equal(2 * PlantedExperiment.Methods.Count, record.Picks.Count);
         Assert.All(record.Picks, p => Assert.Equal(1.0, p.Alpha.Sum(), 1e-9));
