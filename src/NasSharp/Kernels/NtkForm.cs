@@ -1,5 +1,6 @@
 using NasSharp.Networks;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NasSharp.Kernels;
@@ -20,6 +21,15 @@ public sealed record NtkForm
     /// function F(X)_n, which couples the samples; computed by <see cref="EmpiricalNtk.Exact"/>.
     /// </summary>
     public bool BatchStatistics { get; init; }
+
+    /// <summary>
+    /// Batch norm normalising by this batch's statistics held fixed: one training-mode pass sets every BN layer's running
+    /// statistics to the batch's (momentum 1: PyTorch stores the unbiased variance, M/(M−1) times the biased one it
+    /// normalises by, with M ≥ 512 values a channel on NAS-Bench-201), then the kernel is taken in eval mode. The sums in a
+    /// cell are normalised as in training, while rows stay per-sample derivatives (the fast path applies): it is the
+    /// <see cref="BatchStatistics"/> kernel without the terms through the batch statistics.
+    /// </summary>
+    public bool FrozenBatchStatistics { get; init; }
 
     /// <summary>
     /// The NTK parameterisation of the convolutions and linear layers (<see cref="NtkReparameterization"/>, σ_w = 1,
@@ -44,7 +54,7 @@ public sealed record NtkForm
 
     /// <summary>A short suffix naming the options, e.g. <c>_bn_tr</c>; empty for the default.</summary>
     public string Suffix =>
-        (Output == NtkOutput.PerLogit ? "_logit" : "") + (BatchStatistics ? "_bn" : "") + (NtkParameterization ? "_ntkp" : "")
+        (Output == NtkOutput.PerLogit ? "_logit" : "") + (BatchStatistics ? "_bn" : "") + (FrozenBatchStatistics ? "_bnfix" : "") + (NtkParameterization ? "_ntkp" : "")
         + (Initializations > 1 ? $"_init{Initializations}" : "") + (TraceNormalized ? "_tr" : "");
 
     /// <summary>A one-line description for documentation and command output.</summary>
@@ -53,7 +63,7 @@ public sealed record NtkForm
         var parts = new List<string>
         {
             Output == NtkOutput.PerLogit ? "per-logit kernel" : "summed-logit kernel",
-            BatchStatistics ? "BN in training mode" : "BN in eval mode",
+            BatchStatistics ? "BN in training mode" : FrozenBatchStatistics ? "BN with the batch's statistics held fixed" : "BN in eval mode",
             NtkParameterization ? "NTK parameterisation" : "standard parameterisation",
         };
         if (Initializations > 1) parts.Add($"mean over {Initializations} initialisations");
@@ -64,6 +74,7 @@ public sealed record NtkForm
     {
         if (!Enum.IsDefined(Output)) throw new ArgumentOutOfRangeException(nameof(Output), Output, "Unknown NtkOutput.");
         if (Initializations < 1) throw new ArgumentOutOfRangeException(nameof(Initializations), Initializations, "Need at least one initialisation.");
+        if (BatchStatistics && FrozenBatchStatistics) throw new ArgumentException("Choose batch statistics in training mode or held fixed, not both.");
     }
 
     /// <summary>The score of one spectrum: λ_min, or λ_min/(tr Θ/rows); NaN when Θ is not finite.</summary>
@@ -107,10 +118,30 @@ public sealed record NtkForm
             random.manual_seed(Seeds.Derive(seed, "ntk-parameterization"));
             factors = NtkReparameterization.Apply(model);
         }
+        if (FrozenBatchStatistics) HoldBatchStatistics(model, x);
         model.train(BatchStatistics);
         // The structured fast path needs per-sample rows (eval-mode BN) and unit factors; otherwise Jacobian contraction.
         return BatchStatistics || factors is not null
             ? EmpiricalNtk.Exact(model, x, Output, factors)
             : EmpiricalNtk.Compute(model, x, Output, NtkMethod.Auto, out _);
+    }
+
+    /// <summary>Sets every BN layer's running statistics to those of <paramref name="x"/> (one training-mode pass with momentum 1).</summary>
+    private static void HoldBatchStatistics(nn.Module<Tensor, Tensor> model, Tensor x)
+    {
+        var layers = model.modules().OfType<BatchNorm>().ToArray();
+        var momenta = layers.Select(b => b.momentum).ToArray();
+        try
+        {
+            foreach (var b in layers) b.momentum = 1.0;
+            model.train();
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            model.call(x);
+        }
+        finally
+        {
+            for (int i = 0; i < layers.Length; i++) layers[i].momentum = momenta[i];
+        }
     }
 }

@@ -14,7 +14,17 @@ namespace NasSharp.Proxies;
 /// </remarks>
 public sealed class FisherProxy : IProxy
 {
-    public string Name => "fisher";
+    /// <param name="weightedByFanIn">Weight each layer's Σ_c Δ_c by its fan-in (C_in/groups·k_h·k_w, or in_features), as the
+    /// reference code's sum does: it spreads each channel's Δ_c over the channel's weights before summing them.</param>
+    public FisherProxy(bool weightedByFanIn = false)
+    {
+        WeightedByFanIn = weightedByFanIn;
+        Name = weightedByFanIn ? "fisher_fanin" : "fisher";
+    }
+
+    public bool WeightedByFanIn { get; }
+
+    public string Name { get; }
 
     public ProxyRequirements Requirements { get; } =
         new(NeedsLabels: true, NeedsData: true, BatchNormMode.Train, Shares: SharedComputation.LossGradients,
@@ -31,12 +41,15 @@ public sealed class FisherProxy : IProxy
 
         using var scope = NewDisposeScope();
         int n = context.BatchSize;
+        var fanIn = WeightedByFanIn
+            ? NetworkLayers.WeightLayers(context.Network).ToDictionary(l => l.Name, l => (double)l.Weight.shape.Skip(1).Aggregate(1L, (a, b) => a * b))
+            : null;
         double sum = 0;
         string? reason = null;
         foreach (var t in terms)
         {
             reason ??= ProxyContext.NonFiniteEntries($"a ⊙ ∂L/∂a of '{t.Layer}'", t.Terms);
-            sum += (t.Terms * n).square().sum().item<double>() / (2.0 * n);
+            sum += (fanIn is null ? 1.0 : fanIn[t.Layer]) * (t.Terms * n).square().sum().item<double>() / (2.0 * n);
         }
         return ProxyScore.From(sum, () => context.LossGradients().NonFiniteReason ?? reason ?? $"Σ Δ_c is {sum}");
     }

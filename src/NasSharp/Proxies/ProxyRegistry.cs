@@ -28,24 +28,26 @@ public static class ProxyRegistry
     ];
 
     /// <summary>
-    /// The other forms of <c>ntk_min_eig</c> measured on cell spaces (<see cref="Kernels.NtkForm"/>), by name; not part of
-    /// <see cref="All"/>, since each costs about a kernel of its own.
+    /// Variants measured against the defaults, by name, not part of <see cref="All"/>: the other forms of <c>ntk_min_eig</c>
+    /// on cell spaces (<see cref="Kernels.NtkForm"/>; each costs about a kernel of its own) and fisher summed as its reference code sums.
     /// </summary>
-    private static readonly IProxy[] NtkForms =
+    private static readonly IProxy[] Variants =
     [
         .. new Kernels.NtkForm[]
         {
             new() { TraceNormalized = true },
             new() { BatchStatistics = true },
+            new() { FrozenBatchStatistics = true },
             new() { NtkParameterization = true },
             new() { Output = Kernels.NtkOutput.PerLogit },
             new() { Initializations = 3 },
         }.SelectMany(f => new[] { f, f with { TraceNormalized = true } }).Distinct()
             .Select(f => new NtkMinEigenvalueProxy(f)),
+        new FisherProxy(weightedByFanIn: true),
     ];
 
-    /// <summary>The names of the other forms of <c>ntk_min_eig</c>, which <see cref="Get"/> also knows.</summary>
-    public static IReadOnlyList<string> NtkFormNames { get; } = NtkForms.Select(p => p.Name).ToArray();
+    /// <summary>The names of the variants, which <see cref="Get"/> also knows.</summary>
+    public static IReadOnlyList<string> VariantNames { get; } = Variants.Select(p => p.Name).ToArray();
 
     /// <summary>Every proxy with its default settings, in table order.</summary>
     public static IReadOnlyList<IProxy> All { get; } = Table;
@@ -56,7 +58,7 @@ public static class ProxyRegistry
     public static IProxy Get(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return Table.Concat(NtkForms).FirstOrDefault(p => p.Name == name.Trim())
+        return Table.Concat(Variants).FirstOrDefault(p => p.Name == name.Trim())
             ?? throw new ArgumentException($"Unknown proxy '{name}'. Known proxies: {string.Join(", ", Names)}{Spelling.Suggestion(name.Trim(), Names)}.", nameof(name));
     }
 

@@ -42,6 +42,45 @@ public class NtkFormTests
     }
 
     [Fact]
+    public void FrozenBatchStatisticsKernelIsTheEvalKernelWithTheBatchsHandComputedStatistics()
+    {
+        using var scope = NewDisposeScope();
+        nn.Module<Tensor, Tensor> Build()
+        {
+            random.manual_seed(15);
+            return nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Linear(5, 2)).AsFloat64();
+        }
+        var x = Inputs(seed: 16, n: 7, d: 3);
+
+        var model = Build();
+        var theta = new NtkForm { FrozenBatchStatistics = true }.Gram(model, x, seed: 0);
+        var bn = model.modules().OfType<TorchSharp.Modules.BatchNorm1d>().Single();
+        Assert.Equal(0.1, bn.momentum!.Value, 1e-15);
+
+        // Reference: the batch's mean and unbiased variance of the first layer's output, written into a fresh copy's
+        // running statistics by hand, then central differences of that network in eval mode.
+        var reference = Build();
+        var first = (TorchSharp.Modules.Linear)reference.children().First();
+        var bnRef = reference.modules().OfType<TorchSharp.Modules.BatchNorm1d>().Single();
+        using (no_grad())
+        {
+            var h = x.matmul(first.weight.t()) + first.bias!;
+            bnRef.running_mean!.copy_(h.mean([0]));
+            bnRef.running_var!.copy_(h.var(0, unbiased: true));
+        }
+        reference.eval();
+        var fd = FiniteDifferenceNtk(reference, x, NtkOutput.SumOfLogits, epsilon: 1e-6);
+        AssertRelativeFrobenius(theta.ToArray(), fd, 1e-7);
+
+        // Neither the untouched eval-mode kernel (running statistics 0 and 1) nor the training-mode one (which also
+        // differentiates through the statistics).
+        var plain = Build();
+        plain.eval();
+        Assert.True(RelativeFrobeniusError(EmpiricalNtk.Exact(plain, x).ToArray(), fd) > 0.05);
+        Assert.True(RelativeFrobeniusError(new NtkForm { BatchStatistics = true }.Gram(Build(), x, 0).ToArray(), fd) > 0.01);
+    }
+
+    [Fact]
     public void NtkParameterisationWeightsEachBlockByItsHandComputedFactor()
     {
         using var scope = NewDisposeScope();
