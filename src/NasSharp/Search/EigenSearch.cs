@@ -207,6 +207,7 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
         var (trained, best, training) = Search.Candidates.TrainTop(context, candidates, ranked, Options.TopK, Options.TrainingNetwork, Options.Training);
         return new SearchOutcome(Name, best)
         {
+            Caveat = EigenRankings.Caveat(context.Space, Options),
             Ranked = ranked, Trained = trained, ScoringSeconds = scoring, TrainingSeconds = training, SearchSeconds = clock.Elapsed.TotalSeconds,
         };
     }
