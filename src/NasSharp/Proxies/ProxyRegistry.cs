@@ -29,7 +29,7 @@ public static class ProxyRegistry
 
     /// <summary>
     /// Variants measured against the defaults, by name, not part of <see cref="All"/>: the other forms of <c>ntk_min_eig</c>
-    /// on cell spaces (<see cref="Kernels.NtkForm"/>; each costs about a kernel of its own) and fisher summed as its reference code sums.
+    /// on cell spaces (<see cref="Kernels.NtkForm"/>; each costs about a kernel of its own) and fisher's plain per-channel sum.
     /// </summary>
     private static readonly IProxy[] Variants =
     [
@@ -43,7 +43,7 @@ public static class ProxyRegistry
             new() { Initializations = 3 },
         }.SelectMany(f => new[] { f, f with { TraceNormalized = true } }).Distinct()
             .Select(f => new NtkMinEigenvalueProxy(f)),
-        new FisherProxy(weightedByFanIn: true),
+        new FisherProxy(weightedByFanIn: false),
     ];
 
     /// <summary>The names of the variants, which <see cref="Get"/> also knows.</summary>

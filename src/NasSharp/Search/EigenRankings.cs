@@ -26,16 +26,12 @@ public static class EigenRankings
         new("nb201", new() { TraceNormalized = true }, -0.113, 100, 16, "CIFAR-10", LambdaMinNb201),
         new("nb201", new() { Initializations = 3 }, -0.419, 100, 16, "CIFAR-10", LambdaMinNb201),
         new("nb201", new() { Initializations = 3, TraceNormalized = true }, -0.082, 100, 16, "CIFAR-10", LambdaMinNb201),
+        new("nb201", new() { FrozenBatchStatistics = true }, 0.633, 100, 16, "CIFAR-10", LambdaMinNb201),
+        new("nb201", new() { FrozenBatchStatistics = true, TraceNormalized = true }, 0.661, 100, 16, "CIFAR-10", LambdaMinNb201),
     ];
 
     public static IReadOnlyList<Measurement> All => Table;
 
-    /// <summary>The form of the kernel the strategy scores candidates by (empirical scores only).</summary>
-    public static NtkForm Form(EigenSearchOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        return new NtkForm { Initializations = options.NtkSeeds, TraceNormalized = options.Score == EigenScore.NormalizedMinEigenvalue };
-    }
 
     /// <summary>
     /// One line saying that the strategy's score is not known to rank <paramref name="space"/>'s cells, with the measured ρ
@@ -47,7 +43,7 @@ public static class EigenRankings
         ArgumentNullException.ThrowIfNull(space);
         ArgumentNullException.ThrowIfNull(options);
         if (space is IAnalyticNtkSpace || options.Score.IsTheoretical()) return null;
-        var form = Form(options);
+        var form = options.Score.On(space).Form(options.NtkSeeds);
         var measured = Table.FirstOrDefault(m => m.Space == space.SpaceName && m.Form == form);
         if (measured is { Spearman: >= RanksFrom }) return null;
         string name = $"the eigen score ({form.Describe()})";

@@ -38,7 +38,7 @@ public class EigenSearchTests
     [Fact]
     public void OnCellSpacesTheCaveatStatesTheMeasuredRhoOrThatNoneWasMeasured()
     {
-        var standard = new EigenSearchOptions { ScoringNetwork = new NetworkOptions() };
+        var standard = new EigenSearchOptions { ScoringNetwork = new NetworkOptions(), Score = EigenScore.MinEigenvalue };
         var nb201 = EigenRankings.Caveat(new Nb201Space(), standard);
         Assert.NotNull(nb201);
         // The measurement of the n = 1000 run in docs/experiments/proxies-nb201.md.
@@ -51,7 +51,14 @@ public class EigenSearchTests
         // Five initialisations were not measured anywhere.
         Assert.EndsWith("it was not measured there.", EigenRankings.Caveat(new Nb201Space(), standard with { NtkSeeds = 5 }));
 
+        // The default on cell spaces is the form measured to rank nb201 cells (ρ 0.661): no caveat there, one on darts.
+        var auto = standard with { Score = EigenScore.Auto };
+        Assert.Equal(EigenScore.BatchNormalizedMinEigenvalue, auto.Score.On(new Nb201Space()));
+        Assert.Null(EigenRankings.Caveat(new Nb201Space(), auto));
+        Assert.Contains("not measured there; on nb201 it has Spearman ρ 0.661", EigenRankings.Caveat(new DartsSpace(), auto));
+
         // The mlp space has the analytic kernel of the theory: no caveat, and none for the theory scores.
+        Assert.Equal(EigenScore.MinEigenvalue, EigenScore.Auto.On(Space));
         Assert.Null(EigenRankings.Caveat(Space, new EigenSearchOptions()));
         Assert.Null(Run().Caveat);
     }
