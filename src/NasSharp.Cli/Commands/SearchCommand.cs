@@ -67,6 +67,7 @@ public static class SearchCommand
             console.Out.WriteLine($"trace norm of the sampled architectures: min {t.Min:G4}, mean {t.Mean:G4}, max {t.Max:G4}; final ν {t.FinalNu:G4}");
         console.Out.WriteLine(o.Arch is null ? $"no architecture: {o.NoArchReason}" : $"arch: {o.Arch}");
         if (o.Degeneracy is { } degeneracy) console.Out.WriteLine($"warning: degenerate architecture: {degeneracy}.");
+        if (o.Caveat is { } caveat) console.Out.WriteLine($"warning: {caveat}");
         if (o.TestAccuracyPercent is not null)
             console.Out.WriteLine($"trained: validation {TrainCommand.Percent(o.ValAccuracyPercent)}, test {TrainCommand.Percent(o.TestAccuracyPercent)}");
         if (o.TableTestAccuracyPercent is { } a)

@@ -219,7 +219,7 @@ public sealed class CorrelationScorer : IDisposable
         long netSeed = Seeds.Derive(seed, "proxy-init", arch.Canonical);
         ProxyEvaluation e;
         using (torch.NewDisposeScope())
-            e = evaluator.Evaluate(() => space.BuildNetwork(arch, sampleShape, item.Classes, network, netSeed, device), x, y, item.Classes, netSeed);
+            e = evaluator.Evaluate(s => space.BuildNetwork(arch, sampleShape, item.Classes, network, s, device), x, y, item.Classes, netSeed);
         // The evaluation's tensors are freed: return their pages, so the resident set does not grow with the number of cells.
         ResidentMemory.TrimNativeHeap();
         return new(item.Index, arch.Canonical, item.Target, item.AccuracyPercent,

@@ -40,6 +40,8 @@ public sealed record SearchOutput
     public string? NoArchReason { get; init; }
     /// <summary>Why the selected architecture is degenerate (<see cref="IGenotype.Degeneracy"/>), or null: a warning that it is no ordinary result.</summary>
     public string? Degeneracy { get; init; }
+    /// <summary>One line on how far the strategy's score can be trusted on this space (<see cref="SearchOutcome.Caveat"/>), or null.</summary>
+    public string? Caveat { get; init; }
     public double? ValAccuracyPercent { get; init; }
     public double? TestAccuracyPercent { get; init; }
     /// <summary>The selected architecture's test accuracy (%) per target of the space's table; null without one.</summary>
@@ -108,6 +110,7 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
             Arch = outcome.Arch,
             NoArchReason = outcome.NoArchReason,
             Degeneracy = outcome.Arch is null ? null : space.Parse(outcome.Arch).Degeneracy,
+            Caveat = outcome.Caveat,
             ValAccuracyPercent = best?.ValidationAccuracyPercent,
             TestAccuracyPercent = best?.TestAccuracyPercent,
             TableTestAccuracyPercent = Lookup(outcome.Arch),

@@ -106,9 +106,23 @@ public static class EmpiricalNtk
     /// <param name="model">A network mapping x of shape [N, ...] to logits of shape [N, K].</param>
     /// <param name="x">A batch of N ≥ 1 inputs, in the dtype and on the device of the model's parameters.</param>
     /// <param name="output">Which scalar outputs to differentiate; see <see cref="NtkOutput"/>.</param>
-    public static NtkGram Exact(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output = NtkOutput.SumOfLogits)
+    /// <param name="parameterFactors">Weights of the parameters' blocks, Θ = Σ_p s_p J_p J_pᵀ, by parameter name as
+    /// <c>named_parameters()</c> gives it (absent: 1); <see cref="NtkReparameterization.Apply"/> returns the factors that
+    /// turn the standard parameterisation's kernel into the NTK parameterisation's.</param>
+    public static NtkGram Exact(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output = NtkOutput.SumOfLogits,
+        IReadOnlyDictionary<string, double>? parameterFactors = null)
     {
         var parameters = Validate(model, x, output);
+        var factors = new double[parameters.Length];
+        Array.Fill(factors, 1.0);
+        if (parameterFactors is not null)
+        {
+            var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
+            var unknown = parameterFactors.Keys.Except(named.Select(p => p.name)).FirstOrDefault();
+            if (unknown is not null) throw new ArgumentException($"parameterFactors names '{unknown}', which is not a trainable parameter of the model.", nameof(parameterFactors));
+            for (int l = 0; l < named.Length; l++)
+                if (parameterFactors.TryGetValue(named[l].name, out var f)) factors[l] = f;
+        }
         int n = checked((int)x.shape[0]);
 
         using var scope = NewDisposeScope();
@@ -164,7 +178,8 @@ public static class EmpiricalNtk
                     // Widen before multiplying: products of float32 entries are exact in float64, so Θ = Σ_c J_c J_cᵀ
                     // (Jacot et al. 2018: Θ = J Jᵀ) carries only float64 summation error on top of J's own.
                     var jc = stack(jacobianRows.Select(row => row[l].narrow(0, start, w))).to_type(ScalarType.Float64);
-                    theta.add_(jc.mm(jc.t()));
+                    var block = jc.mm(jc.t());
+                    theta.add_(factors[l] == 1.0 ? block : block.mul_(factors[l]));
                 }
                 foreach (var row in jacobianRows) row[l].Dispose();
             }

@@ -23,6 +23,8 @@ public sealed class ProxyContext : IDisposable
     private const SharedComputation TrainPassParts = SharedComputation.LossGradients | SharedComputation.InputGradients;
 
     private readonly Func<nn.Module<Tensor, Tensor>> buildNetwork;
+    private readonly Func<long, nn.Module<Tensor, Tensor>>? buildSeeded;
+    private readonly Dictionary<NtkForm, IReadOnlyList<NtkSpectrum>> formSpectra = [];
     private readonly List<nn.Module> ownedNetworks = [];
     private readonly List<Tensor> ownedTensors = [];
     private readonly List<SharedStage> stages = [];
@@ -49,6 +51,20 @@ public sealed class ProxyContext : IDisposable
     /// passes its proxies' <see cref="ProxyRequirements.Observes"/>).</param>
     public ProxyContext(Func<nn.Module<Tensor, Tensor>> buildNetwork, Tensor inputs, Tensor? labels, int classes, long seed,
         SharedComputation plan = SharedComputation.None, IEnumerable<TrainPassProbe>? probes = null)
+        : this(buildNetwork, null, inputs, labels, classes, seed, plan, probes)
+    {
+    }
+
+    /// <summary>A context whose network factory takes a seed, so proxies can also score other initialisations
+    /// (<see cref="NtkSpectra"/>); the network of <see cref="Network"/> is <paramref name="buildNetwork"/>(<paramref name="seed"/>).</summary>
+    public ProxyContext(Func<long, nn.Module<Tensor, Tensor>> buildNetwork, Tensor inputs, Tensor? labels, int classes, long seed,
+        SharedComputation plan = SharedComputation.None, IEnumerable<TrainPassProbe>? probes = null)
+        : this(buildNetwork is null ? null! : () => buildNetwork(seed), buildNetwork, inputs, labels, classes, seed, plan, probes)
+    {
+    }
+
+    private ProxyContext(Func<nn.Module<Tensor, Tensor>> buildNetwork, Func<long, nn.Module<Tensor, Tensor>>? buildSeeded, Tensor inputs,
+        Tensor? labels, int classes, long seed, SharedComputation plan, IEnumerable<TrainPassProbe>? probes)
     {
         ArgumentNullException.ThrowIfNull(buildNetwork);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -73,6 +89,7 @@ public sealed class ProxyContext : IDisposable
         var planned = (probes ?? []).Distinct().ToArray();
         if (planned.Any(p => p is null)) throw new ArgumentException("probes contains null.", nameof(probes));
         this.buildNetwork = buildNetwork;
+        this.buildSeeded = buildSeeded;
         plannedProbes = planned;
         Inputs = inputs;
         Labels = labels;
@@ -184,6 +201,28 @@ public sealed class ProxyContext : IDisposable
         return spectrum ??= Timed("NTK spectrum", gram.Spectrum);
     }
 
+    /// <summary>
+    /// The spectra of <paramref name="form"/>'s kernel, one per initialisation (<see cref="NtkForm.Spectra"/>), computed on
+    /// fresh networks on first use and kept for the forms with the same kernel. The default kernel is
+    /// <see cref="NtkSpectrum"/>'s. Other initialisations than the first need the seeded constructor.
+    /// </summary>
+    public IReadOnlyList<NtkSpectrum> NtkSpectra(NtkForm form)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(form);
+        var kernel = form.Kernel;
+        if (kernel.IsDefaultKernel) return [NtkSpectrum()];
+        if (kernel.Initializations > 1 && buildSeeded is null)
+            throw new InvalidOperationException($"The NTK over {kernel.Initializations} initialisations needs a network factory that takes a seed; create the ProxyContext with one.");
+        if (!formSpectra.TryGetValue(kernel, out var spectra))
+        {
+            var build = buildSeeded ?? (_ => buildNetwork());
+            spectra = Timed($"empirical NTK ({kernel.Describe()})", () => kernel.Spectra(s => Protected(build(s)), Inputs, Seed));
+            formSpectra[kernel] = spectra;
+        }
+        return spectra;
+    }
+
     public void Dispose()
     {
         if (disposed) return;
@@ -221,10 +260,15 @@ public sealed class ProxyContext : IDisposable
         return kept;
     }
 
+    private static nn.Module<Tensor, Tensor> Protected(nn.Module<Tensor, Tensor> model)
+    {
+        ConvolutionBackend.Protect(model ?? throw new InvalidOperationException("The network factory returned null."));
+        return model;
+    }
+
     private nn.Module<Tensor, Tensor> Build()
     {
-        var model = buildNetwork() ?? throw new InvalidOperationException("The network factory returned null.");
-        ConvolutionBackend.Protect(model);
+        var model = Protected(buildNetwork());
         // The context owns the network for its lifetime, whatever dispose scope is open while it is built
         // (ScaledLinear's parameters, unlike TorchSharp's own layers', belong to the scope they were created in).
         foreach (var p in model.parameters()) p.DetachFromDisposeScope();

@@ -51,7 +51,15 @@ public sealed class ProxyEvaluator
     public bool NeedsLabels { get; }
 
     /// <summary>Scores one architecture. See <see cref="ProxyContext"/> for the arguments.</summary>
-    public ProxyEvaluation Evaluate(Func<nn.Module<Tensor, Tensor>> buildNetwork, Tensor inputs, Tensor? labels, int classes, long seed)
+    public ProxyEvaluation Evaluate(Func<nn.Module<Tensor, Tensor>> buildNetwork, Tensor inputs, Tensor? labels, int classes, long seed) =>
+        Evaluate(labels, seed, () => new ProxyContext(buildNetwork, inputs, labels, classes, seed, plan, probes));
+
+    /// <summary>Scores one architecture built by <paramref name="buildNetwork"/>(<paramref name="seed"/>), whose other seeds
+    /// give the other initialisations a proxy may average over.</summary>
+    public ProxyEvaluation Evaluate(Func<long, nn.Module<Tensor, Tensor>> buildNetwork, Tensor inputs, Tensor? labels, int classes, long seed) =>
+        Evaluate(labels, seed, () => new ProxyContext(buildNetwork, inputs, labels, classes, seed, plan, probes));
+
+    private ProxyEvaluation Evaluate(Tensor? labels, long seed, Func<ProxyContext> createContext)
     {
         if (NeedsLabels && labels is null)
             throw new ArgumentException(
@@ -59,7 +67,7 @@ public sealed class ProxyEvaluator
                 nameof(labels));
         var total = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        using var context = new ProxyContext(buildNetwork, inputs, labels, classes, seed, plan, probes);
+        using var context = createContext();
         var results = new List<ProxyResult>(proxies.Length);
         foreach (var proxy in proxies)
         {

@@ -27,6 +27,28 @@ public static class ProxyRegistry
         new SwapRegularisedProxy(),
     ];
 
+    /// <summary>
+    /// Variants measured against the defaults, by name, not part of <see cref="All"/>: the other forms of <c>ntk_min_eig</c>
+    /// on cell spaces (<see cref="Kernels.NtkForm"/>; each costs about a kernel of its own) and fisher's plain per-channel sum.
+    /// </summary>
+    private static readonly IProxy[] Variants =
+    [
+        .. new Kernels.NtkForm[]
+        {
+            new() { TraceNormalized = true },
+            new() { BatchStatistics = true },
+            new() { FrozenBatchStatistics = true },
+            new() { NtkParameterization = true },
+            new() { Output = Kernels.NtkOutput.PerLogit },
+            new() { Initializations = 3 },
+        }.SelectMany(f => new[] { f, f with { TraceNormalized = true } }).Distinct()
+            .Select(f => new NtkMinEigenvalueProxy(f)),
+        new FisherProxy(weightedByFanIn: false),
+    ];
+
+    /// <summary>The names of the variants, which <see cref="Get"/> also knows.</summary>
+    public static IReadOnlyList<string> VariantNames { get; } = Variants.Select(p => p.Name).ToArray();
+
     /// <summary>Every proxy with its default settings, in table order.</summary>
     public static IReadOnlyList<IProxy> All { get; } = Table;
 
@@ -36,7 +58,7 @@ public static class ProxyRegistry
     public static IProxy Get(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return Table.FirstOrDefault(p => p.Name == name.Trim())
+        return Table.Concat(Variants).FirstOrDefault(p => p.Name == name.Trim())
             ?? throw new ArgumentException($"Unknown proxy '{name}'. Known proxies: {string.Join(", ", Names)}{Spelling.Suggestion(name.Trim(), Names)}.", nameof(name));
     }
 

@@ -15,6 +15,12 @@ namespace NasSharp.Search;
 public enum EigenScore
 {
     /// <summary>
+    /// The space's default: <see cref="BatchNormalizedMinEigenvalue"/> on cell spaces (no analytic kernel: nb201, darts),
+    /// where it is the form measured to rank cells, else <see cref="MinEigenvalue"/>. CLI: <c>auto</c>.
+    /// </summary>
+    [JsonStringEnumMemberName("auto")]
+    Auto,
+    /// <summary>
     /// λ_min(Θ) of the empirical NTK at initialisation, the quantity of Zhu et al.'s generalisation bound
     /// (test error ≲ √(yᵀΘ⁻¹y/n) ≤ √(1/λ_min)). CLI: <c>empirical</c> (or <c>lambda_min</c>).
     /// </summary>
@@ -23,6 +29,12 @@ public enum EigenScore
     /// <summary>λ_min / (tr Θ / N) of the empirical NTK: scale-free, so networks whose kernel is merely larger are not favoured. CLI: <c>normalized</c>.</summary>
     [JsonStringEnumMemberName("normalized")]
     NormalizedMinEigenvalue,
+    /// <summary>
+    /// λ_min / (tr Θ / N) of the empirical NTK with batch norm normalising by the batch's statistics held fixed
+    /// (<see cref="NtkForm.FrozenBatchStatistics"/>): the form that ranks NAS-Bench-201 cells. CLI: <c>batch</c>.
+    /// </summary>
+    [JsonStringEnumMemberName("batch")]
+    BatchNormalizedMinEigenvalue,
     /// <summary>λ_min of the infinite-width NTK (<see cref="Kernels.AnalyticNtk"/>) on the batch projected onto the sphere; no network is built. CLI: <c>analytic</c>.</summary>
     [JsonStringEnumMemberName("analytic")]
     AnalyticMinEigenvalue,
@@ -42,8 +54,10 @@ public static class EigenScores
 {
     private static readonly (EigenScore Score, string Name)[] Table =
     [
+        (EigenScore.Auto, "auto"),
         (EigenScore.MinEigenvalue, "empirical"),
         (EigenScore.NormalizedMinEigenvalue, "normalized"),
+        (EigenScore.BatchNormalizedMinEigenvalue, "batch"),
         (EigenScore.AnalyticMinEigenvalue, "analytic"),
         (EigenScore.LowerBound, "bound"),
         (EigenScore.InverseComplexity, "complexity"),
@@ -63,6 +77,20 @@ public static class EigenScores
         return false;
     }
 
+    /// <summary>The score <see cref="EigenScore.Auto"/> stands for on <paramref name="space"/>; other scores as they are.</summary>
+    public static EigenScore On(this EigenScore score, ISearchSpace space) =>
+        score != EigenScore.Auto ? score
+        : space is IAnalyticNtkSpace ? EigenScore.MinEigenvalue : EigenScore.BatchNormalizedMinEigenvalue;
+
+    /// <summary>The kernel and scaling of an empirical score (not <see cref="EigenScore.Auto"/>: resolve it with <see cref="On"/>).</summary>
+    public static NtkForm Form(this EigenScore score, int initializations = 1) => score switch
+    {
+        EigenScore.MinEigenvalue => new NtkForm { Initializations = initializations },
+        EigenScore.NormalizedMinEigenvalue => new NtkForm { Initializations = initializations, TraceNormalized = true },
+        EigenScore.BatchNormalizedMinEigenvalue => new NtkForm { Initializations = initializations, FrozenBatchStatistics = true, TraceNormalized = true },
+        _ => throw new ArgumentOutOfRangeException(nameof(score), score, "Not an empirical score with a fixed form."),
+    };
+
     /// <summary>True for the scores computed from the infinite-width kernel rather than a built network.</summary>
     public static bool IsTheoretical(this EigenScore score) =>
         score is EigenScore.AnalyticMinEigenvalue or EigenScore.LowerBound or EigenScore.InverseComplexity;
@@ -76,7 +104,7 @@ public sealed record EigenSearchOptions
     public int NtkBatch { get; init; } = 64;
     /// <summary>Initialisations averaged per candidate.</summary>
     public int NtkSeeds { get; init; } = 1;
-    public EigenScore Score { get; init; } = EigenScore.MinEigenvalue;
+    public EigenScore Score { get; init; } = EigenScore.Auto;
     /// <summary>Scoring uses the NTK parameterisation, whose kernel the theory describes.</summary>
     public NetworkOptions ScoringNetwork { get; init; } = NetworkOptions.Ntk();
     /// <summary>Training of the top-k uses the standard parameterisation.</summary>
@@ -113,6 +141,7 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
     {
         if (Options.Score.IsTheoretical()) return ScoreFromTheory(context, index, genotype, ntkInputs);
         var clock = Stopwatch.StartNew();
+        var form = Options.Score.On(context.Space).Form();
         double sumMin = 0, sumMax = 0, sumTrace = 0, sumCond = 0, sumScore = 0;
         string? reason = null;
         for (int s = 0; s < Options.NtkSeeds; s++)
@@ -120,21 +149,16 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
             using var scope = torch.NewDisposeScope();
             long seed = Seeds.Derive(context.Seed, "ntk-init", genotype.Canonical, s);
             using var model = context.Space.BuildNetwork(genotype, ntkInputs.SampleShape, ntkInputs.NumClasses, Options.ScoringNetwork, seed, context.Device);
-            // Batch norm with running statistics keeps the rows of J per-sample derivatives (train-mode BN couples the samples).
-            model.eval();
+            // Batch norm with running statistics (or the batch's, held fixed) keeps the rows of J per-sample derivatives
+            // (train-mode BN couples the samples).
             var (x, _) = ntkInputs.ToTensors(context.Device);
-            var spectrum = EmpiricalNtk.Compute(model, x.to(Options.ScoringNetwork.DType), NtkOutput.SumOfLogits, NtkMethod.Auto).Spectrum();
+            var spectrum = form.Gram(model, x.to(Options.ScoringNetwork.DType), seed).Spectrum();
             if (!spectrum.IsFinite) reason ??= spectrum.NonFiniteReason;
             sumMin += spectrum.LambdaMin;
             sumMax += spectrum.LambdaMax;
             sumTrace += spectrum.Trace;
             sumCond += spectrum.Condition;
-            sumScore += Options.Score switch
-            {
-                EigenScore.MinEigenvalue => spectrum.LambdaMin,
-                EigenScore.NormalizedMinEigenvalue => spectrum.LambdaMin / (spectrum.Trace / ntkInputs.Count),
-                _ => throw new ArgumentOutOfRangeException(nameof(Options.Score)),
-            };
+            sumScore += form.Score(spectrum);
         }
         int k = Options.NtkSeeds;
         return Candidate(index, genotype, sumScore / k, sumMin / k, sumMax / k, sumTrace / k, sumCond / k, reason, clock.Elapsed.TotalSeconds);
@@ -207,6 +231,7 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
         var (trained, best, training) = Search.Candidates.TrainTop(context, candidates, ranked, Options.TopK, Options.TrainingNetwork, Options.Training);
         return new SearchOutcome(Name, best)
         {
+            Caveat = EigenRankings.Caveat(context.Space, Options),
             Ranked = ranked, Trained = trained, ScoringSeconds = scoring, TrainingSeconds = training, SearchSeconds = clock.Elapsed.TotalSeconds,
         };
     }

@@ -130,6 +130,8 @@ public sealed record SearchOutcome(string Strategy, string? Arch)
     public IReadOnlyList<ScoredCandidate> Ranked { get; init; } = [];
     public IReadOnlyList<TrainedCandidate> Trained { get; init; } = [];
     public RelaxedOutcome? Relaxed { get; init; }
+    /// <summary>One line on how far the strategy's score can be trusted on this space (e.g. not known to rank its cells), or null.</summary>
+    public string? Caveat { get; init; }
     public double ScoringSeconds { get; init; }
     public double TrainingSeconds { get; init; }
     /// <summary>Wall-clock seconds of the whole search (work found in the journal counts with the seconds it took then).</summary>

@@ -99,7 +99,7 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         {
             long seed = Seeds.Derive(context.Seed, "proxy-init", g.Canonical);
             using var scope = NewDisposeScope();
-            var evaluation = evaluator.Evaluate(() => context.Space.BuildNetwork(g, sampleShape, classes, options.Network, seed, context.Device),
+            var evaluation = evaluator.Evaluate(s => context.Space.BuildNetwork(g, sampleShape, classes, options.Network, s, context.Device),
                 x, y, classes, seed);
             if (aggregate is not null)
                 // The aggregate exists only over the whole set: each candidate keeps its component scores (NaN where not finite).

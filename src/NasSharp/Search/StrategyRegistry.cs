@@ -43,7 +43,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("top-k", "how many of the best-scored candidates to train", "2"),
             new("ntk-batch", "inputs N of the NTK Gram matrix", "64"),
             new("ntk-seeds", "initialisations averaged per candidate", "1"),
-            new("score", $"{EigenScores.KnownNames}: λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "empirical"),
+            new("score", $"{EigenScores.KnownNames}: batch on cell spaces, else empirical; λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), that with BN normalising by the batch's statistics, λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "auto"),
             .. NetworkSettings.Specs(Parameterization.Ntk),
             .. TrainingSettings.Specs(2),
         ],
@@ -55,7 +55,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
                 TopK = settings.Int("top-k", 2),
                 NtkBatch = settings.Int("ntk-batch", 64),
                 NtkSeeds = settings.Int("ntk-seeds", 1),
-                Score = settings.Text("score") is not { } s ? EigenScore.MinEigenvalue
+                Score = settings.Text("score") is not { } s ? EigenScore.Auto
                     : EigenScores.TryParse(s, out var parsed) ? parsed
                     : throw new SettingException($"--score {s}: use {EigenScores.KnownNames} (lambda_min is an alias of empirical)."),
                 ScoringNetwork = NetworkSettings.Read(settings, Parameterization.Ntk),

@@ -84,9 +84,12 @@ internal static class TinyNets
 
     /// <summary>
     /// Θ = J Jᵀ with J from central differences, J[:, i] ≈ (F(θ + ε e_i) − F(θ − ε e_i)) / 2ε, one parameter
-    /// element at a time, restoring each element exactly. F is the sum of logits or all logits sample-major.
+    /// element at a time, restoring each element exactly. F is the sum of logits or all logits sample-major, of the model in
+    /// its current mode (in training mode a BN layer's batch statistics follow each perturbation). With
+    /// <paramref name="factors"/> (by parameter name, absent = 1) it is the weighted Θ = Σ_p f_p J_p J_pᵀ.
     /// </summary>
-    public static double[] FiniteDifferenceNtk(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output, double epsilon)
+    public static double[] FiniteDifferenceNtk(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output, double epsilon,
+        IReadOnlyDictionary<string, double>? factors = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -98,8 +101,10 @@ internal static class TinyNets
         }
 
         var columns = new List<double[]>();
-        foreach (var p in model.parameters())
+        foreach (var (name, p) in model.named_parameters())
         {
+            // Θ = Σ_p f_p J_p J_pᵀ: scale parameter p's columns by √f_p.
+            double root = Math.Sqrt(factors is not null && factors.TryGetValue(name, out var f) ? f : 1.0);
             var flat = p.view(-1);
             for (long i = 0; i < flat.shape[0]; i++)
             {
@@ -110,7 +115,7 @@ internal static class TinyNets
                 element.fill_(original - epsilon);
                 var minus = F();
                 element.fill_(original);
-                columns.Add(plus.Select((fp, r) => (fp - minus[r]) / (2 * epsilon)).ToArray());
+                columns.Add(plus.Select((fp, r) => root * (fp - minus[r]) / (2 * epsilon)).ToArray());
             }
         }
 

@@ -88,7 +88,7 @@ public class GradientProxyTests
     }
 
     [Fact]
-    public void FisherSumsHalfTheMeanSquaredActivationTimesPerExampleGradientPerChannel()
+    public void FisherSumsHalfTheMeanSquaredActivationTimesPerExampleGradientPerChannelWeightedByFanIn()
     {
         using var scope = NewDisposeScope();
         var (build, manual, x, y, xs, ys) = Setup();
@@ -103,8 +103,12 @@ public class GradientProxyTests
             for (int i = 0; i < Hidden; i++) hidden[i] += Math.Pow(z[i] * dz[i], 2);
             for (int c = 0; c < K; c++) output[c] += Math.Pow(f[c] * df[c], 2);
         }
-        double expected = (hidden.Sum() + output.Sum()) / (2.0 * N);
+        // The reference code's sum spreads each channel's term over the channel's weights: layers weigh by their fan-in
+        // (D inputs to the hidden layer, Hidden to the output layer).
+        double expected = (D * hidden.Sum() + Hidden * output.Sum()) / (2.0 * N);
         AssertRelative(expected, ProxyNets.ScoreAlone(new FisherProxy(), build, x, y, K), Tight);
+        double perChannel = (hidden.Sum() + output.Sum()) / (2.0 * N);
+        AssertRelative(perChannel, ProxyNets.ScoreAlone(new FisherProxy(weightedByFanIn: false), build, x, y, K), Tight);
     }
 
     [Fact]

@@ -36,6 +36,34 @@ public class EigenSearchTests
         Search().Run(new SearchContext(Space, Data(), seed) { Journal = journal ?? new MemoryJournal() });
 
     [Fact]
+    public void OnCellSpacesTheCaveatStatesTheMeasuredRhoOrThatNoneWasMeasured()
+    {
+        var standard = new EigenSearchOptions { ScoringNetwork = new NetworkOptions(), Score = EigenScore.MinEigenvalue };
+        var nb201 = EigenRankings.Caveat(new Nb201Space(), standard);
+        Assert.NotNull(nb201);
+        // The measurement of the n = 1000 run in docs/experiments/proxies-nb201.md.
+        Assert.Contains("not known to rank nb201 cells: Spearman ρ -0.228 with CIFAR-10 test accuracy (1000 sampled cells", nb201);
+        Assert.DoesNotContain('\n', nb201);
+        Assert.Contains("ρ -0.113", EigenRankings.Caveat(new Nb201Space(), standard with { Score = EigenScore.NormalizedMinEigenvalue }));
+
+        var darts = EigenRankings.Caveat(new DartsSpace(), standard);
+        Assert.Contains("not known to rank darts cells: it was not measured there; on nb201 it has Spearman ρ -0.228", darts);
+        // Five initialisations were not measured anywhere.
+        Assert.EndsWith("it was not measured there.", EigenRankings.Caveat(new Nb201Space(), standard with { NtkSeeds = 5 }));
+
+        // The default on cell spaces is the form measured to rank nb201 cells (ρ 0.661): no caveat there, one on darts.
+        var auto = standard with { Score = EigenScore.Auto };
+        Assert.Equal(EigenScore.BatchNormalizedMinEigenvalue, auto.Score.On(new Nb201Space()));
+        Assert.Null(EigenRankings.Caveat(new Nb201Space(), auto));
+        Assert.Contains("not measured there; on nb201 it has Spearman ρ 0.661", EigenRankings.Caveat(new DartsSpace(), auto));
+
+        // The mlp space has the analytic kernel of the theory: no caveat, and none for the theory scores.
+        Assert.Equal(EigenScore.MinEigenvalue, EigenScore.Auto.On(Space));
+        Assert.Null(EigenRankings.Caveat(Space, new EigenSearchOptions()));
+        Assert.Null(Run().Caveat);
+    }
+
+    [Fact]
     public void RanksByTheScoreDescendingAndTrainsTheTopK()
     {
         var r = Run();
