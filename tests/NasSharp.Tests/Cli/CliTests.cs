@@ -313,7 +313,7 @@ public class CliTests
         Assert.Equal(3, j.GetProperty("ranked").GetArrayLength());
         var (code, _, err) = cli.Run("search", "--dataset", "digits", "--score", "banana");
         Assert.Equal(2, code);
-        Assert.Contains("empirical|normalized|analytic|bound|complexity", err);
+        Assert.Contains("auto|empirical|normalized|batch|analytic|bound|complexity", err);
     }
 }
 
