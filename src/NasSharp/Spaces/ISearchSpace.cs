@@ -49,6 +49,9 @@ public interface ISearchSpace
     /// <summary>The relaxed (weight-sharing, continuous) form of the space, or null when it has none.</summary>
     IRelaxation? Relaxation { get; }
 
+    /// <summary>The single-path weight-sharing form of the space (one candidate per choice point), or null when it has none.</summary>
+    IWeightSharing? WeightSharing { get; }
+
     /// <summary>Trained accuracies of the space's architectures read from <paramref name="dataDirectory"/>, or null when the
     /// space has no such table (then a <c>nas bench truth</c> run is its ground truth).</summary>
     IGroundTruth? GroundTruth(string dataDirectory);

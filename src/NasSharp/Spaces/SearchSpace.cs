@@ -25,6 +25,8 @@ public abstract class SearchSpace<TGenotype> : ISearchSpace where TGenotype : cl
 
     public virtual IRelaxation? Relaxation => null;
 
+    public virtual IWeightSharing? WeightSharing => null;
+
     public virtual IGroundTruth? GroundTruth(string dataDirectory) => null;
 
     /// <summary>Why inputs of one sample's shape cannot go through this space's networks, or null.</summary>
