@@ -107,6 +107,16 @@ public sealed record EigenSearchOptions
     public EigenScore Score { get; init; } = EigenScore.Auto;
     /// <summary>Scoring uses the NTK parameterisation, whose kernel the theory describes.</summary>
     public NetworkOptions ScoringNetwork { get; init; } = NetworkOptions.Ntk();
+    /// <summary>
+    /// The user chose <see cref="ScoringNetwork"/>'s parameterisation. When not, a space whose networks are built in other
+    /// parameterisations only (the cell spaces: their papers trained the standard one) is scored in its own.
+    /// </summary>
+    public bool ParameterizationGiven { get; init; }
+
+    /// <summary>The scoring network's options on <paramref name="space"/> (see <see cref="ParameterizationGiven"/>).</summary>
+    public NetworkOptions ScoringNetworkOn(ISearchSpace space) =>
+        ParameterizationGiven || space.Parameterizations.Contains(ScoringNetwork.Parameterization) ? ScoringNetwork
+        : ScoringNetwork with { Parameterization = space.Parameterizations[0] };
     /// <summary>Training of the top-k uses the standard parameterisation.</summary>
     public NetworkOptions TrainingNetwork { get; init; } = new();
     public TrainingOptions Training { get; init; } = new() { Epochs = 2 };
@@ -142,17 +152,18 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
         if (Options.Score.IsTheoretical()) return ScoreFromTheory(context, index, genotype, ntkInputs);
         var clock = Stopwatch.StartNew();
         var form = Options.Score.On(context.Space).Form();
+        var scoring = Options.ScoringNetworkOn(context.Space);
         double sumMin = 0, sumMax = 0, sumTrace = 0, sumCond = 0, sumScore = 0;
         string? reason = null;
         for (int s = 0; s < Options.NtkSeeds; s++)
         {
             using var scope = torch.NewDisposeScope();
             long seed = Seeds.Derive(context.Seed, "ntk-init", genotype.Canonical, s);
-            using var model = context.Space.BuildNetwork(genotype, ntkInputs.SampleShape, ntkInputs.NumClasses, Options.ScoringNetwork, seed, context.Device);
+            using var model = context.Space.BuildNetwork(genotype, ntkInputs.SampleShape, ntkInputs.NumClasses, scoring, seed, context.Device);
             // Batch norm with running statistics (or the batch's, held fixed) keeps the rows of J per-sample derivatives
             // (train-mode BN couples the samples).
             var (x, _) = ntkInputs.ToTensors(context.Device);
-            var spectrum = form.Gram(model, x.to(Options.ScoringNetwork.DType), seed).Spectrum();
+            var spectrum = form.Gram(model, x.to(scoring.DType), seed).Spectrum();
             if (!spectrum.IsFinite) reason ??= spectrum.NonFiniteReason;
             sumMin += spectrum.LambdaMin;
             sumMax += spectrum.LambdaMax;
@@ -202,9 +213,10 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
         Options.Validate();
         if (Options.Score.IsTheoretical() && space is not IAnalyticNtkSpace)
             throw new SettingException($"--score {Options.Score.Name()}: it needs the infinite-width kernel of the genotype, which the {space.SpaceName} space does not have (the mlp space does).");
-        if (!Options.Score.IsTheoretical() && space.CheckInput(data.SampleShape, Options.ScoringNetwork) is { } problem)
+        var scoring = Options.ScoringNetworkOn(space);
+        if (!Options.Score.IsTheoretical() && space.CheckInput(data.SampleShape, scoring) is { } problem)
             throw new SettingException($"--strategy eigen on {space.SpaceName}: {problem}" +
-                (Options.ScoringNetwork.Parameterization == Parameterization.Ntk ? "; score in the standard one with --parameterization standard." : "."));
+                (scoring.Parameterization == Parameterization.Ntk ? "; score in the standard one with --parameterization standard." : "."));
     }
 
     public ICandidateScorer CandidateScorer(SearchContext context)

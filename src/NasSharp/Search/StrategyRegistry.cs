@@ -44,7 +44,8 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("ntk-batch", "inputs N of the NTK Gram matrix", "64"),
             new("ntk-seeds", "initialisations averaged per candidate", "1"),
             new("score", $"{EigenScores.KnownNames}: batch on cell spaces, else empirical; λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), that with BN normalising by the batch's statistics, λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "auto"),
-            .. NetworkSettings.Specs(Parameterization.Ntk),
+            .. NetworkSettings.Specs(Parameterization.Ntk).Select(s => s.Name != "parameterization" ? s
+                : s with { Description = s.Description + "; unless given, spaces built in the standard one only (nb201, darts) are scored in it" }),
             .. TrainingSettings.Specs(2),
         ],
         settings =>
@@ -59,6 +60,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
                     : EigenScores.TryParse(s, out var parsed) ? parsed
                     : throw new SettingException($"--score {s}: use {EigenScores.KnownNames} (lambda_min is an alias of empirical)."),
                 ScoringNetwork = NetworkSettings.Read(settings, Parameterization.Ntk),
+                ParameterizationGiven = settings.IsGiven("parameterization"),
                 Training = TrainingSettings.Read(settings, 2),
             };
             options.Validate();

@@ -32,6 +32,9 @@ public interface ISearchSpace
     /// <summary>A short description of the space's settings and size, for reports and <c>nas space</c>.</summary>
     string Describe();
 
+    /// <summary>The parameterisations its networks can be built in, the one its papers trained first.</summary>
+    IReadOnlyList<Parameterization> Parameterizations { get; }
+
     /// <summary>Why a network of this space cannot be built in <paramref name="options"/> for inputs of one sample's
     /// shape <paramref name="sampleShape"/>, or null when it can.</summary>
     string? CheckInput(IReadOnlyList<int> sampleShape, NetworkOptions options);

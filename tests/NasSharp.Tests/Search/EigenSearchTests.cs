@@ -36,6 +36,26 @@ public class EigenSearchTests
         Search().Run(new SearchContext(Space, Data(), seed) { Journal = journal ?? new MemoryJournal() });
 
     [Fact]
+    public void WithoutAGivenParameterizationACellSpaceIsScoredInItsOwn()
+    {
+        // NB201 networks are built in the standard parameterisation only; the NTK one is eigen's default elsewhere.
+        var images = new LabeledDataset("images", new float[4 * 3 * 8 * 8], [0, 1, 0, 1], [3, 8, 8], ["a", "b"]);
+        var data = new ExperimentData(new DataSpec { Dataset = "cifar10" }, new DataSplits(images, images, images));
+        var nb201 = new Nb201Space();
+
+        var byDefault = (EigenSearch)StrategyRegistry.Default.Create("eigen");
+        Assert.Equal(Parameterization.Standard, byDefault.Options.ScoringNetworkOn(nb201).Parameterization);
+        Assert.Equal(Parameterization.Ntk, byDefault.Options.ScoringNetworkOn(Space).Parameterization);
+        byDefault.Validate(nb201, data);
+
+        // A parameterisation the user gives is kept, and one the space cannot build is refused in one line.
+        var given = (EigenSearch)StrategyRegistry.Default.Create("eigen", new Settings([new("parameterization", "ntk")]));
+        Assert.Equal(Parameterization.Ntk, given.Options.ScoringNetworkOn(nb201).Parameterization);
+        var e = Assert.Throws<SettingException>(() => given.Validate(nb201, data));
+        Assert.Equal("--strategy eigen on nb201: nb201 networks are built in the standard parameterisation only; score in the standard one with --parameterization standard.", e.Message);
+    }
+
+    [Fact]
     public void OnCellSpacesTheCaveatStatesTheMeasuredRhoOrThatNoneWasMeasured()
     {
         var standard = new EigenSearchOptions { ScoringNetwork = new NetworkOptions(), Score = EigenScore.MinEigenvalue };
