@@ -72,7 +72,7 @@ public static class MobileNetOperations
 public sealed record MobileNetGenotype : IGenotype
 {
     public const string ExpectedForm = "op-op-…-op, one token per searchable layer, op one of {0}";
-    public const string Example = "e3k3-e6k5-skip-e6k3-e3k7-skip-e6k7-e3k5-skip-e6k3";
+    public const string Example = "e3k3-e6k5-skip-e6k3-e3k7-e6k7-skip-e3k5-skip-e6k3";
 
     /// <summary>More layers than any skeleton of the space has (at most 8 per stage, 6 stages).</summary>
     public const int MaxLayers = 48;

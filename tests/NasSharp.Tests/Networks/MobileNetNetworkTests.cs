@@ -123,11 +123,13 @@ public class MobileNetNetworkTests
     public void OnlyThePathsCandidatesRun()
     {
         using var scope = NewDisposeScope();
-        using var supernet = (MobileNetSupernet)Small.WeightSharing.BuildSupernet([3, 8, 8], 10, seed: 5);
+        // 32×32 and a batch of 4: the last stage's batch norm normalises 4·2·2 values per channel (over only 2 it would
+        // output ±1 whatever its input, and pass no gradient back).
+        using var supernet = (MobileNetSupernet)Small.WeightSharing.BuildSupernet([3, 32, 32], 10, seed: 5);
         var path = Small.WeightSharing.PathOf(Small.Sample(new Random(2)));
         supernet.SetPath(path);
         // A random weighting of the logits: a plain sum would send no gradient through a batch norm's batch statistics.
-        supernet.call(randn(2, 3, 8, 8)).mul(randn(2, 10)).sum().backward();
+        supernet.call(randn(4, 3, 32, 32)).mul(randn(4, 10)).sum().backward();
         for (int i = 0; i < supernet.Choices.Count; i++)
             for (int c = 0; c < supernet.Choices[i].Candidates.Count; c++)
                 foreach (var p in supernet.Choices[i].Candidates[c].parameters())

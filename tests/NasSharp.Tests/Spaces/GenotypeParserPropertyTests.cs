@@ -104,11 +104,11 @@ public class GenotypeParserPropertyTests
 
     [Fact]
     public void GeneratedMobileNetGenotypesRoundTrip() =>
-        FixedSeedSample.Run(ValidMobileNet, "mobilenetroundtrip", FixedSeedSample.Cases(2_000), g => RoundTrips(g, MobileNetGenotype.Parse));
+        FixedSeedSample.Run(ValidMobileNet, "mobileroundtrip", FixedSeedSample.Cases(2_000), g => RoundTrips(g, MobileNetGenotype.Parse));
 
     [Fact]
     public void MalformedMobileNetStringsEndInOneFormatExceptionLine() =>
-        Assert.True(FixedSeedSample.Run(Malformed(ValidMobileNet.Select(g => g.Canonical)), "mobilenetmalformed", FixedSeedSample.Cases(MalformedCases),
+        Assert.True(FixedSeedSample.Run(Malformed(ValidMobileNet.Select(g => g.Canonical)), "mobilemalformed", FixedSeedSample.Cases(MalformedCases),
             s => IsRefusedCleanly(s, MobileNetGenotype.Parse)) >= MalformedCases);
 
     [Fact]

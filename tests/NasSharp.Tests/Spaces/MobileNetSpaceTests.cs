@@ -22,8 +22,8 @@ public class MobileNetSpaceTests
         Assert.Equal(all.Count, all.Select(g => g.Canonical).Distinct().Count());
         Assert.Equal(new BigInteger(all.Count), small.Count);
         Assert.All(all.Take(500).Concat(all.TakeLast(500)), g => Assert.Equal(g, small.Parse(g.Canonical)));
-        Assert.Equal(Enumerable.Repeat(MobileNetOperation.E3K3, 6), all[0].Operations);
-        Assert.Equal([MobileNetOperation.Skip, .. Enumerable.Repeat(MobileNetOperation.E6K7, 5)], all[^1].Operations);
+        Assert.Equal(Enumerable.Repeat(MobileNetOperation.E3K3, 6).ToArray(), all[0].Operations.ToArray());
+        Assert.Equal([MobileNetOperation.Skip, .. Enumerable.Repeat(MobileNetOperation.E6K7, 5)], all[^1].Operations.ToArray());
 
         // The default skeleton, 1,2,2,2,2,1: skip fits at layers 1, 3, 5, 7, 9 (a stage's later layers and the first
         // stage's one), so 7⁵ · 6⁵.
