@@ -21,7 +21,7 @@ public static class FairnessBenchCommand
         var cmd = new Command("fairness", "Weight-sharing fairness: a single-path supernet trained under each regime (spos: one uniform path per step; fairnas: " +
             "every candidate of every edge once per step; isometry-fair: fairnas on a delta-orthogonal supernet at relu's edge of chaos) with the same steps and " +
             "images, then the same sampled cells evaluated with inherited weights (batch norm recalibrated): Kendall τ and Spearman ρ against the table, and " +
-            "each regime's selected cell (resumable: rerun the same command).");
+            "each regime's selected cell (resumable: rerun the same command). On nb201 the supernet has C = 8 and N = 1 unless --channels or --cells is given.");
         var regimes = new Option<string>("--regimes") { Description = $"Comma-separated regimes: {SupernetRegimes.KnownTokens}.", DefaultValueFactory = _ => string.Join(",", SupernetRegimes.All.Select(r => r.Token())) };
         var seeds = new Option<int>("--seeds") { Description = "Supernet seeds per regime.", DefaultValueFactory = _ => 1 };
         var n = new Option<int>("--n") { Description = "Cells sampled from the table and evaluated in every supernet (the same cells for every regime and seed).", DefaultValueFactory = _ => 200 };
