@@ -295,8 +295,9 @@ public class CliTests
     [Fact]
     public void TheEigenStrategyOnACellSpaceSaysWhichParameterisationToUse()
     {
+        // Without --parameterization it scores nb201 in the standard one (EigenSearchTests); an explicit ntk is refused.
         using var cli = new CliHarness();
-        var (code, _, err) = cli.Run("search", "--space", "nb201", "--dataset", "cifar10");
+        var (code, _, err) = cli.Run("search", "--space", "nb201", "--dataset", "cifar10", "--parameterization", "ntk");
         Assert.Equal(2, code);
         Assert.Contains("standard parameterisation only", err);
         Assert.Contains("--parameterization standard", err);
