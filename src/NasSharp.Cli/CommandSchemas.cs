@@ -44,6 +44,7 @@ public static class CommandSchemas
         ["bench-cluster"] = typeof(NasSharp.Cluster.ClusterBenchmarkOutput),
         ["bench-proxies"] = typeof(ProxyBenchOutput),
         ["bench-nasi-gradient"] = typeof(NasiGradientBenchReport),
+        ["bench-fairness"] = typeof(FairnessOutput),
         ["report"] = typeof(ReportCommand.ReportOutput),
         ["data-list"] = typeof(DataCommand.ListOutput),
         ["data-get"] = typeof(DataCommand.GetOutput),

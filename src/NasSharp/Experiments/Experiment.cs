@@ -37,6 +37,8 @@ public enum ExperimentKind
     ActivationSearch,
     /// <summary>NASI's exact and finite-difference α-gradients, timed and measured side by side (<c>nas bench nasi-gradient</c>).</summary>
     GradientBench,
+    /// <summary>Single-path supernets trained under SPOS, FairNAS and isometry-fair: their rank correlation with a table (<c>nas bench fairness</c>).</summary>
+    Fairness,
 }
 
 /// <summary>

@@ -127,21 +127,5 @@ public sealed record NtkForm
     }
 
     /// <summary>Sets every BN layer's running statistics to those of <paramref name="x"/> (one training-mode pass with momentum 1).</summary>
-    private static void HoldBatchStatistics(nn.Module<Tensor, Tensor> model, Tensor x)
-    {
-        var layers = model.modules().OfType<BatchNorm>().ToArray();
-        var momenta = layers.Select(b => b.momentum).ToArray();
-        try
-        {
-            foreach (var b in layers) b.momentum = 1.0;
-            model.train();
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            model.call(x);
-        }
-        finally
-        {
-            for (int i = 0; i < layers.Length; i++) layers[i].momentum = momenta[i];
-        }
-    }
+    private static void HoldBatchStatistics(nn.Module<Tensor, Tensor> model, Tensor x) => NasSharp.Training.BatchNormRecalibration.Recalibrate(model, x);
 }

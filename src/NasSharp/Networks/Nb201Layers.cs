@@ -130,6 +130,16 @@ public sealed class Nb201Cell : nn.Module<Tensor, Tensor>
         return nodes[^1].MoveToOuterDisposeScope();
     }
 
+    /// <summary>Every operation on every edge, flat and edge-major (edges[e·|O| + o], in <see cref="Nb201Operations.All"/> order): the
+    /// edges of the supernets' cells. (A ModuleList of ModuleLists was missed by Module.to(dtype).)</summary>
+    public static ModuleList<nn.Module<Tensor, Tensor>> EveryOperation(long channels, bool affine, bool trackRunningStats)
+    {
+        var edges = new ModuleList<nn.Module<Tensor, Tensor>>();
+        for (int e = 0; e < Nb201Genotype.EdgeCount; e++)
+            foreach (var op in Nb201Operations.All) edges.Add(Operation(op, channels, affine, trackRunningStats));
+        return edges;
+    }
+
     /// <summary>The module of one operation at stride 1 with equal input and output channels (OPS in cell_operations.py).</summary>
     public static nn.Module<Tensor, Tensor> Operation(Nb201Operation op, long channels, bool affine, bool trackRunningStats) => op switch
     {

@@ -52,15 +52,13 @@ public sealed class Nb201Supernet : RelaxedSupernet
     {
         // A delegate, not the owner itself: a Module field would be registered as a submodule (a cycle).
         private readonly Func<Tensor?> weights;
-        // Flat, edge-major: edges[e·|O| + o]. (A ModuleList of ModuleLists was missed by Module.to(dtype).)
+        // Flat, edge-major: edges[e·|O| + o] (Nb201Cell.EveryOperation).
         private readonly ModuleList<nn.Module<Tensor, Tensor>> edges;
 
         public MixedCell(Func<Tensor?> weights, long channels, bool affine, bool trackRunningStats) : base(nameof(MixedCell))
         {
             this.weights = weights;
-            edges = new ModuleList<nn.Module<Tensor, Tensor>>();
-            for (int e = 0; e < Nb201Genotype.EdgeCount; e++)
-                foreach (var op in Nb201Operations.All) edges.Add(Nb201Cell.Operation(op, channels, affine, trackRunningStats));
+            edges = Nb201Cell.EveryOperation(channels, affine, trackRunningStats);
             RegisterComponents();
         }
 

@@ -96,6 +96,7 @@ public static class RunReport
             ExperimentKind.Planted => Planted,
             ExperimentKind.SpectralError => SpectralError,
             ExperimentKind.ActivationSearch => ActivationSearch,
+            ExperimentKind.Fairness => Fairness,
             _ => null,
         };
         try
@@ -460,6 +461,41 @@ public static class RunReport
             r.Draw(file, Plots.Lines($"{dataset}: gap of the picks to the best assignment", "log2 n_V", "gap (points)",
                 [.. swept.Select(g => (g.Key, (IReadOnlyList<double>)[.. g.Select(m => Math.Log2(m.ValPoints))], (IReadOnlyList<double>)[.. g.Select(m => m.GapPoints!.Value)]))]));
             r.Figure(file, $"gap of each method's picks against n_V on {dataset}");
+        }
+    }
+
+    private static void Fairness(Report r)
+    {
+        var md = r.Md;
+        if (r.Output<FairnessOutput>() is not { } o)
+        {
+            md.AppendLine($"{r.Journal.All<FairnessRun>("run/").Count} supernets trained and evaluated; the summary is written when the run completes.");
+            return;
+        }
+        md.AppendLine($"Single-path `{o.Space}` supernets trained on {o.TrainImages} {o.Dataset} images ({o.Epochs} epochs of batch {o.BatchSize}: {o.StepsPerRun} optimiser " +
+            $"steps and the same minibatches for every regime), then the same {o.Cells.Count} sampled cells evaluated with inherited weights (batch norm " +
+            $"recalibrated) on {o.ValidationImages} validation images and ranked against the table's {o.Target} test accuracy.").AppendLine();
+        md.AppendLine($"| regime | seeds | Kendall τ | Spearman ρ | selected {o.Target} (%) | minutes per run |").AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var row in o.Regimes)
+            md.AppendLine($"| {row.Regime} | {row.Runs} | {F(row.KendallMean)} ± {F(row.KendallSd)} | {F(row.SpearmanMean)} ± {F(row.SpearmanSd)} | " +
+                $"{F(row.SelectedTestAccuracyMean, "F2")} | {F(row.MinutesPerRun, "F1")} |");
+        md.AppendLine();
+        md.AppendLine("| regime | seed | τ | ρ | selected | supernet (%) | table (%) | passes | s train | s evaluate |").AppendLine("|---|---:|---:|---:|---|---:|---|---:|---:|---:|");
+        foreach (var run in o.Runs)
+            md.AppendLine($"| {run.Regime} | {run.Seed} | {F(run.Kendall)} | {F(run.Spearman)} | {Code(run.Selected)} | {F(run.SelectedSupernetAccuracyPercent, "F1")} | " +
+                $"{(run.SelectedTestAccuracyPercent is { } t ? string.Join(" / ", t.Select(kv => $"{kv.Key} {F(kv.Value, "F2")}")) : "")} | {run.Passes} | " +
+                $"{F(run.TrainSeconds, "F0")} | {F(run.EvaluationSeconds, "F0")} |");
+        md.AppendLine();
+        var truth = o.Cells.Select(c => c.TestAccuracyPercent[o.Target]).ToList();
+        foreach (var regime in o.Regimes.Select(x => x.Regime))
+        {
+            var runs = o.Runs.Where(x => x.Regime == regime && !x.Diverged).ToList();
+            if (runs.Count == 0) continue;
+            var mean = Enumerable.Range(0, o.Cells.Count).Select(i => runs.Average(x => x.SupernetAccuracyPercent[i])).ToList();
+            var file = $"supernet_{Sanitize(regime)}.png";
+            r.Draw(file, Plots.Scatter($"{regime}: supernet against table accuracy ({runs.Count} seed(s))", "supernet accuracy (%), mean over seeds",
+                $"table {o.Target} test accuracy (%)", mean, truth).Plot);
+            r.Figure(file, $"{regime}: supernet accuracy of each cell against its table accuracy");
         }
     }
 

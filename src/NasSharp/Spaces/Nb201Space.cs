@@ -151,6 +151,8 @@ public sealed class Nb201Space(Nb201Equivalence? distinctUnder = null, Nb201Netw
 
     public override IRelaxation Relaxation => new Nb201Relaxation(Network);
 
+    public override IWeightSharing WeightSharing => new Nb201WeightSharing(Network);
+
     /// <summary>The table at <see cref="Table"/>, else the data directory's.</summary>
     public override IGroundTruth GroundTruth(string dataDirectory) =>
         Table is { } path ? Nb201Table.Load(path) : Nb201Table.LoadDefault(dataDirectory);

@@ -40,7 +40,7 @@ public sealed class SpaceRegistry
         if (duplicate is not null) throw new ArgumentException($"Two spaces are named '{duplicate.Key}'.", nameof(definitions));
     }
 
-    public static SpaceRegistry Default { get; } = new([MlpSpace.Definition, Nb201Space.Definition, DartsSpace.Definition]);
+    public static SpaceRegistry Default { get; } = new([MlpSpace.Definition, Nb201Space.Definition, DartsSpace.Definition, MobileNetSpace.Definition]);
 
     public IReadOnlyList<SpaceDefinition> Definitions => definitions;
 

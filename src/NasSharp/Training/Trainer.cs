@@ -65,18 +65,8 @@ public static class Trainer
         if (train.Count == 0) throw new ArgumentException("The training split is empty.", nameof(train));
         device ??= CPU;
         var clock = Stopwatch.StartNew();
-        var dtype = model.parameters().First().dtype;
-
-        var (xAll, yAll) = train.ToTensors(device);
-        using var x = xAll.to(dtype);
-        using var y = yAll;
-        xAll.Dispose();
-
-        int n = train.Count;
-        int stepsPerEpoch = (n + options.BatchSize - 1) / options.BatchSize;
-        int totalSteps = stepsPerEpoch * options.Epochs;
-        using var optimizer = optim.SGD(model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay);
-        var rng = new Random(unchecked((int)options.Seed));
+        using var sgd = new SgdSchedule(model, train, options, device);
+        int n = sgd.Count, totalSteps = sgd.TotalSteps;
         var epochs = new List<EpochReport>();
         bool diverged = false;
         int step = 0;
@@ -84,27 +74,19 @@ public static class Trainer
         {
             var epochClock = Stopwatch.StartNew();
             model.train();
-            var order = Enumerable.Range(0, n).ToArray();
-            rng.Shuffle(order);
             double lossSum = 0; long correct = 0;
-            for (int start = 0; start < n; start += options.BatchSize)
+            foreach (var (order, start, count) in sgd.Epoch())
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
-                // Cosine schedule (Loshchilov & Hutter 2017) per step, decaying to zero at the last step.
-                var lr = 0.5 * options.LearningRate * (1 + Math.Cos(Math.PI * step / totalSteps));
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                int count = Math.Min(options.BatchSize, n - start);
-                var idx = torch.tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray(), device: device);
-                var xb = x.index_select(0, idx);
-                var yb = y.index_select(0, idx);
-                optimizer.zero_grad();
+                var (xb, yb) = sgd.Step(step, order, start, count);
+                sgd.Optimizer.zero_grad();
                 var logits = model.forward(xb);
                 var loss = nn.functional.cross_entropy(logits, yb);
                 var lossValue = loss.item<float>() is var lv ? (double)lv : double.NaN;
                 if (!double.IsFinite(lossValue)) { diverged = true; break; }
                 loss.backward();
-                optimizer.step();
+                sgd.Optimizer.step();
                 lossSum += lossValue * count;
                 correct += logits.argmax(1).eq(yb).sum().item<long>();
                 step++;

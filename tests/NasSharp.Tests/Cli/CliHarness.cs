@@ -40,6 +40,25 @@ public sealed class CliHarness : IDisposable
         return process;
     }
 
+    /// <summary>
+    /// Starts <paramref name="args"/> as a process of its own and kills it (SIGKILL, no chance to clean up) as soon as
+    /// <paramref name="stored"/> counts at least <paramref name="atLeast"/> results; fails if the process ends first or nothing
+    /// is stored within <paramref name="limit"/> (a guard against a hung child only: a busy machine can take minutes).
+    /// </summary>
+    public void KillOnceStored(string[] args, Func<int> stored, int atLeast, TimeSpan limit)
+    {
+        using var child = StartProcess(args);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (stored() < atLeast)
+        {
+            Xunit.Assert.False(child.HasExited, $"nas {string.Join(' ', args.Take(2))} ended before it could be killed");
+            Xunit.Assert.True(deadline.Elapsed < limit, $"fewer than {atLeast} results were stored in {limit}");
+            Thread.Sleep(50);
+        }
+        child.Kill(entireProcessTree: true);
+        child.WaitForExit();
+    }
+
     /// <summary><c>nas</c> run to its end as a process of its own (a fresh process's state), on this harness's store.</summary>
     public (int Code, string Out, string Err) RunProcess(params string[] args)
     {

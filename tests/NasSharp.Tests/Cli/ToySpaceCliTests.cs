@@ -49,6 +49,6 @@ public class ToySpaceCliTests
         using var cli = new CliHarness();
         var (code, _, err) = cli.Run("search", "--space", "toy", "--dataset", "iris");
         Assert.Equal(2, code);
-        Assert.Contains("--space toy: unknown space; known spaces: mlp, nb201, darts", err);
+        Assert.Contains("--space toy: unknown space; known spaces: mlp, nb201, darts, mobilenet", err);
     }
 }

@@ -22,23 +22,8 @@ public class TruthKillTests
         using var cli = new CliHarness();
 
         // A real process, killed (SIGKILL, no chance to clean up) once two architectures are stored.
-        int storedAtKill;
-        using (var child = cli.StartProcess(TruthArgs))
-        {
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                Assert.False(child.HasExited, "the truth run ended before it could be killed");
-                // A guard against a hung child only: on a machine busy with other work, two 2-epoch trainings can take minutes.
-                Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(15), "no results were stored in 15 minutes");
-                storedAtKill = StoredResults(cli.StorePath);
-                if (storedAtKill >= 2) break;
-                Thread.Sleep(50);
-            }
-            child.Kill(entireProcessTree: true);
-            child.WaitForExit();
-        }
-        storedAtKill = StoredResults(cli.StorePath); // anything committed between the poll and the kill
+        cli.KillOnceStored(TruthArgs, () => StoredResults(cli.StorePath), 2, TimeSpan.FromMinutes(15));
+        int storedAtKill = StoredResults(cli.StorePath); // anything committed between the poll and the kill
         Assert.InRange(storedAtKill, 2, 5);
 
         // The same command again resumes the same run and trains only what is missing.

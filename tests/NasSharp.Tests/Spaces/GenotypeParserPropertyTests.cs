@@ -6,7 +6,7 @@ using Xunit;
 namespace NasSharp.Tests.Spaces;
 
 /// <summary>
-/// The three architecture parsers against generated input: every generated valid genotype parses back from its canonical
+/// The four architecture parsers against generated input: every generated valid genotype parses back from its canonical
 /// string; every malformed string ends in a <see cref="GenotypeFormatException"/> (nothing else: no crash, no libtorch
 /// error later) whose message is one line of bounded length; and no input under 1 MB makes a parse allocate much.
 /// </summary>
@@ -43,6 +43,9 @@ public class GenotypeParserPropertyTests
                 return new[] { new DartsEdge(DartsPrimitives.Candidates[ops[2 * k]], a), new DartsEdge(DartsPrimitives.Candidates[ops[2 * k + 1]], b) };
             }).ToArray());
 
+    private static readonly Gen<MobileNetGenotype> ValidMobileNet =
+        Gen.Int[0, MobileNetOperations.All.Count - 1].Array[1, MobileNetGenotype.MaxLayers].Select(ops => new MobileNetGenotype(ops.Select(o => (MobileNetOperation)o)));
+
     private static readonly Gen<DartsGenotype> ValidDarts = Gen.Select(DartsCell, DartsCell, (n, r) => new DartsGenotype(n, r));
 
     // ---------------------------------------------------------------- generators of malformed strings
@@ -53,7 +56,7 @@ public class GenotypeParserPropertyTests
     [
         "|", "+", "~", "-", ",", ";", "=", "/", "(", ")", "[", "]", "'", "\"", " ", "\n", "\r\n", "\t", "\0", "\u2028", "\ud800", "é", "😀",
         "0", "1", "2", "5", "6", "9", "00", "01", "-1", "16384", "16385", "2147483647", "2147483648", "99999999999999999999",
-        "w", "w0/", "w16384/", "relu", "silu", "none", "skip_connect", "nor_conv_3x3", "sep_conv_3x3", "max_pool_3x3",
+        "w", "w0/", "w16384/", "relu", "e3k3", "e6k7", "skip", "k5", "e6", "silu", "none", "skip_connect", "nor_conv_3x3", "sep_conv_3x3", "max_pool_3x3",
         "normal=", "reduce=", "Genotype(", "normal_concat=", "range(0, 2147483647)", "range(2, 6)", "[2, 3, 4, 5]", "('sep_conv_3x3', 0)",
     ];
 
@@ -98,6 +101,15 @@ public class GenotypeParserPropertyTests
     public void GeneratedDartsGenotypesRoundTripThroughBothForms() =>
         FixedSeedSample.Run(ValidDarts, "dartsroundtrip", FixedSeedSample.Cases(2_000), g =>
             RoundTrips(g, DartsGenotype.Parse) && DartsGenotype.Parse(g.ToPython()).Equals(g));
+
+    [Fact]
+    public void GeneratedMobileNetGenotypesRoundTrip() =>
+        FixedSeedSample.Run(ValidMobileNet, "mobileroundtrip", FixedSeedSample.Cases(2_000), g => RoundTrips(g, MobileNetGenotype.Parse));
+
+    [Fact]
+    public void MalformedMobileNetStringsEndInOneFormatExceptionLine() =>
+        Assert.True(FixedSeedSample.Run(Malformed(ValidMobileNet.Select(g => g.Canonical)), "mobilemalformed", FixedSeedSample.Cases(MalformedCases),
+            s => IsRefusedCleanly(s, MobileNetGenotype.Parse)) >= MalformedCases);
 
     [Fact]
     public void MalformedMlpStringsEndInOneFormatExceptionLine() =>
@@ -211,6 +223,9 @@ public class GenotypeParserPropertyTests
         ["nb201: edges"] = (Nb201Genotype.Parse, () => Fill("|none~0|+|", "none~0|", "+|none~0|none~1|none~2|")),
         ["nb201: a long input number"] = (Nb201Genotype.Parse, () => Fill("|none~", "0", "|+|none~0|none~1|+|none~0|none~1|none~2|")),
         ["nb201: a long operation"] = (Nb201Genotype.Parse, () => Fill("|", "a", "~0|+|none~0|none~1|+|none~0|none~1|none~2|")),
+        ["mobilenet: dashes"] = (MobileNetGenotype.Parse, () => new string('-', N)),
+        ["mobilenet: layers"] = (MobileNetGenotype.Parse, () => Fill("", "e3k3-", "e3k3")),
+        ["mobilenet: a long operation"] = (MobileNetGenotype.Parse, () => Fill("e3k3-", "e")),
         ["darts: semicolons"] = (DartsGenotype.Parse, () => new string(';', N)),
         ["darts: node groups"] = (DartsGenotype.Parse, () => Fill("normal=", "|")),
         ["darts: pairs"] = (DartsGenotype.Parse, () => Fill("normal=", ",")),
