@@ -188,7 +188,8 @@ public sealed class ActivationSearchExperiment : IExperiment<ActivationSearchOut
                 var validation = g.Select(t => t.Entry.ValidationAccuracyPercent).Where(a => a is not null).Select(a => a!.Value).ToList();
                 // A diverged seed leaves the architecture without a ground truth rather than with the mean of the others.
                 bool complete = finite.Count == test.Count && finite.Count > 0;
-                return new ActivationTruthRow(dataset, g.Key, test, complete ? finite.Average() : null, complete ? StandardDeviation(finite) : null,
+                var stat = complete ? MeanStd.Of(finite) : null;
+                return new ActivationTruthRow(dataset, g.Key, test, stat?.Mean, stat?.Std,
                     complete && validation.Count == test.Count ? validation.Average() : null, g.Count(t => t.Entry.Diverged));
             }).OrderByDescending(r => r.MeanTestAccuracyPercent ?? double.NegativeInfinity).ThenBy(r => r.Arch, StringComparer.Ordinal).ToList();
             truthRows.AddRange(rows);
@@ -221,12 +222,5 @@ public sealed class ActivationSearchExperiment : IExperiment<ActivationSearchOut
         }
         return new ActivationSearchOutput(runId, spaceName, candidates, datasets, config.TruthSeeds, config.SearchSeeds, config.Training.Epochs, TolerancePoints,
             best, bestAccuracy, truthRows, methods, degradation, seconds);
-    }
-
-    private static double StandardDeviation(IReadOnlyList<double> values)
-    {
-        if (values.Count < 2) return 0;
-        double m = values.Average();
-        return Math.Sqrt(values.Sum(v => (v - m) * (v - m)) / (values.Count - 1));
     }
 }

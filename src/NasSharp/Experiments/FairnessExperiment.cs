@@ -215,12 +215,7 @@ public sealed class FairnessExperiment : IExperiment<FairnessOutput>
     private static double? Mean(IReadOnlyList<double> v) => v.Count > 0 ? v.Average() : null;
 
     /// <summary>The sample standard deviation (n − 1); null below two values.</summary>
-    private static double? Sd(IReadOnlyList<double> v)
-    {
-        if (v.Count < 2) return null;
-        double m = v.Average();
-        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Count - 1));
-    }
+    private static double? Sd(IReadOnlyList<double> v) => v.Count > 1 ? MeanStd.Of(v).Std : null;
 
     private sealed class Progress(ExperimentContext context, string task) : IProgress<TrainingProgress>
     {

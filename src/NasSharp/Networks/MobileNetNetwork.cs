@@ -311,13 +311,20 @@ public sealed class MobileNetSupernet : PathSupernet
 
     public override void SetPath(IReadOnlyList<int> path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        if (path.Count != Choices.Count)
-            throw new ArgumentException($"A mobilenet path has one index per searchable layer ({Choices.Count}), got {path.Count}.", nameof(path));
-        for (int i = 0; i < path.Count; i++)
-            if (path[i] < 0 || path[i] >= Choices[i].Candidates.Count)
-                throw new ArgumentOutOfRangeException(nameof(path), path[i], $"Layer {i + 1} has candidates 0..{Choices[i].Candidates.Count - 1}.");
+        CheckPath(path, ChoiceCounts);
         for (int i = 0; i < path.Count; i++) Choices[i].Selected = path[i];
+    }
+
+    /// <summary>Throws unless <paramref name="path"/> has, for each searchable layer, an index below its candidate count.</summary>
+    public static void CheckPath(IReadOnlyList<int> path, IReadOnlyList<int> choiceCounts)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(choiceCounts);
+        if (path.Count != choiceCounts.Count)
+            throw new ArgumentException($"A mobilenet path has one index per searchable layer ({choiceCounts.Count}), got {path.Count}.", nameof(path));
+        for (int i = 0; i < path.Count; i++)
+            if (path[i] < 0 || path[i] >= choiceCounts[i])
+                throw new ArgumentOutOfRangeException(nameof(path), path[i], $"Layer {i + 1} has candidates 0..{choiceCounts[i] - 1}.");
     }
 
     /// <summary>

@@ -36,10 +36,16 @@ public sealed class Nb201PathSupernet : PathSupernet
 
     public override void SetPath(IReadOnlyList<int> path)
     {
+        CheckPath(path);
+        this.path = [.. path];
+    }
+
+    /// <summary>Throws unless <paramref name="path"/> has one operation index (in <see cref="Nb201Operations.All"/>) per edge.</summary>
+    public static void CheckPath(IReadOnlyList<int> path)
+    {
         ArgumentNullException.ThrowIfNull(path);
         if (path.Count != Nb201Genotype.EdgeCount || path.Any(p => p < 0 || p >= Nb201Operations.All.Count))
             throw new ArgumentException($"An NB201 path has {Nb201Genotype.EdgeCount} operation indices in 0..{Nb201Operations.All.Count - 1}; got [{string.Join(", ", path)}].", nameof(path));
-        this.path = [.. path];
     }
 
     public override Tensor forward(Tensor input)

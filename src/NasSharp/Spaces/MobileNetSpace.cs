@@ -159,11 +159,8 @@ public sealed class MobileNetWeightSharing(MobileNetSpace space) : IWeightSharin
 
     public IGenotype GenotypeOf(IReadOnlyList<int> path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        if (path.Count != layers.Count)
-            throw new ArgumentException($"A mobilenet path has one index per searchable layer ({layers.Count}), got {path.Count}.", nameof(path));
-        return new MobileNetGenotype(layers.Select(l => path[l.Index] >= 0 && path[l.Index] < l.Candidates.Count ? l.Candidates[path[l.Index]]
-            : throw new ArgumentOutOfRangeException(nameof(path), path[l.Index], $"Layer {l.Index + 1} has candidates 0..{l.Candidates.Count - 1}.")));
+        MobileNetSupernet.CheckPath(path, ChoiceCounts);
+        return new MobileNetGenotype(layers.Select(l => l.Candidates[path[l.Index]]));
     }
 
     public PathSupernet BuildSupernet(IReadOnlyList<int> sampleShape, int classes, long seed, Device? device = null)

@@ -21,9 +21,7 @@ public sealed class Nb201WeightSharing(Nb201NetworkOptions network) : IWeightSha
 
     public IGenotype GenotypeOf(IReadOnlyList<int> path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        if (path.Count != Nb201Genotype.EdgeCount || path.Any(p => p < 0 || p >= Nb201Operations.All.Count))
-            throw new ArgumentException($"An NB201 path has {Nb201Genotype.EdgeCount} operation indices in 0..{Nb201Operations.All.Count - 1}; got [{string.Join(", ", path)}].", nameof(path));
+        Nb201PathSupernet.CheckPath(path);
         return new Nb201Genotype(path.Select(p => Nb201Operations.All[p]));
     }
 

@@ -62,7 +62,6 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ConvolutionBackend.Protect(model);
-        if (train.Count == 0) throw new ArgumentException("The training split is empty.", nameof(train));
         device ??= CPU;
         var clock = Stopwatch.StartNew();
         using var sgd = new SgdSchedule(model, train, options, device);
