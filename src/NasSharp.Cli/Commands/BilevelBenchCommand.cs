@@ -129,7 +129,7 @@ public static class BilevelBenchCommand
             if (pr.GetValue(GlobalOptions.Json)) { console.WriteJson(o); return 0; }
             console.Out.WriteLine($"mkl search on {o.Space} ({o.Candidates} assignments), {o.Dataset}, N = {o.Points} ({o.TrainPoints} + {o.ValPoints}), {o.TorchThreads} torch threads");
             console.Out.WriteLine($"search {o.SearchSeconds:F2} s ({o.SearchCpuSeconds:F2} CPU s): kernels {o.KernelSeconds:F2} s ({100 * o.KernelShare:F0}%), {o.Steps} steps {o.StepSeconds:F2} s; " +
-                $"search / kernels {o.SearchSeconds / o.KernelSeconds:F2}; warm-up {o.WarmupSeconds:F2} s; load average {(o.LoadAverage is { } l ? l.ToString("F1", CultureInfo.InvariantCulture) : "unknown")}; selected {o.Arch}");
+                $"search / kernels {o.SearchSeconds / o.KernelSeconds:F2}; one {o.TrainPoints}² Cholesky {1000 * o.CholeskySeconds:F1} ms, {o.Steps} steps / {o.Steps} Cholesky {o.StepsOverFloor:F2}; warm-up {o.WarmupSeconds:F2} s; load average {(o.LoadAverage is { } l ? l.ToString("F1", CultureInfo.InvariantCulture) : "unknown")}; selected {o.Arch}");
             console.Out.WriteLine($"target {o.TargetSeconds:G} s: {(o.UnderTarget ? "met" : "not met")}");
             return 0;
         });

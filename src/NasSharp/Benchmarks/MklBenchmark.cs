@@ -12,9 +12,13 @@ namespace NasSharp.Benchmarks;
 /// </summary>
 /// <param name="SearchCpuSeconds">The process's CPU seconds (all threads) during the search: what the search costs whatever else the cores run.</param>
 /// <param name="KernelShare">The kernels' seconds over the search's.</param>
+/// <param name="CholeskySeconds">One float64 Cholesky factorisation of an n_T × n_T positive definite matrix, timed in the same run (median
+/// of 5): each exponentiated-gradient step needs one, so <see cref="Steps"/> of them are the steps' floor.</param>
+/// <param name="StepsOverFloor">The steps' seconds over <see cref="Steps"/> Cholesky factorisations.</param>
 /// <param name="LoadAverage">The machine's one-minute load average at the end (Linux; null elsewhere): wall seconds on shared cores depend on it.</param>
 public sealed record MklBenchOutput(string Space, string Dataset, int Candidates, int Points, int TrainPoints, int ValPoints, int Steps, int TorchThreads,
-    double WarmupSeconds, double SearchSeconds, double SearchCpuSeconds, double KernelSeconds, double StepSeconds, double KernelShare, double? LoadAverage,
+    double WarmupSeconds, double SearchSeconds, double SearchCpuSeconds, double KernelSeconds, double StepSeconds, double KernelShare, double CholeskySeconds, double StepsOverFloor,
+    double? LoadAverage,
     string? Arch, double TargetSeconds, bool UnderTarget);
 
 /// <summary>
@@ -42,9 +46,31 @@ public static class MklBenchmark
         double seconds = clock.Elapsed.TotalSeconds;
         process.Refresh();
         double cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
+        double stepSeconds = seconds - outcome.ScoringSeconds, cholesky = CholeskySeconds(options.TrainPoints, seed);
         return new MklBenchOutput(space.SpaceName, data.Name, outcome.Ranked.Count, options.TrainPoints + options.ValPoints, options.TrainPoints, options.ValPoints,
-            options.Steps, TorchSharp.torch.get_num_threads(), warmupSeconds, seconds, cpuSeconds, outcome.ScoringSeconds, seconds - outcome.ScoringSeconds,
-            outcome.ScoringSeconds / seconds, LoadAverage(), outcome.Arch, targetSeconds, seconds < targetSeconds);
+            options.Steps, TorchSharp.torch.get_num_threads(), warmupSeconds, seconds, cpuSeconds, outcome.ScoringSeconds, stepSeconds,
+            outcome.ScoringSeconds / seconds, cholesky, stepSeconds / (Math.Max(options.Steps, 1) * cholesky), LoadAverage(), outcome.Arch, targetSeconds,
+            seconds < targetSeconds);
+    }
+
+    /// <summary>The median seconds of 5 Cholesky factorisations of XXᵀ/n + I (X ∈ R^{n×n} Gaussian, float64), after one untimed.</summary>
+    private static double CholeskySeconds(int n, long seed)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var generator = new TorchSharp.torch.Generator(unchecked((ulong)seed));
+        var x = TorchSharp.torch.randn(n, n, dtype: TorchSharp.torch.ScalarType.Float64, generator: generator);
+        var a = x.mm(x.t()).div_(n);
+        a.diagonal().add_(1);
+        TorchSharp.torch.linalg.cholesky(a);
+        var times = new double[5];
+        for (int r = 0; r < times.Length; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            TorchSharp.torch.linalg.cholesky(a).Dispose();
+            times[r] = clock.Elapsed.TotalSeconds;
+        }
+        Array.Sort(times);
+        return times[times.Length / 2];
     }
 
     /// <summary>The first field of /proc/loadavg, or null where there is none.</summary>

@@ -181,6 +181,13 @@ public sealed class MlpSpace : SearchSpace<MlpGenotype>, IAnalyticNtkSpace
 
     public AnalyticKernel Kernel(IGenotype genotype, double[] inputs, int count, NetworkOptions options) => AnalyticNtk.Compute(Typed(genotype), inputs, count, options);
 
+    public IEnumerable<(int Index, AnalyticKernel Kernel)> Kernels(IReadOnlyList<IGenotype> genotypes, double[] inputs, int count, NetworkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(genotypes);
+        var typed = genotypes.Select(Typed).ToList();
+        return AnalyticNtk.OnInputs(inputs, count, options).ComputeAll(typed);
+    }
+
     /// <summary>The activation relaxation: the skeleton of <see cref="RelaxedSkips"/>, α per layer or shared (<see cref="SharedAlpha"/>).</summary>
     public override IRelaxation Relaxation => new MlpRelaxation(this, Skeleton(RelaxedSkips), SharedAlpha);
 

@@ -48,6 +48,12 @@ public interface IAnalyticNtkSpace
 
     /// <summary>The infinite-width NTK and NNGP kernel of <paramref name="genotype"/> on N = <paramref name="count"/> inputs (row-major, N × d).</summary>
     AnalyticKernel Kernel(IGenotype genotype, double[] inputs, int count, NetworkOptions options);
+
+    /// <summary>
+    /// The kernels of many genotypes on the same inputs, each with its index in <paramref name="genotypes"/>, lazily and in
+    /// an order of the space's choosing, so that it can share work between them (mlp: the input Gram, and common layers).
+    /// </summary>
+    IEnumerable<(int Index, AnalyticKernel Kernel)> Kernels(IReadOnlyList<IGenotype> genotypes, double[] inputs, int count, NetworkOptions options);
 }
 
 /// <summary>

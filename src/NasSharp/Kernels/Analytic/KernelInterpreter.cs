@@ -49,23 +49,47 @@ internal static class KernelInterpreter
 {
     /// <param name="preActivation">Called with (l, Σ^l) for every hidden layer l = 1..L, e.g. to record its variance.</param>
     public static (TKernel Nngp, TKernel Ntk) Run<TKernel, TMean>(
-        MlpGenotype genotype, double sigmaW, double sigmaB, IKernelAlgebra<TKernel, TMean> algebra, Action<int, TKernel>? preActivation = null)
+        MlpGenotype genotype, double sigmaW, double sigmaB, IKernelAlgebra<TKernel, TMean> algebra, Action<int, TKernel>? preActivation = null) =>
+        new PrefixWalk<TKernel, TMean>(sigmaW, sigmaB, algebra).Run(genotype, preActivation);
+
+    /// <summary>
+    /// The walk over many genotypes on one algebra (one batch of inputs): the kernels after hidden layer l depend only on
+    /// layers 1..l, so a genotype that shares its first p layers (activations and skips) with the previous one resumes
+    /// from the previous walk's state after layer p. Kernels are immutable values, so sharing them is exact; only the
+    /// last genotype's path is kept (memory O(depth)), which shares every prefix when genotypes come in lexicographic order.
+    /// </summary>
+    internal sealed class PrefixWalk<TKernel, TMean>(double sigmaW, double sigmaB, IKernelAlgebra<TKernel, TMean> algebra)
     {
-        var branches = new List<Branch<TKernel, TMean>> { new(algebra.Input, algebra.Zero, algebra.ZeroMean) };
-        var outputs = new Combination[genotype.Depth + 1];
-        outputs[0] = Combination.Of(0);
-        for (int l = 1; l <= genotype.Depth; l++)
+        private readonly List<MlpLayer> layers = [];
+        private readonly List<Branch<TKernel, TMean>> branches = [new(algebra.Input, algebra.Zero, algebra.ZeroMean)];
+        private readonly List<Combination> outputs = [Combination.Of(0)];
+
+        /// <summary>Hidden layers taken from the previous genotype's walk by the last <see cref="Run"/>.</summary>
+        public int SharedLayers { get; private set; }
+
+        /// <param name="preActivation">Called with (l, Σ^l) for every hidden layer this call computes (not the shared ones).</param>
+        public (TKernel Nngp, TKernel Ntk) Run(MlpGenotype genotype, Action<int, TKernel>? preActivation = null)
         {
-            var layer = genotype.Layers[l - 1];
-            var (sigma, thetaH) = Dense(outputs[l - 1], branches, sigmaW, sigmaB, algebra);
-            preActivation?.Invoke(l, sigma);
-            var (centered, tangent, mean) = algebra.Activate(layer.Activation, sigma, thetaH);
-            branches.Add(new(centered, tangent, mean));
-            var x = Combination.Of(l);
-            foreach (var j in layer.Skips) x = x.Plus(outputs[j]);
-            outputs[l] = x;
+            int shared = 0;
+            while (shared < layers.Count && shared < genotype.Depth && layers[shared].Equals(genotype.Layers[shared])) shared++;
+            layers.RemoveRange(shared, layers.Count - shared);
+            branches.RemoveRange(shared + 1, branches.Count - shared - 1);
+            outputs.RemoveRange(shared + 1, outputs.Count - shared - 1);
+            SharedLayers = shared;
+            for (int l = shared + 1; l <= genotype.Depth; l++)
+            {
+                var layer = genotype.Layers[l - 1];
+                var (sigma, thetaH) = Dense(outputs[l - 1], branches, sigmaW, sigmaB, algebra);
+                preActivation?.Invoke(l, sigma);
+                var (centered, tangent, mean) = algebra.Activate(layer.Activation, sigma, thetaH);
+                branches.Add(new(centered, tangent, mean));
+                var x = Combination.Of(l);
+                foreach (var j in layer.Skips) x = x.Plus(outputs[j]);
+                outputs.Add(x);
+                layers.Add(layer);
+            }
+            return Dense(outputs[genotype.Depth], branches, sigmaW, sigmaB, algebra);
         }
-        return Dense(outputs[genotype.Depth], branches, sigmaW, sigmaB, algebra);
     }
 
     private static (TKernel Sigma, TKernel ThetaH) Dense<TKernel, TMean>(

@@ -64,28 +64,29 @@ public sealed class MklStrategy(MklOptions options) : SearchStrategy<MklOptions>
         int nT = sample.Train.Count, nV = sample.Validation.Count, n = nT + nV, classes = context.Data.Classes;
         var inputs = SphereBatch.Project([.. sample.Train.Features.Concat(sample.Validation.Features).Select(v => (double)v)], n);
 
-        var trainKernels = new List<double[]>();
-        var crossKernels = new List<double[]>();
-        var seconds = new List<double>();
-        foreach (var (candidate, i) in candidates.Select((c, i) => (c, i)))
+        var trainKernels = new double[candidates.Count][];
+        var crossKernels = new double[candidates.Count][];
+        var seconds = new double[candidates.Count];
+        var timer = Stopwatch.StartNew();
+        int done = 0;
+        // The space computes the kernels in its own order, sharing work between candidates; a candidate's seconds are
+        // what its kernel added to those before it.
+        foreach (var (i, kernel) in analytic.Kernels(candidates, inputs, n, NetworkOptions.Ntk(Options.SigmaW, Options.SigmaB)))
         {
+            (trainKernels[i], crossKernels[i]) = KernelBlocks.Split(kernel.NtkArray(), nT, nV);
+            seconds[i] = timer.Elapsed.TotalSeconds;
+            context.Report("kernels", ++done, candidates.Count, candidates[i].Canonical);
             context.Cancellation.ThrowIfCancellationRequested();
-            var timer = Stopwatch.StartNew();
-            var k = analytic.Kernel(candidate, inputs, n, NetworkOptions.Ntk(Options.SigmaW, Options.SigmaB)).NtkArray();
-            var (tt, vt) = KernelBlocks.Split(k, nT, nV);
-            trainKernels.Add(tt);
-            crossKernels.Add(vt);
-            seconds.Add(timer.Elapsed.TotalSeconds);
-            context.Report("kernels", i + 1, candidates.Count, candidate.Canonical);
+            timer.Restart();
         }
         double kernelSeconds = clock.Elapsed.TotalSeconds;
         using var problem = new MultipleKernelRidge(trainKernels, crossKernels, SplitSample.CenteredOneHot(sample.Train.Labels, classes),
             SplitSample.CenteredOneHot(sample.Validation.Labels, classes), classes, Options.Ridge);
         var alpha = Search(problem, Options, t => context.Report("steps", t, Options.Steps), context.Cancellation);
-        double finalLoss = problem.Evaluate(alpha).Loss;
+        double finalLoss = problem.ValidationLoss(alpha);
         var ranked = Candidates.Rank(candidates.Select((c, i) => new ScoredCandidate(i, c.Canonical, alpha[i], null, new Dictionary<string, double>
         {
-            ["validation_loss_alone"] = problem.Evaluate(KernelBlocks.Vertex(candidates.Count, i)).Loss,
+            ["validation_loss_alone"] = problem.ValidationLoss(KernelBlocks.Vertex(candidates.Count, i)),
             ["validation_loss_mixture"] = finalLoss,
         }, seconds[i])));
         var arch = ranked[0].Arch;

@@ -76,6 +76,15 @@ public sealed class MultipleKernelRidge : IDisposable
         return new KernelObjective(loss, g.data<double>().ToArray());
     }
 
+    /// <summary>L(α) alone: <see cref="Evaluate"/>'s loss without the hypergradient's solve and contractions.</summary>
+    public double ValidationLoss(IReadOnlyList<double> alpha)
+    {
+        using var scope = NewDisposeScope();
+        var a = Weights(alpha);
+        var (b, _) = Fit(a);
+        return 0.5 * (Combine(a, crossKernels).mm(b) - validationTargets).pow(2).sum().item<double>() / ValidationCount;
+    }
+
     /// <summary>
     /// The loss (1/2n) ‖K_α[X,T] B(α) − Y_X‖_F² on other points X (e.g. a test split), with their kernels against the
     /// training split (each n × n_T) and targets (n × C).
@@ -105,7 +114,8 @@ public sealed class MultipleKernelRidge : IDisposable
 
     private (Tensor B, Tensor L) Fit(Tensor a)
     {
-        var system = Combine(a, trainKernels) + Ridge * eye(TrainCount, dtype: ScalarType.Float64);
+        var system = Combine(a, trainKernels);
+        system.diagonal().add_(Ridge);
         var l = linalg.cholesky(system);
         return (cholesky_solve(trainTargets, l), l);
     }
@@ -119,7 +129,8 @@ public sealed class MultipleKernelRidge : IDisposable
         return tensor(alpha.ToArray(), dtype: ScalarType.Float64);
     }
 
-    private static Tensor Combine(Tensor a, Tensor kernels) => einsum("i,ijk->jk", a, kernels);
+    /// <summary>Σ_i a_i K_i as one row vector times the kernels flattened to [h, rows·columns]: a single pass over them.</summary>
+    private static Tensor Combine(Tensor a, Tensor kernels) => a.unsqueeze(0).mm(kernels.reshape(kernels.shape[0], -1)).reshape(kernels.shape[1], kernels.shape[2]);
 
     private static Tensor Stack(IReadOnlyList<double[]> kernels, int rows, int columns)
     {

@@ -97,6 +97,46 @@ public class AnalyticNtkTests
     }
 
     [Fact]
+    public void ABatchSharingLayerPrefixesGivesEachGenotypesKernelExactly()
+    {
+        // Independent path: each genotype's kernel computed alone (its own input Gram, its own walk from the first layer).
+        const int n = 9, d = 5;
+        var x = RandomInputs(n, d, 3);
+        var options = NetworkOptions.Ntk(1.3, 0.2);
+        Activation[] acts = [Activation.Relu, Activation.Tanh, Activation.Sigmoid];
+        var genotypes = (from a in acts from b in acts from c in acts select MlpGenotype.Plain(16, a, b, c)).Reverse().ToList();
+        genotypes.Add(MlpGenotype.Residual(16, Activation.Tanh, Activation.Relu, Activation.Relu));
+        genotypes.Add(MlpGenotype.Dense(16, Activation.Tanh, Activation.Relu, Activation.Sigmoid));
+        genotypes.Add(MlpGenotype.Plain(16, Activation.Tanh, Activation.Relu));
+
+        var batch = AnalyticNtk.OnInputs(x, n, options);
+        var seen = new List<int>();
+        int computedLayers = 0;
+        foreach (var (i, kernel) in batch.ComputeAll(genotypes))
+        {
+            seen.Add(i);
+            computedLayers += genotypes[i].Depth - batch.SharedLayers;
+            Assert.Same(genotypes[i], kernel.Genotype);
+            var alone = AnalyticNtk.Compute(genotypes[i], x, n, options);
+            // The same operations on the same values, up to the last bits of the input Gram's matrix product.
+            AssertClose(alone.NtkArray(), kernel.NtkArray(), 1e-12);
+            AssertClose(alone.NngpArray(), kernel.NngpArray(), 1e-12);
+        }
+        Assert.Equal(Enumerable.Range(0, genotypes.Count), seen.Order());
+        // In canonical order the 27 plain depth-3 genotypes alone take 3 + 9 + 27 layers. Before the plain tanh group come
+        // tanh-relu (2 layers; then tanh-relu-relu takes 2, not 3), tanh-relu+1-relu+2 (2: only "tanh" is shared, its
+        // second layer has a skip) and tanh-relu+1-sigmoid+1+2 (1: it shares the residual one's first two layers).
+        Assert.Equal(3 + 9 + 27 + 2 - 1 + 2 + 1, computedLayers);
+    }
+
+    private static void AssertClose(double[] expected, double[] actual, double relative)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = expected.Max(Math.Abs);
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= relative * scale, $"entry {i}: {actual[i]} against {expected[i]}");
+    }
+
+    [Fact]
     public void BadInputsAreRefusedWithAReason()
     {
         var g = MlpGenotype.Parse("w1/relu");

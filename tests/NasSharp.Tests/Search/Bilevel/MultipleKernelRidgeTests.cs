@@ -47,6 +47,7 @@ public class MultipleKernelRidgeTests
         var prediction = kvt * ktt.Inverse() * Matrix<double>.Build.DenseOfRowMajor(nT, C, trainY);
         double expected = 0.5 * (prediction - Matrix<double>.Build.DenseOfRowMajor(nV, C, valY)).FrobeniusNorm() * (prediction - Matrix<double>.Build.DenseOfRowMajor(nV, C, valY)).FrobeniusNorm() / nV;
         Assert.Equal(expected, problem.Evaluate(alpha).Loss, 1e-10 * expected);
+        Assert.Equal(expected, problem.ValidationLoss(alpha), 1e-10 * expected);
     }
 
     [Fact]
