@@ -30,7 +30,8 @@ public static class BilevelBenchCommand
         var width = new Option<int>("--width") { Description = "p, the hidden width (above --train-points).", DefaultValueFactory = _ => defaults.Width };
         var dimension = new Option<int>("--dimension") { Description = "d, the input dimension.", DefaultValueFactory = _ => defaults.Dimension };
         var trainPoints = new Option<int>("--train-points") { Description = "n_T.", DefaultValueFactory = _ => defaults.TrainPoints };
-        var testPoints = new Option<int>("--test-points") { Description = "Samples the test risk is estimated on.", DefaultValueFactory = _ => defaults.TestPoints };
+        var testPoints = new Option<int>("--test-points") { Description = $"Fresh inputs the population (test) risk is estimated on; at least {PlantedProblem.PopulationMultiple} × the largest n_V.", DefaultValueFactory = _ => defaults.TestPoints };
+        var gapOnly = new Option<bool>("--gap-only") { Description = "Measure only what depends on no method: the validation–test gap, its slope and the test oracle's recovery (no method runs)." };
         var noise = new Option<double>("--noise") { Description = "Standard deviation of the label noise.", DefaultValueFactory = _ => defaults.Noise };
         var dominant = new Option<double>("--dominant") { Description = "α* of the teacher's dominant activation.", DefaultValueFactory = _ => defaults.Dominant };
         var bilevelDefaults = PlantedExperiment.DefaultBilevel;
@@ -45,7 +46,7 @@ public static class BilevelBenchCommand
         var ridge = new Option<double>("--ridge") { Description = "λ of mkl's kernel ridge regression.", DefaultValueFactory = _ => mklDefaults.Ridge };
         var grid = new Option<int>("--grid") { Description = "The α grid of the gap: the simplex in steps of 1/grid.", DefaultValueFactory = _ => 4 };
         var seed = ExperimentCli.NewSeed();
-        foreach (var o in new Option[] { seeds, multiples, activations, width, dimension, trainPoints, testPoints, noise, dominant, steps, innerSteps, weightLr, momentum, alphaLr, stepSize, mklStepSize, ridge, grid, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seeds, multiples, activations, width, dimension, trainPoints, testPoints, gapOnly, noise, dominant, steps, innerSteps, weightLr, momentum, alphaLr, stepSize, mklStepSize, ridge, grid, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var config = new PlantedConfig(new PlantedSettings
@@ -56,7 +57,8 @@ public static class BilevelBenchCommand
             }, pr.GetValue(seeds), ParseMultiples(pr.GetValue(multiples)!),
                 bilevelDefaults with { Steps = pr.GetValue(steps), InnerSteps = pr.GetValue(innerSteps), WeightLr = pr.GetValue(weightLr), Momentum = pr.GetValue(momentum), AlphaLr = pr.GetValue(alphaLr) },
                 mklDefaults with { Steps = pr.GetValue(steps), StepSize = pr.GetValue(mklStepSize), Ridge = pr.GetValue(ridge) },
-                InterpolantSteps: pr.GetValue(steps), InterpolantStepSize: pr.GetValue(stepSize), AlsIterations: 20, pr.GetValue(grid));
+                InterpolantSteps: pr.GetValue(steps), InterpolantStepSize: pr.GetValue(stepSize), AlsIterations: 20, pr.GetValue(grid))
+            { GapOnly = pr.GetValue(gapOnly) };
             try { PlantedExperiment.Validate(config); }
             catch (SettingException e) { throw new UsageException(e.Message); }
             ExperimentCli.Run(pr, console, new PlantedExperiment(config, pr.GetValue(seed)), o => Render(console, o));

@@ -70,7 +70,7 @@ public class SchemaTests
         outputs["bench-train"] = cli.Json(["bench", "train", "--space", "mlp", "--strategy", "random", "--candidates", "2", "--width", "8", "--depth", "1",
             "--dataset", "iris", "--random", "2", "--epochs", "1"]);
         outputs["bench-planted"] = cli.Json("bench", "planted", "--seeds", "1", "--multiples", "1,2", "--width", "30", "--dimension", "5", "--train-points", "10",
-            "--test-points", "50", "--steps", "2", "--grid", "2");
+            "--test-points", "800", "--steps", "2", "--grid", "2");
         outputs["bench-spectral"] = cli.Json("bench", "spectral", "--features", "5", "--multiples", "1", "--seeds", "1", "--gd-steps", "2");
         outputs["bench-activations"] = cli.Json("bench", "activations", "--datasets", "iris", "--train-size", "80", "--val-size", "30", "--test-size", "30",
             "--depth", "1", "--width", "8", "--activations", "relu,tanh", "--truth-seeds", "1", "--search-seeds", "1", "--epochs", "1", "--train-points", "20",

@@ -16,8 +16,12 @@ public sealed record PlantedSettings
     /// <summary>p, the hidden width: larger than n_T, so every candidate interpolates the training split.</summary>
     public int Width { get; init; } = 400;
     public int TrainPoints { get; init; } = 200;
-    /// <summary>Samples the test risk is estimated on.</summary>
-    public int TestPoints { get; init; } = 5000;
+    /// <summary>
+    /// Fresh inputs the population (test) risk is estimated on (<see cref="PlantedProblem.PopulationRisks"/>): at least
+    /// <see cref="PlantedProblem.PopulationMultiple"/> times the largest validation size, so that the estimate's own error
+    /// does not put a floor under the validation–test gap.
+    /// </summary>
+    public int TestPoints { get; init; } = 100_000;
     /// <summary>Standard deviation of the label noise.</summary>
     public double Noise { get; init; } = 0.05;
     /// <summary>α* of the teacher's dominant activation; the rest share 1 − this at random.</summary>
@@ -40,7 +44,8 @@ public sealed record PlantedSettings
 /// one-hidden-layer network with a fixed random first layer W (p × d, N(0, 1/d)) and the activation mixture
 /// σ_α* = Σ_i α*_i σ_i, so the teacher is f*(x) = Σ_i α*_i ⟨θ*, σ_i(Wx)⟩ with θ* ~ N(0, I/p), and labels y = f*(x) + noise.
 /// Features Φ(x) = [σ_1(Wx), …, σ_h(Wx)] ∈ R^{p×h}; inputs x ~ N(0, I_d). With p &gt; n_T every α interpolates the
-/// training split, so the training loss cannot tell candidates apart. Every draw comes from one seeded generator.
+/// training split, so the training loss cannot tell candidates apart. The samples come from one seeded generator, the population
+/// sample of <see cref="PopulationRisks"/> from another.
 /// </summary>
 public sealed class PlantedProblem : IDisposable
 {
@@ -48,11 +53,20 @@ public sealed class PlantedProblem : IDisposable
     private readonly Tensor theta;
     private readonly Generator generator;
 
+    /// <summary>The population sample is at least this many times the largest validation sample.</summary>
+    public const int PopulationMultiple = 100;
+
+    /// <summary>Inputs per chunk of <see cref="PopulationRisks"/> (features of a chunk: chunk × p × h doubles).</summary>
+    private const int PopulationChunk = 2000;
+
+    private readonly long seed;
+
     public PlantedProblem(PlantedSettings settings, long seed)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         Settings = settings;
+        this.seed = seed;
         generator = new Generator((ulong)Seeds.Derive(seed, "planted"));
         w = (randn(new long[] { settings.Width, settings.Dimension }, dtype: ScalarType.Float64, generator: generator) / Math.Sqrt(settings.Dimension)).DetachFromDisposeScope();
         theta = (randn(new long[] { settings.Width, 1 }, dtype: ScalarType.Float64, generator: generator) / Math.Sqrt(settings.Width)).DetachFromDisposeScope();
@@ -70,14 +84,50 @@ public sealed class PlantedProblem : IDisposable
     /// <summary>argmax α*.</summary>
     public int Dominant { get; }
 
+    /// <summary>θ* [p, 1], the teacher's readout.</summary>
+    public Tensor TeacherReadout => theta;
+
     /// <summary>n fresh samples: features [n, p, h] and noisy labels [n, 1].</summary>
     public (Tensor Features, Tensor Targets) Sample(int n)
     {
-        var x = randn(new long[] { n, Settings.Dimension }, dtype: ScalarType.Float64, generator: generator);
+        var (features, clean) = Clean(n, generator);
+        return (features, clean + Settings.Noise * randn(new long[] { n, 1 }, dtype: ScalarType.Float64, generator: generator));
+    }
+
+    /// <summary>
+    /// The population risk R(θ, α) = ½ E[(Σ_i α_i ⟨θ, φ_i(x)⟩ − y)²] of each student (α, θ) (θ of shape [p, 1]): the noise is
+    /// independent of x with mean zero, so R = ½ E_x[(f_{θ,α}(x) − f*(x))²] + ½σ², the first term averaged over
+    /// <see cref="PlantedSettings.TestPoints"/> fresh inputs (their own stream, in chunks; no label noise is drawn) and the
+    /// second exact. Every student sees the same inputs.
+    /// </summary>
+    public double[] PopulationRisks(IReadOnlyList<(Tensor Alpha, Tensor Theta)> students)
+    {
+        ArgumentNullException.ThrowIfNull(students);
+        if (students.Count == 0) return [];
+        using var outer = NewDisposeScope();
+        // Student s predicts Σ_{p,h} Φ[n,p,h] θ_s[p] α_s[h]: one product of the flattened features [n, p·h] with the columns
+        // vec(θ_s α_sᵀ) of every student.
+        var weights = stack([.. students.Select(st => st.Theta.reshape(-1, 1).mm(st.Alpha.reshape(1, -1)).reshape(-1))], 1);
+        var sums = new double[students.Count];
+        using var population = new Generator((ulong)Seeds.Derive(seed, "planted-population"));
+        for (int done = 0; done < Settings.TestPoints; done += PopulationChunk)
+        {
+            using var scope = NewDisposeScope();
+            int n = Math.Min(PopulationChunk, Settings.TestPoints - done);
+            var (features, clean) = Clean(n, population);
+            var chunk = (features.reshape(n, -1).mm(weights) - clean).pow(2).sum(dim: 0).data<double>().ToArray();
+            for (int i = 0; i < sums.Length; i++) sums[i] += chunk[i];
+        }
+        return [.. sums.Select(v => 0.5 * v / Settings.TestPoints + 0.5 * Settings.Noise * Settings.Noise)];
+    }
+
+    /// <summary>n inputs from <paramref name="source"/>: features [n, p, h] and the teacher's noiseless outputs f*(x) [n, 1].</summary>
+    private (Tensor Features, Tensor Clean) Clean(int n, Generator source)
+    {
+        var x = randn(new long[] { n, Settings.Dimension }, dtype: ScalarType.Float64, generator: source);
         var pre = x.mm(w.t());
         var features = stack([.. Settings.Activations.Select(a => a.Apply(pre))], 2);
-        var clean = einsum("nph,pc,h->nc", features, theta, tensor(AlphaStar, dtype: ScalarType.Float64));
-        return (features, clean + Settings.Noise * randn(new long[] { n, 1 }, dtype: ScalarType.Float64, generator: generator));
+        return (features, einsum("nph,pc,h->nc", features, theta, tensor(AlphaStar, dtype: ScalarType.Float64)));
     }
 
     public void Dispose()

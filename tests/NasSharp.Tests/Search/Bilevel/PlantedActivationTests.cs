@@ -116,11 +116,34 @@ public class PlantedActivationTests
     [Fact]
     public void OnOneSeedEveryMethodPicksAndTheGapShrinksWithValidationSize()
     {
-        var config = new PlantedConfig(Small with { Noise = 0.05, TestPoints = 2000 }, Seeds: 1, Multiples: [2, 50], PlantedExperiment.DefaultBilevel with { Steps = 10 },
+        var config = new PlantedConfig(Small with { Noise = 0.05, TestPoints = 20_000 }, Seeds: 1, Multiples: [2, 50], PlantedExperiment.DefaultBilevel with { Steps = 10 },
             new MklOptions { Steps = 20 }, 20, 0.2, AlsIterations: 5, GridDivisions: 2);
+        PlantedExperiment.Validate(config);
         var record = PlantedExperiment.RunSeed(config, 0, seed: 11);
         Assert.Equal(2 * PlantedExperiment.Methods.Count, record.Picks.Count);
         Assert.All(record.Picks, p => Assert.Equal(1.0, p.Alpha.Sum(), 1e-9));
         Assert.True(record.Gaps[1].SupGap < record.Gaps[0].SupGap, $"gap at n_V = 200: {record.Gaps[1].SupGap}, at 8: {record.Gaps[0].SupGap}");
+
+        // The gap and the test oracle depend on no method: measured alone they are the same, and nothing else is picked.
+        var gapOnly = PlantedExperiment.RunSeed(config with { GapOnly = true }, 0, seed: 11);
+        Assert.Equal(record.Gaps, gapOnly.Gaps);
+        Assert.Equal(record.Picks.Where(p => p.Method == PlantedExperiment.TestOracle).Select(p => (p.ValPoints, p.Picked, string.Join(",", p.Alpha))),
+            gapOnly.Picks.Select(p => (p.ValPoints, p.Picked, string.Join(",", p.Alpha))));
+        Assert.Equal([PlantedExperiment.TestOracle], PlantedExperiment.Summarise(config with { GapOnly = true }, [gapOnly], runId: null, seconds: 0).Recovery.Select(x => x.Method).Distinct());
+
+        // A population sample below 100 × the largest n_V (200) is refused.
+        var e = Assert.Throws<SettingException>(() => PlantedExperiment.Validate(config with { Problem = config.Problem with { TestPoints = 19_999 } }));
+        Assert.Contains("--test-points 19999", e.Message);
+    }
+
+    [Fact]
+    public void ThePopulationRiskOfTheTeacherIsHalfTheNoiseVariance()
+    {
+        // R(θ*, α*) = ½ E[(f* − f* − ε)²] = ½σ² exactly: the data term is zero on every input, whatever the sample.
+        using var scope = NewDisposeScope();
+        using var problem = new PlantedProblem(Small with { Noise = 0.05, TestPoints = 4500 }, seed: 5);
+        var star = tensor(problem.AlphaStar, dtype: ScalarType.Float64);
+        var risks = problem.PopulationRisks([(star, problem.TeacherReadout)]);
+        Assert.Equal(0.5 * 0.05 * 0.05, risks[0], 1e-15);
     }
 }
