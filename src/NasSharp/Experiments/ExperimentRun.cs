@@ -7,8 +7,8 @@ namespace NasSharp.Experiments;
 /// same command after an interruption resumes it, and each finished item is committed through the run's journal as it is
 /// produced. A run still written by a live process is not resumed: its process holds the run's lock
 /// (<see cref="RunLock"/>), and a second identical command stops with an error instead of writing into it. A run is
-/// resumed only with the libtorch thread count it was started with (results computed with different counts differ in
-/// their last digits), and a usage mistake never becomes a run.
+/// resumed only by the build of NasSharp and with the libtorch thread count it was started with (other code, or another
+/// thread count, can change results, and one run must not mix them), and a usage mistake never becomes a run.
 /// </summary>
 public sealed class ExperimentRun : IDisposable
 {
@@ -47,7 +47,11 @@ public sealed class ExperimentRun : IDisposable
         {
             string kindName = KindName(kind);
             var spec = new RunSpec(kindName, command, config, seed, Versions(), resumable ? RunSpec.DeriveKey(kindName, config, seed) : null);
-            if (spec.Key is { } key && store.FindResumable(key) is { } unfinished) RequireSameThreads(unfinished, store.FilePath);
+            if (spec.Key is { } key && store.FindResumable(key) is { } unfinished)
+            {
+                RequireSameBuild(unfinished, store.FilePath);
+                RequireSameThreads(unfinished, store.FilePath);
+            }
             var run = resumable ? store.GetOrStartRun(spec) : store.StartRun(spec);
             // A "running" run may be a crashed one (resume it) or a live one in another process (leave it alone, and do
             // not mark it failed on the way out: that would stop the other process's writes).
@@ -112,6 +116,25 @@ public sealed class ExperimentRun : IDisposable
 
     private const string ThreadsVersion = "torch_threads";
 
+    /// <summary>
+    /// Refuses to resume <paramref name="run"/> with another build of NasSharp than it was started with: a change of code
+    /// can change an item's result, and a resumed run must give what an uninterrupted one gives. Runs stored without a
+    /// build pass.
+    /// </summary>
+    private static void RequireSameBuild(RunInfo run, string storePath)
+    {
+        if (!run.Versions.TryGetValue(BuildVersion, out var stored) || stored == Build) return;
+        throw new StoreException($"Run {run.Id} in '{storePath}' was started by NasSharp {stored} and this is {Build}; a run does not " +
+            "mix results of two builds. Finish it with the build that started it, or use another --store to start afresh.");
+    }
+
+    private const string BuildVersion = "nassharp_build";
+
+    /// <summary>This build: the assembly's informational version (release and source revision when built from git).</summary>
+    public static string Build { get; } =
+        System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(typeof(Seeds).Assembly)
+            ?.InformationalVersion ?? "unknown";
+
     /// <summary>The store's name of a kind (snake_case, as the JSON dialect writes it).</summary>
     public static string KindName(ExperimentKind kind) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());
 
@@ -121,6 +144,7 @@ public sealed class ExperimentRun : IDisposable
         ["torchsharp"] = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3) ?? "unknown",
         ["dotnet"] = Environment.Version.ToString(),
         [ThreadsVersion] = TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        [BuildVersion] = Build,
     };
 
     public void Complete(object output)

@@ -8,7 +8,7 @@ namespace NasSharp.Tests.Cli;
 
 /// <summary>
 /// What <c>nas runs</c> says about a run is true: a killed run is stale, not running; a usage mistake is no run; a run
-/// resumes only with the thread count it started with.
+/// resumes only with the build and the thread count it started with.
 /// </summary>
 [Collection(TorchCollection.Name)]
 [Trait("Category", "Reliability")]
@@ -140,5 +140,25 @@ public class RunStateTests
         {
             TorchSharp.torch.set_num_threads(before);
         }
+    }
+
+    [Fact]
+    public void ARunResumesOnlyWithTheBuildThatStartedIt()
+    {
+        using var cli = new CliHarness();
+        var config = new { a = 1 };
+        string kind = ExperimentRun.KindName(ExperimentKind.Search);
+        var versions = new Dictionary<string, string>(ExperimentRun.Versions()) { ["nassharp_build"] = "0.0.9+0123abc" };
+        long id;
+        using (var store = ResultsStore.Open(cli.StorePath))
+            id = store.GetOrStartRun(new RunSpec(kind, "nas test", config, 1, versions, RunSpec.DeriveKey(kind, config, 1))).Id;
+        var e = Assert.Throws<StoreException>(() => ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, config, 1, "nas test"));
+        Assert.Equal($"Run {id} in '{cli.StorePath}' was started by NasSharp 0.0.9+0123abc and this is {ExperimentRun.Build}; a run does not " +
+            "mix results of two builds. Finish it with the build that started it, or use another --store to start afresh.", e.Message);
+
+        // The same build resumes it.
+        using (var store = ResultsStore.Open(cli.StorePath))
+            store.GetOrStartRun(new RunSpec(kind, "nas test", new { a = 2 }, 1, ExperimentRun.Versions(), RunSpec.DeriveKey(kind, new { a = 2 }, 1)));
+        using (var first = ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 2 }, 1, "nas test")) Assert.True(first.Resumed);
     }
 }
