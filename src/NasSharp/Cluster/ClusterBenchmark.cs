@@ -144,7 +144,7 @@ public static class ClusterBenchmark
             using var client = ClusterHosting.ConnectClient(silos.Address, cancellation).GetAwaiter().GetResult();
             var dispatcher = new ClusterDispatcher(client.Services.GetRequiredService<IClusterClient>());
             foreach (var _ in dispatcher.Run(experiment, items.Take(2 * count).ToList(), cancellation)) { }
-            var (siloCpu, coordinatorCpu) = (silos.Cpu(SiloWorker.ThreadName), ProcessCpu.Of(Process.GetCurrentProcess(), ControlWorker.ThreadName));
+            var (siloCpu, coordinatorCpu) = (silos.Cpu(SiloWorker.ThreadName), Process.GetCurrentProcess().TotalProcessorTime);
             var clock = Stopwatch.StartNew();
             var perSilo = new Dictionary<string, int>();
             int done = 0;
@@ -156,9 +156,9 @@ public static class ClusterBenchmark
             }
             double seconds = clock.Elapsed.TotalSeconds;
             var silo = silos.Cpu(SiloWorker.ThreadName) - siloCpu;
-            var coordinator = ProcessCpu.Of(Process.GetCurrentProcess(), ControlWorker.ThreadName) - coordinatorCpu;
+            var coordinator = Process.GetCurrentProcess().TotalProcessorTime - coordinatorCpu;
             sizes.Add(new ClusterSizeResult(count, config.Items, seconds, config.Items / seconds, perSilo,
-                silo.Named.TotalSeconds / config.Items, silo.Rest.TotalSeconds / config.Items, coordinator.Rest.TotalSeconds / config.Items));
+                silo.Named.TotalSeconds / config.Items, silo.Rest.TotalSeconds / config.Items, coordinator.TotalSeconds / config.Items));
         }
         var controls = config.Silos.Select(count => Control(config, nas, experiment, items, count, dataDirectory, progress, cancellation)).ToList();
         double request = items.Average(i => i.PayloadJson.Length + i.Key.Length) + experiment.ConfigJson.Length;
