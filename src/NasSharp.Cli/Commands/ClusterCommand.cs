@@ -23,6 +23,17 @@ public static class ClusterCommand
             return 0;
         });
         cmd.Subcommands.Add(sql);
+        var control = new Command("control-worker", "One process of the control of 'nas bench cluster' (which starts it): computes a request's items without Orleans.")
+            { Hidden = true };
+        var request = new Option<string>("--request") { Required = true, Description = "The request file 'nas bench cluster' wrote." };
+        control.Options.Add(request);
+        control.SetAction(pr =>
+        {
+            ControlWorker.Run(pr.GetValue(request)!, DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path, TorchSharp.torch.get_num_threads(),
+                Console.In, console.Out);
+            return 0;
+        });
+        cmd.Subcommands.Add(control);
         return cmd;
     }
 
@@ -65,7 +76,7 @@ public static class ClusterCommand
                 ClusterId = pr.GetValue(clusterId)!,
             };
             var data = DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path;
-            using var host = ClusterHosting.BuildSilo(settings, new WorkerSettings(data, GlobalOptions.ResolveDevice(pr)));
+            using var host = ClusterHosting.BuildSilo(settings, new WorkerSettings(data, GlobalOptions.ResolveDevice(pr)) { Threads = TorchSharp.torch.get_num_threads() });
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(console.Cancellation);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             host.StartAsync(stop.Token).GetAwaiter().GetResult();
@@ -82,32 +93,53 @@ public static class ClusterCommand
     }
 }
 
-/// <summary><c>nas bench cluster</c>: items per second of clusters of 1, 2, … silos on this machine, side by side.</summary>
+/// <summary><c>nas bench cluster</c>: items per second of clusters of 1, 2, … silos on this machine, side by side, and of as
+/// many plain threads without Orleans.</summary>
 public static class ClusterBenchCommand
 {
     public static Command Create(CliConsole console)
     {
         var cmd = new Command("cluster", "Items per second of clusters of 1, 2, ... silos on this machine (each silo a process with --threads libtorch " +
-            "threads), side by side in one run, and the coordinator's store writes per second.");
+            "threads), side by side in one run, with the same items by 1, 2, ... plain processes without Orleans (the machine's ceiling), " +
+            "CPU seconds per item, and the coordinator's store writes per second.");
         var silos = new Option<string>("--silos") { Description = "Cluster sizes to measure, comma-separated.", DefaultValueFactory = _ => "1,2" };
-        var items = new Option<int>("--items") { Description = "Timed items per cluster size (NB201 cells scored on CIFAR-10).", DefaultValueFactory = _ => 24 };
-        var proxies = new Option<string>("--proxies") { Description = "Proxies each item scores.", DefaultValueFactory = _ => "params,grad_norm,snip,naswot,synflow" };
-        var batch = new Option<int>("--batch") { Description = "Inputs per evaluation.", DefaultValueFactory = _ => 64 };
+        var workload = new Option<string>("--workload")
+        {
+            Description = $"What an item is ({ClusterBenchmark.KnownWorkloads}): nb201-proxies scores a NAS-Bench-201 cell on CIFAR-10 by --proxies; " +
+                "mlp-eigen scores an eigen-search candidate of a small mlp space on digits (a working set that fits a core's cache).",
+            DefaultValueFactory = _ => ClusterWorkload.Nb201Proxies.Name(),
+        };
+        var items = new Option<int>("--items") { Description = "Timed items per cluster size.", DefaultValueFactory = _ => 24 };
+        var proxies = new Option<string>("--proxies") { Description = "Proxies each nb201-proxies item scores.", DefaultValueFactory = _ => ClusterBenchmark.DefaultProxies };
+        var batch = new Option<int?>("--batch") { Description = $"Inputs per evaluation (default 64 for nb201-proxies, {ClusterBenchmark.MlpEigenBatch} for mlp-eigen)." };
         var seed = ExperimentCli.NewSeed();
-        foreach (var o in new Option[] { silos, items, proxies, batch, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { silos, workload, items, proxies, batch, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var sizes = pr.GetValue(silos)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(s => int.TryParse(s, out var v) ? v : throw new UsageException($"--silos {pr.GetValue(silos)}: '{s}' is not a number.")).ToList();
+            if (!ClusterBenchmark.TryParseWorkload(pr.GetValue(workload)!, out var kind))
+                throw new UsageException($"--workload {pr.GetValue(workload)}: use {ClusterBenchmark.KnownWorkloads}.");
+            if (kind != ClusterWorkload.Nb201Proxies && pr.GetResult(proxies) is { Implicit: false })
+                throw new UsageException($"--proxies: only the nb201-proxies workload scores proxies; drop it for --workload {kind.Name()}.");
             NasSharp.Proxies.ProxyRegistry.Parse(pr.GetValue(proxies)!);
-            var config = new ClusterBenchmarkConfig(sizes, pr.GetValue(items), GlobalOptions.ResolveThreads(pr) ?? 1, pr.GetValue(proxies)!, pr.GetValue(batch), pr.GetValue(seed));
+            var config = new ClusterBenchmarkConfig(sizes, pr.GetValue(items), GlobalOptions.ResolveThreads(pr) ?? 1, pr.GetValue(seed), kind,
+                pr.GetValue(proxies)!, pr.GetValue(batch));
             var data = DataDirectory.Resolve(pr.GetValue(GlobalOptions.DataDir)).Path;
             var output = console.WithProgress("bench cluster", progress => ClusterBenchmark.Run(config, LocalSilos.CurrentNas(), data, progress, console.Cancellation));
             if (pr.GetValue(GlobalOptions.Json)) { console.WriteJson(output); return 0; }
-            var table = new Table().AddColumns("silos", "items", "seconds", "items/s", "speedup", "items per silo");
-            foreach (var s in output.Sizes)
-                table.AddRow($"{s.Silos}", $"{s.Items}", $"{s.Seconds:F1}", $"{s.ItemsPerSecond:F3}", $"{output.Speedup[s.Silos]:F2}x",
-                    string.Join(", ", s.ItemsPerSilo.Values.Order()));
+            console.Out.WriteLine($"Item ({output.Workload}): {output.ItemDescription}.");
+            var table = new Table().AddColumns("", "items", "seconds", "items/s", "speedup", "compute CPU s/item", "silos' other CPU s/item",
+                "coordinator CPU s/item", "items each");
+            void Rows(IEnumerable<ClusterSizeResult> rows, IReadOnlyDictionary<int, double> speedup, string unit, string suffix = "")
+            {
+                foreach (var s in rows)
+                    table.AddRow($"{s.Silos} {unit}{(s.Silos == 1 ? "" : unit.EndsWith('s') ? "es" : "s")}{suffix}", $"{s.Items}", $"{s.Seconds:F1}", $"{s.ItemsPerSecond:F3}", $"{speedup[s.Silos]:F2}x",
+                        $"{s.ComputeCpuSecondsPerItem:F3}", $"{s.OtherSiloCpuSecondsPerItem:F3}", $"{s.CoordinatorCpuSecondsPerItem:F3}",
+                        string.Join(", ", s.ItemsPerSilo.Values.Order()));
+            }
+            Rows(output.Sizes, output.Speedup, "silo");
+            Rows(output.Control, output.ControlSpeedup, "process", " (no Orleans)");
             console.Ansi.Write(table);
             console.Out.WriteLine($"Coordinator store: {output.StoreWritesPerSecond:F0} results committed per second; a record is {output.RecordBytes:F0} bytes, " +
                 $"a request {output.RequestBytes:F0} bytes ({output.Threads} libtorch thread{(output.Threads == 1 ? "" : "s")} per silo).");

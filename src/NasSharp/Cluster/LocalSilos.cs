@@ -20,8 +20,9 @@ public sealed class LocalSilos : IDisposable
     /// <param name="threads">libtorch threads per silo.</param>
     /// <param name="redis">A Redis connection holding the membership (no primary); null for development clustering.</param>
     /// <param name="adoNet">A PostgreSQL connection whose database holds the membership (no primary).</param>
+    /// <param name="environment">Variables set for each silo process besides the inherited ones.</param>
     public LocalSilos(IReadOnlyList<string> nas, int count, int threads, string? dataDirectory = null, string? redis = null, TimeSpan? startTimeout = null,
-        string? adoNet = null)
+        string? adoNet = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         (this.redis, this.adoNet) = (redis, adoNet);
         ArgumentNullException.ThrowIfNull(nas);
@@ -36,7 +37,7 @@ public sealed class LocalSilos : IDisposable
                 else if (adoNet is not null) args.AddRange(["--clustering", "adonet", "--connection", adoNet]);
                 else if (i > 0) args.AddRange(["--primary", $"127.0.0.1:{silos[0].SiloPort}"]);
                 if (dataDirectory is not null) args.AddRange(["--data-dir", dataDirectory]);
-                silos.Add((Start(nas, args, startTimeout ?? TimeSpan.FromMinutes(3)), siloPort, gatewayPort));
+                silos.Add((Start(nas, args, startTimeout ?? TimeSpan.FromMinutes(3), environment), siloPort, gatewayPort));
             }
         }
         catch
@@ -51,6 +52,10 @@ public sealed class LocalSilos : IDisposable
     /// <summary>The gateways of the silos still running, as a coordinator's <c>--cluster</c> reads them.</summary>
     public ClusterAddress Address => redis is not null ? new([], ClusterId, redis) : adoNet is not null ? new([], ClusterId, AdoNet: adoNet)
         : new([.. silos.Where(s => !s.Process.HasExited).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))], ClusterId);
+
+    /// <summary>CPU time used so far by the silos still running, with the part of their threads named <paramref name="threadName"/>.</summary>
+    public CpuTime Cpu(string threadName) =>
+        silos.Where(s => !s.Process.HasExited).Aggregate(default(CpuTime), (sum, s) => sum + ProcessCpu.Of(s.Process, threadName));
 
     /// <summary>Kills silo <paramref name="index"/> with SIGKILL (without Redis, 0 is the primary, which holds the membership).</summary>
     public void Kill(int index)
@@ -67,11 +72,12 @@ public sealed class LocalSilos : IDisposable
         return Path.GetFileNameWithoutExtension(path) == "dotnet" ? [path, Path.Combine(AppContext.BaseDirectory, "nas.dll")] : [path];
     }
 
-    private static Process Start(IReadOnlyList<string> nas, IEnumerable<string> args, TimeSpan timeout)
+    private static Process Start(IReadOnlyList<string> nas, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(nas[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in nas.Skip(1).Concat(args)) start.ArgumentList.Add(a);
         start.Environment["CI"] = "true";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         var process = Process.Start(start) ?? throw new ClusterException($"cannot start {nas[0]}");
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = new StringBuilder();

@@ -8,6 +8,11 @@ namespace NasSharp.Cluster;
 /// <summary>What a silo computes with: its data directory (resolved as the CLI resolves it) and its device.</summary>
 public sealed record WorkerSettings(string DataDirectory, Device Device)
 {
+    /// <summary>libtorch threads of the compute thread (a silo's <c>--threads</c>); null leaves libtorch's default for a new
+    /// thread. libtorch's thread count is a per-thread setting of OpenMP and MKL: a count set on the silo's main thread does
+    /// not reach the compute thread, which without this ran every item on as many threads as the machine has cores.</summary>
+    public int? Threads { get; init; }
+
     public SpaceRegistry Spaces { get; init; } = SpaceRegistry.Default;
 }
 
@@ -30,9 +35,12 @@ public sealed class SiloWorker : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         this.settings = settings;
         SiloName = siloName;
-        thread = new Thread(Loop) { IsBackground = true, Name = "nas-worker" };
+        thread = new Thread(Loop) { IsBackground = true, Name = ThreadName };
         thread.Start();
     }
+
+    /// <summary>The compute thread's name (what <see cref="ProcessCpu"/> counts as a silo's compute).</summary>
+    public const string ThreadName = "nas-worker";
 
     /// <summary>Items of one process are computed one at a time, whichever silo of the process takes them.</summary>
     private static readonly Lock ProcessTorch = new();
@@ -60,6 +68,7 @@ public sealed class SiloWorker : IDisposable
     private void Loop()
     {
         (DispatchedExperiment Experiment, IItemScorer Scorer)? current = null;
+        if (settings.Threads is int threads) TorchSharp.torch.set_num_threads(threads);
         try
         {
             foreach (var (request, done) in queue.GetConsumingEnumerable())

@@ -58,6 +58,16 @@ public class ClusterCliTests
         Assert.Equal(expected, cli.UsageError(["cluster", "silo", .. options]));
     }
 
+    [Theory]
+    [InlineData(new[] { "--workload", "resnet" }, "error: --workload resnet: use nb201-proxies|mlp-eigen.")]
+    [InlineData(new[] { "--workload", "mlp-eigen", "--proxies", "snip" }, "error: --proxies: only the nb201-proxies workload scores proxies; drop it for --workload mlp-eigen.")]
+    [InlineData(new[] { "--batch", "1" }, "error: --batch 1: must be at least 2.")]
+    public void ABadBenchClusterOptionIsAUsageMistake(string[] options, string expected)
+    {
+        using var cli = new CliHarness();
+        Assert.Equal(expected, cli.UsageError(["bench", "cluster", .. options]));
+    }
+
     private static bool HasRuns(string storePath)
     {
         if (!File.Exists(storePath)) return false;

@@ -137,6 +137,30 @@ public class ClusterDispatchTests
         Assert.Equal(recorder.Silos.Order(), recorder.Done.Select(d => d.Worker).Distinct().Order());
     }
 
+    /// <summary>The items <c>nas bench cluster --workload mlp-eigen</c> times, computed by two in-process silos, against the
+    /// eigen search with the same options run in this process: they are that search's candidates, scored alike.</summary>
+    [Fact]
+    public async Task TheMlpEigenBenchmarkItemsOnTwoSilosAreTheSingleProcessSearchsCandidates()
+    {
+        var config = new ClusterBenchmarkConfig([1, 2], Items: 4, Threads: 1, Seed: 7, ClusterWorkload.MlpEigen);
+        var (experiment, items, _) = ClusterBenchmark.Workload(config, 4, DataDir);
+
+        var mlp = SpaceRegistry.Default.Create(MlpSpace.Name, new Settings([new("width", $"{ClusterBenchmark.MlpEigenWidth}")]));
+        var options = new EigenSearchOptions { Candidates = 4, TopK = 0, NtkBatch = ClusterBenchmark.MlpEigenBatch, NtkSeeds = ClusterBenchmark.MlpEigenInitializations };
+        var local = new MemoryJournal();
+        new SearchExperiment(mlp, new ExperimentData(new DataSpec { Dataset = "digits" }, DataDir, seed: 7), new EigenSearch(options), seed: 7)
+            .Run(new ExperimentContext { Journal = local });
+
+        await using var cluster = await Cluster(DataDir);
+        var done = new ClusterDispatcher(cluster.Client).Run(experiment, items, CancellationToken.None).ToList();
+
+        static string Scored(string json) => NasJson.Serialize(NasJson.Deserialize<ScoredCandidate>(json) with { Seconds = 0 });
+        var expected = local.All<ScoredCandidate>("score/").OrderBy(r => r.Key).Select(r => $"{r.Key} {NasJson.Serialize(r.Value with { Seconds = 0 })}").ToList();
+        Assert.Equal(4, expected.Count);
+        Assert.Equal(expected, done.OrderBy(d => d.Key).Select(d => $"{d.Key} {Scored(d.RecordJson)}"));
+        Assert.Equal(2, done.Select(d => d.Worker).Distinct().Count());
+    }
+
     [Fact]
     public async Task AWorkerMissingTheDatasetFailsTheRunWithOneLine()
     {
