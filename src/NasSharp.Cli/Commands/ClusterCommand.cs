@@ -109,7 +109,7 @@ public static class ClusterBenchCommand
                 "mlp-eigen scores an eigen-search candidate of a small mlp space on digits (a working set that fits a core's cache).",
             DefaultValueFactory = _ => ClusterWorkload.Nb201Proxies.Name(),
         };
-        var items = new Option<int>("--items") { Description = "Timed items per cluster size.", DefaultValueFactory = _ => 24 };
+        var items = new Option<int>("--items") { Description = "Timed items per silo: a cluster of n silos computes them n times over, as n control processes each compute them all.", DefaultValueFactory = _ => 24 };
         var proxies = new Option<string>("--proxies") { Description = "Proxies each nb201-proxies item scores.", DefaultValueFactory = _ => ClusterBenchmark.DefaultProxies };
         var batch = new Option<int?>("--batch") { Description = $"Inputs per evaluation (default 64 for nb201-proxies, {ClusterBenchmark.MlpEigenBatch} for mlp-eigen)." };
         var seed = ExperimentCli.NewSeed();

@@ -63,7 +63,9 @@ public sealed record ClusterBenchmarkOutput(string Workload, IReadOnlyList<Clust
 /// Items per second of a cluster of 1, 2, … silos on this machine, side by side in one run, with the same items computed
 /// without Orleans by as many plain processes (the machine's ceiling), the CPU time each spends per item, and the
 /// coordinator's store write rate. Each size gets a fresh cluster; a warm-up of two items per silo (each silo loads the
-/// dataset and draws the fixed batch once) is not timed; the timed items are the same for every size.
+/// dataset and draws the fixed batch once) is not timed. A cluster of n silos computes the timed items n times over (each
+/// copy under a key of its own), as n control processes each compute every timed item: both do the same work, and a
+/// cluster's last items, when some silos already idle, weigh as little as the control's slowest process.
 /// </summary>
 public static class ClusterBenchmark
 {
@@ -145,20 +147,21 @@ public static class ClusterBenchmark
             var dispatcher = new ClusterDispatcher(client.Services.GetRequiredService<IClusterClient>());
             foreach (var _ in dispatcher.Run(experiment, items.Take(2 * count).ToList(), cancellation)) { }
             var (siloCpu, coordinatorCpu) = (silos.Cpu(SiloWorker.ThreadName), Process.GetCurrentProcess().TotalProcessorTime);
+            var work = Enumerable.Range(0, count).SelectMany(copy => timed.Select(item => item with { Key = $"{item.Key}#{copy}" })).ToList();
             var clock = Stopwatch.StartNew();
             var perSilo = new Dictionary<string, int>();
             int done = 0;
-            foreach (var result in dispatcher.Run(experiment, timed, cancellation))
+            foreach (var result in dispatcher.Run(experiment, work, cancellation))
             {
                 perSilo[result.Worker] = perSilo.GetValueOrDefault(result.Worker) + 1;
                 if (sizes.Count == 0) records.Add(result.RecordJson);
-                progress?.Report(new ExperimentProgress(label, ++done, config.Items, result.Worker));
+                progress?.Report(new ExperimentProgress(label, ++done, work.Count, result.Worker));
             }
             double seconds = clock.Elapsed.TotalSeconds;
             var silo = silos.Cpu(SiloWorker.ThreadName) - siloCpu;
             var coordinator = Process.GetCurrentProcess().TotalProcessorTime - coordinatorCpu;
-            sizes.Add(new ClusterSizeResult(count, config.Items, seconds, config.Items / seconds, perSilo,
-                silo.Named.TotalSeconds / config.Items, silo.Rest.TotalSeconds / config.Items, coordinator.TotalSeconds / config.Items));
+            sizes.Add(new ClusterSizeResult(count, work.Count, seconds, work.Count / seconds, perSilo,
+                silo.Named.TotalSeconds / work.Count, silo.Rest.TotalSeconds / work.Count, coordinator.TotalSeconds / work.Count));
         }
         var controls = config.Silos.Select(count => Control(config, nas, experiment, items, count, dataDirectory, progress, cancellation)).ToList();
         double request = items.Average(i => i.PayloadJson.Length + i.Key.Length) + experiment.ConfigJson.Length;
