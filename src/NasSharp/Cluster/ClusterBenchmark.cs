@@ -190,14 +190,8 @@ public static class ClusterBenchmark
             var request = Path.Combine(folder, "request.json");
             File.WriteAllText(request, NasJson.Serialize(new ControlRequest(experiment, [.. items.Take(2)], [.. items.Skip(warmUp)])));
             for (int p = 0; p < count; p++)
-            {
-                var start = new ProcessStartInfo(nas[0]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var a in nas.Skip(1).Concat(["cluster", "control-worker", "--request", request, "--threads", $"{config.Threads}", "--data-dir", dataDirectory]))
-                    start.ArgumentList.Add(a);
-                start.Environment["CI"] = "true";
-                foreach (var (name, value) in ProcessEnvironment) start.Environment[name] = value;
-                workers.Add(Process.Start(start) ?? throw new ClusterException($"cannot start {nas[0]}"));
-            }
+                workers.Add(LocalSilos.StartNas(nas, ["cluster", "control-worker", "--request", request, "--threads", $"{config.Threads}", "--data-dir", dataDirectory],
+                    ProcessEnvironment, redirectInput: true));
             foreach (var w in workers) ReadLine(w, ControlWorker.Ready, cancellation);
             foreach (var w in workers) { w.StandardInput.WriteLine("go"); w.StandardInput.Flush(); }
             var reports = workers.Select(w => NasJson.Deserialize<ControlReport>(ReadLine(w, "{", cancellation))).ToList();

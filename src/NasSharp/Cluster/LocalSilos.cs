@@ -72,13 +72,23 @@ public sealed class LocalSilos : IDisposable
         return Path.GetFileNameWithoutExtension(path) == "dotnet" ? [path, Path.Combine(AppContext.BaseDirectory, "nas.dll")] : [path];
     }
 
-    private static Process Start(IReadOnlyList<string> nas, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment)
+    /// <summary>
+    /// Starts <c>nas</c> with <paramref name="args"/> as a child of this process (a silo, or a process of the benchmark's
+    /// control): output and error read by the caller, non-interactive (<c>CI=true</c>), <paramref name="environment"/> added.
+    /// </summary>
+    internal static Process StartNas(IReadOnlyList<string> nas, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment,
+        bool redirectInput = false)
     {
-        var start = new ProcessStartInfo(nas[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(nas[0]) { RedirectStandardInput = redirectInput, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in nas.Skip(1).Concat(args)) start.ArgumentList.Add(a);
         start.Environment["CI"] = "true";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        var process = Process.Start(start) ?? throw new ClusterException($"cannot start {nas[0]}");
+        return Process.Start(start) ?? throw new ClusterException($"cannot start {nas[0]}");
+    }
+
+    private static Process Start(IReadOnlyList<string> nas, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment)
+    {
+        var process = StartNas(nas, args, environment);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = new StringBuilder();
         // Both pipes drained for the silo's whole life, so a full pipe never blocks it.
