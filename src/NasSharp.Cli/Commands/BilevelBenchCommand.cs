@@ -22,7 +22,7 @@ public static class BilevelBenchCommand
     {
         var defaults = new PlantedSettings();
         var cmd = new Command("planted", "Activation search on planted data (a teacher with a known activation mixture α*; every candidate interpolates the training split): " +
-            "how often the bilevel strategy (first and second order), mkl, spectral, training-loss selection and the exact interpolant hypergradient recover argmax α* as n_V grows in multiples of h, and the largest |validation − test risk| " +
+            "how often the bilevel strategy (first-order, second-order and implicit hypergradient), mkl, spectral, training-loss selection and the exact interpolant hypergradient recover argmax α* as n_V grows in multiples of h, and the largest |validation − test risk| " +
             "over a grid of α against n_V with its log-log slope.");
         var seeds = new Option<int>("--seeds") { Description = "Seeds (planted problems).", DefaultValueFactory = _ => 20 };
         var multiples = new Option<string>("--multiples") { Description = "Validation sizes n_V as multiples of h, comma-separated.", DefaultValueFactory = _ => "1,2,5,10,20" };

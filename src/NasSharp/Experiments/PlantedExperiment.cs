@@ -56,15 +56,19 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
     public const string Bilevel = "bilevel";
     /// <summary>The <c>bilevel</c> strategy's search, second-order hypergradient (<c>--order second</c>).</summary>
     public const string BilevelSecondOrder = "bilevel-second-order";
+    /// <summary>The <c>bilevel</c> strategy's search, implicit-function hypergradient (<c>--order implicit</c>).</summary>
+    public const string BilevelImplicit = "bilevel-implicit";
     public const string Mkl = "mkl";
     public const string Spectral = "spectral";
     /// <summary>The <c>bilevel</c> strategy with the training loss as upper level (<c>--select-by training</c>), first order.</summary>
     public const string TrainingLoss = "training-loss";
+    /// <summary>The same baseline with the implicit hypergradient (<c>--select-by training --order implicit</c>): the like-for-like baseline of <see cref="BilevelImplicit"/>.</summary>
+    public const string TrainingLossImplicit = "training-loss-implicit";
     /// <summary>Not a strategy: the exact hypergradient through the minimum-norm interpolant (<see cref="PlantedMethods.InterpolantHypergradient"/>).</summary>
     public const string InterpolantHypergradient = "interpolant-hypergradient";
     /// <summary>Not a method: the grid α of least population (test) risk, the best any selection of the interpolant's α can do here.</summary>
     public const string TestOracle = "test-oracle";
-    public static IReadOnlyList<string> Methods { get; } = [Bilevel, BilevelSecondOrder, Mkl, Spectral, TrainingLoss, InterpolantHypergradient, TestOracle];
+    public static IReadOnlyList<string> Methods { get; } = [Bilevel, BilevelSecondOrder, BilevelImplicit, Mkl, Spectral, TrainingLoss, TrainingLossImplicit, InterpolantHypergradient, TestOracle];
 
     /// <summary>The <c>bilevel</c> strategy's settings for the planted student: full-batch steps on a readout of unit-order curvature
     /// (lr 1 with heavy-ball momentum 0.9, so that 2000 steps come near the interpolant) and Adam steps of 0.05 on α.</summary>
@@ -144,6 +148,8 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
         var firstOrder = config.Bilevel with { Order = HypergradientOrder.First, Upper = UpperSplit.Validation };
         // Selection by training loss does not depend on the validation sample.
         var byTraining = PlantedMethods.BilevelStrategy(activations, trainX, trainY, trainX, trainY, firstOrder with { Upper = UpperSplit.Training });
+        var byTrainingImplicit = PlantedMethods.BilevelStrategy(activations, trainX, trainY, trainX, trainY,
+            firstOrder with { Upper = UpperSplit.Training, Order = HypergradientOrder.Implicit });
         var picks = new List<PlantedPick>();
         foreach (var n in sizes)
         {
@@ -152,10 +158,11 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
             var valY = allValY.narrow(0, 0, n);
             double[] bilevel = PlantedMethods.BilevelStrategy(activations, trainX, trainY, valX, valY, firstOrder);
             double[] secondOrder = PlantedMethods.BilevelStrategy(activations, trainX, trainY, valX, valY, firstOrder with { Order = HypergradientOrder.Second });
+            double[] implicitOrder = PlantedMethods.BilevelStrategy(activations, trainX, trainY, valX, valY, firstOrder with { Order = HypergradientOrder.Implicit });
             double[] mkl = PlantedMethods.Mkl(trainX, trainY, valX, valY, config.Mkl);
             double[] spectral = RankOneRegression.AlternatingLeastSquares(trainX, trainY, valX, valY, RankOneRegression.Spectral(trainX, trainY), config.AlsIterations).Alpha;
             double[] exact = PlantedMethods.InterpolantHypergradient(trainX, trainY, valX, valY, config.InterpolantSteps, config.InterpolantStepSize);
-            foreach (var (method, alpha) in new[] { (Bilevel, bilevel), (BilevelSecondOrder, secondOrder), (Mkl, mkl), (Spectral, spectral), (TrainingLoss, byTraining),
+            foreach (var (method, alpha) in new[] { (Bilevel, bilevel), (BilevelSecondOrder, secondOrder), (BilevelImplicit, implicitOrder), (Mkl, mkl), (Spectral, spectral), (TrainingLoss, byTraining), (TrainingLossImplicit, byTrainingImplicit),
                 (InterpolantHypergradient, exact), (TestOracle, oracle) })
                 picks.Add(new PlantedPick(method, n, PlantedMethods.ArgMax(alpha), alpha));
         }

@@ -216,7 +216,8 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("weight-lr", "learning rate of the weights (also ξ of the unrolled step)", "0.1"),
             new("weight-momentum", "heavy-ball momentum of the weight steps (0: plain gradient descent)", "0"),
             new("alpha-lr", "learning rate of α's Adam steps (about the largest change of a logit per step)", "0.1"),
-            new("order", "first (∇_α L_val at the current weights) or second (one unrolled weight step, finite-difference Hessian-vector product)", "first"),
+            new("order", "first (∇_α L_val at the current weights), second (one unrolled weight step, finite-difference Hessian-vector product) or implicit (the implicit-function hypergradient at the fitted weights, H⁻¹v by MINRES)", "first"),
+            new("solver-iterations", "implicit: MINRES iterations of the least-squares solve of H q = ∇_w L_val", "20"),
             new("select-by", "validation (the bilevel search) or training (the baseline: α follows the training loss)", "validation"),
         ],
         settings =>
@@ -231,7 +232,8 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
                 WeightLr = settings.Double("weight-lr", defaults.WeightLr),
                 Momentum = settings.Double("weight-momentum", defaults.Momentum),
                 AlphaLr = settings.Double("alpha-lr", defaults.AlphaLr),
-                Order = settings.Choice("order", defaults.Order, ("first", HypergradientOrder.First), ("second", HypergradientOrder.Second)),
+                Order = settings.Choice("order", defaults.Order, ("first", HypergradientOrder.First), ("second", HypergradientOrder.Second), ("implicit", HypergradientOrder.Implicit)),
+                SolverIterations = settings.Int("solver-iterations", defaults.SolverIterations),
                 Upper = settings.Choice("select-by", defaults.Upper, ("validation", UpperSplit.Validation), ("training", UpperSplit.Training)),
             };
             options.Validate();

@@ -12,6 +12,11 @@ public enum HypergradientOrder
     First,
     /// <summary>One unrolled weight step w' = w − ξ∇_w L_train(w, α), the mixed Hessian-vector product by finite differences (DARTS).</summary>
     Second,
+    /// <summary>
+    /// The implicit-function hypergradient at fitted weights: ∇_α L_up − ∇²_{αw} L_train H⁺ ∇_w L_up, H = ∇²_{ww} L_train,
+    /// H⁻¹v in the least-squares sense by MINRES (the limit the unrolled step approximates with one step).
+    /// </summary>
+    Implicit,
 }
 
 /// <summary>Which split's loss the upper level minimises.</summary>
@@ -43,6 +48,8 @@ public sealed record BilevelOptions
     /// </summary>
     public double AlphaLr { get; init; } = 0.1;
     public HypergradientOrder Order { get; init; } = HypergradientOrder.First;
+    /// <summary>MINRES iterations of the implicit hypergradient's H⁻¹v (<see cref="HypergradientOrder.Implicit"/>).</summary>
+    public int SolverIterations { get; init; } = 20;
     public UpperSplit Upper { get; init; } = UpperSplit.Validation;
 
     public void Validate()
@@ -54,6 +61,7 @@ public sealed record BilevelOptions
         if (!(WeightLr > 0)) throw new SettingException($"--weight-lr {WeightLr}: must be positive.");
         if (!(Momentum >= 0 && Momentum < 1)) throw new SettingException($"--weight-momentum {Momentum}: must be in [0, 1).");
         if (!(AlphaLr > 0)) throw new SettingException($"--alpha-lr {AlphaLr}: must be positive.");
+        if (SolverIterations < 1) throw new SettingException($"--solver-iterations {SolverIterations}: need at least 1.");
     }
 }
 
@@ -98,9 +106,12 @@ public static class BilevelSearch
                     for (int k = 0; k < weights.Length; k++) weights[k].sub_(options.WeightLr * velocity[k].mul_(options.Momentum).add_(grads[k]));
                 trainLoss = loss.ToDouble();
             }
-            var hypergradient = options.Order == HypergradientOrder.First
-                ? autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], alpha)
-                : SecondOrder(supernet, alpha, weights, train, upper, options.WeightLr);
+            var hypergradient = options.Order switch
+            {
+                HypergradientOrder.First => autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], alpha),
+                HypergradientOrder.Second => SecondOrder(supernet, alpha, weights, train, upper, options.WeightLr),
+                _ => Implicit(supernet, alpha, weights, train, upper, options.SolverIterations),
+            };
             adam.Step(hypergradient);
             using (no_grad()) upperLoss = Loss(supernet, alpha, upper, detachAlpha: true).ToDouble();
             progress?.Report(step + 1);
@@ -205,5 +216,90 @@ public static class BilevelSearch
         var plus = GradientAt(epsilon);
         var minus = GradientAt(-epsilon);
         return [.. plus.Select((p, g) => (p - minus[g]) / (2 * epsilon))];
+    }
+
+    /// <summary>
+    /// The implicit-function hypergradient (Pedregosa, ICML 2016, arXiv 1602.02355; Lorraine, Vicol, Duvenaud, AISTATS 2020,
+    /// arXiv 1911.02590): at weights where ∇_w L_train = 0, dw/dα = −H⁻¹ ∇²_{wα} L_train, so
+    ///   ∇_α L_up − ∇²_{αw} L_train q,  H q = ∇_w L_up,  H = ∇²_{ww} L_train.
+    /// An overparameterised lower level has a singular H (every interpolant fits) and ∇_w L_up need not lie in its range, so
+    /// q is a least-squares solution of H q = ∇_w L_up by MINRES (Paige &amp; Saunders, SIAM J. Numer. Anal. 1975), which
+    /// converges on singular symmetric systems where conjugate gradient does not; at an interpolant the answer does not
+    /// depend on which least-squares solution (H's null directions leave the training outputs unchanged). Hessian-vector
+    /// products are exact (double backward).
+    /// </summary>
+    public static Tensor[] Implicit(RelaxedSupernet supernet, Tensor[] alpha, Parameter[] weights, (Tensor X, Tensor Y) train, (Tensor X, Tensor Y) upper, int iterations)
+    {
+        ArgumentNullException.ThrowIfNull(alpha);
+        ArgumentNullException.ThrowIfNull(weights);
+        var all = autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], [.. alpha, .. weights]);
+        var direct = all.Take(alpha.Length).ToArray();
+        var b = all.Skip(alpha.Length).Select(t => t.detach()).ToArray();
+        // ∇_w L_train with its graph in w and α: Hp = ∇_w ⟨∇_w L, p⟩, the mixed product ∇_α ⟨∇_w L, q⟩.
+        var gradW = autograd.grad([Loss(supernet, alpha, train, detachAlpha: false)], weights, retain_graph: true, create_graph: true).ToArray();
+        Tensor[] HessianProduct(Tensor[] p) => [.. autograd.grad([Dot(gradW, p)], weights, retain_graph: true).Select(t => t.detach())];
+        var q = Minres(HessianProduct, b, iterations);
+        var mixed = autograd.grad([Dot(gradW, q)], alpha, allow_unused: true);
+        return [.. direct.Select((d, g) => mixed[g] is null ? d : d - mixed[g])];
+    }
+
+    private static Tensor Dot(IReadOnlyList<Tensor> a, IReadOnlyList<Tensor> b) => a.Select((t, k) => (t * b[k]).sum()).Aggregate((x, y) => x + y);
+
+    private static double Value(IReadOnlyList<Tensor> a, IReadOnlyList<Tensor> b) => Dot(a, b).ToDouble();
+
+    private static Tensor[] Combine(double ca, IReadOnlyList<Tensor> a, double cb, IReadOnlyList<Tensor> b) => [.. a.Select((t, k) => ca * t + cb * b[k])];
+
+    /// <summary>
+    /// MINRES without preconditioning (Paige &amp; Saunders 1975, in the form of SciPy's <c>minres</c>): x_k minimises
+    /// ‖b − Ax‖ over the Krylov space K_k(A, b) of a symmetric A, so it needs no definiteness and, on a singular A, tends to
+    /// a least-squares solution. Stops after <paramref name="iterations"/>, when the Lanczos vectors run out, when the
+    /// residual estimate falls below 1e-10 of ‖b‖, or when ‖A r‖/(‖A‖ ‖r‖) falls below 1e-8 (a least-squares solution; the
+    /// Lanczos vectors lose orthogonality in floating point soon after).
+    /// </summary>
+    public static Tensor[] Minres(Func<Tensor[], Tensor[]> apply, Tensor[] b, int iterations)
+    {
+        ArgumentNullException.ThrowIfNull(apply);
+        ArgumentNullException.ThrowIfNull(b);
+        var x = b.Select(t => zeros_like(t)).ToArray();
+        double beta1 = Math.Sqrt(Value(b, b));
+        if (beta1 == 0) return x;
+        Tensor[] r1 = b, r2 = b, y = b;
+        Tensor[] w = [.. b.Select(t => zeros_like(t))], w2 = w;
+        double beta = beta1, oldBeta = 0, dbar = 0, epsilon = 0, phibar = beta1, cs = -1, sn = 0, tnorm2 = 0;
+        for (int k = 0; k < iterations; k++)
+        {
+            var v = y.Select(t => t / beta).ToArray();
+            y = apply(v);
+            if (k > 0) y = Combine(1, y, -beta / oldBeta, r1);
+            double alpha = Value(v, y);
+            y = Combine(1, y, -alpha / beta, r2);
+            r1 = r2;
+            r2 = y;
+            oldBeta = beta;
+            beta = Math.Sqrt(Math.Max(Value(r2, y), 0));
+            double oldEpsilon = epsilon;
+            double delta = cs * dbar + sn * alpha;
+            double gbar = sn * dbar - cs * alpha;
+            epsilon = sn * beta;
+            dbar = -cs * beta;
+            // ‖A r‖ of the current x is phibar · root: root/‖A‖ below 1e-8 means x is already a least-squares solution, and
+            // on a singular system the next rotation would divide by a vanishing γ (the step MINRES-QLP exists for).
+            double root = Math.Sqrt(gbar * gbar + dbar * dbar);
+            tnorm2 += alpha * alpha + oldBeta * oldBeta + beta * beta;
+            double anorm = Math.Sqrt(tnorm2);
+            if (root < 1e-8 * anorm) break;
+            double gamma = Math.Sqrt(gbar * gbar + beta * beta);
+            if (gamma <= 1e-14 * anorm) break;
+            cs = gbar / gamma;
+            sn = beta / gamma;
+            double phi = cs * phibar;
+            phibar = sn * phibar;
+            var w1 = w2;
+            w2 = w;
+            w = [.. v.Select((t, i) => (t - oldEpsilon * w1[i] - delta * w2[i]) / gamma)];
+            x = Combine(1, x, phi, w);
+            if (beta <= 1e-14 * anorm || phibar < 1e-10 * beta1) break;
+        }
+        return x;
     }
 }

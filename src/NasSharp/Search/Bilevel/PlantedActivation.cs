@@ -9,13 +9,18 @@ namespace NasSharp.Search.Bilevel;
 /// <summary>The settings of a planted activation-search problem.</summary>
 public sealed record PlantedSettings
 {
-    /// <summary>The h candidate activations.</summary>
-    public IReadOnlyList<Activation> Activations { get; init; } = [Activation.Relu, Activation.Tanh, Activation.Sigmoid, Activation.Swish];
+    /// <summary>
+    /// The h candidate activations. No candidate is an affine image of another (sigmoid(z) = (1 + tanh(z/2))/2 would be, and
+    /// with it the interpolants of the two span nearly the same functions), and each alone interpolates (the identity's
+    /// features span only d directions).
+    /// </summary>
+    public IReadOnlyList<Activation> Activations { get; init; } = [Activation.Relu, Activation.Tanh, Activation.Swish, Activation.Elu];
     /// <summary>d, the input dimension.</summary>
     public int Dimension { get; init; } = 50;
     /// <summary>p, the hidden width: larger than n_T, so every candidate interpolates the training split.</summary>
     public int Width { get; init; } = 400;
-    public int TrainPoints { get; init; } = 200;
+    /// <summary>n_T: below p, so every candidate interpolates; close enough to it that the interpolant captures most of the teacher's readout.</summary>
+    public int TrainPoints { get; init; } = 300;
     /// <summary>
     /// Fresh inputs the population (test) risk is estimated on (<see cref="PlantedProblem.PopulationRisks"/>): at least
     /// <see cref="PlantedProblem.PopulationMultiple"/> times the largest validation size, so that the estimate's own error

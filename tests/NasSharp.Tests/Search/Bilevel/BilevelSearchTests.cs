@@ -114,4 +114,66 @@ public class BilevelSearchTests
         Assert.Equal("w32/relu", outcome.Arch);
         Assert.True(outcome.Relaxed!.Alpha[0].Edges[0]["relu"] > 0.5);
     }
+
+    [Fact]
+    public void MinresFindsALeastSquaresSolutionOfASingularInconsistentSystem()
+    {
+        using var scope = NewDisposeScope();
+        // A = U diag(3, 2, 0.5, 0, 0) Uᵀ: symmetric, rank 3; b has a part outside A's range, so A x = b has no solution.
+        random.manual_seed(7);
+        var (u, _) = linalg.qr(randn(new long[] { 5, 5 }, dtype: ScalarType.Float64));
+        var a = u.mm(diag(tensor(new[] { 3.0, 2.0, 0.5, 0, 0 }, dtype: ScalarType.Float64))).mm(u.t());
+        var b = randn(new long[] { 5, 1 }, dtype: ScalarType.Float64);
+        var x = BilevelSearch.Minres(p => [a.mm(p[0])], [b], iterations: 10)[0];
+        // A least-squares solution has A x = the projection of b onto A's range (dense reference: A A⁺ b).
+        var projection = a.mm(linalg.pinv(a)).mm(b);
+        Assert.True((a.mm(x) - projection).norm().item<double>() < 1e-10, $"residual of the normal equations {(a.mm(x) - projection).norm().item<double>()}");
+        Assert.True((b - projection).norm().item<double>() > 0.1, "the test needs b outside A's range");
+    }
+
+    [Fact]
+    public void TheImplicitHypergradientIsTheExplicitInterpolantDerivative()
+    {
+        using var scope = NewDisposeScope();
+        var settings = new PlantedSettings { Dimension = 30, Width = 60, TrainPoints = 20, TestPoints = 50 };
+        using var problem = new PlantedProblem(settings, seed: 6);
+        var (xt, yt) = problem.Sample(20);
+        var (xv, yv) = problem.Sample(15);
+        using var supernet = new PlantedSupernet(settings.Activations, settings.Width);
+        random.manual_seed(8);
+        var logits = (0.5 * randn(new long[] { 1, 4 }, dtype: ScalarType.Float64)).requires_grad_(true);
+        var w = softmax(logits.detach()[0], 0);
+        double s = 1 / Math.Sqrt(settings.Width);
+        var z = einsum("nph,h->np", xt, w) * s;
+        var zv = einsum("nph,h->np", xv, w) * s;
+        // Weights at an interpolant of the training split, plus a component in Z's null space (another interpolant).
+        var pinv = linalg.pinv(z);
+        var theta = pinv.mm(yt) + (eye(settings.Width, dtype: ScalarType.Float64) - pinv.mm(z)).mm(randn(new long[] { settings.Width, 1 }, dtype: ScalarType.Float64));
+        var weights = supernet.parameters().ToArray();
+        using (no_grad()) weights[0].copy_(theta);
+        Assert.True((z.mm(theta) - yt).norm().item<double>() < 1e-10);
+
+        var implicitGradient = BilevelSearch.Implicit(supernet, [logits], weights, (xt, yt), (xv, yv), iterations: 200)[0][0];
+
+        // Reference (dense): Z(w) θ = y_T fixes θ up to Z's null space, so dθ/dw_i = −Z⁺ A_i θ with A_i = s Φ_T[:, :, i];
+        // L_val = (1/2n_V) ‖Z_V θ − y_V‖², and the logits enter through the softmax Jacobian diag(w) − w wᵀ.
+        var rv = zv.mm(theta) - yv;
+        int nV = 15;
+        var dw = zeros(4, dtype: ScalarType.Float64);
+        for (int i = 0; i < 4; i++)
+        {
+            var ai = xt.select(2, i) * s;
+            var bi = xv.select(2, i) * s;
+            var direct = rv.t().mm(bi.mm(theta)) / nV;
+            var throughTheta = -(zv.t().mm(rv) / nV).t().mm(pinv.mm(ai.mm(theta)));
+            dw[i] = (direct + throughTheta).item<double>();
+        }
+        var reference = (diag(w) - w.outer(w)).mv(dw);
+        double error = (implicitGradient - reference).norm().item<double>() / reference.norm().item<double>();
+        // MINRES stops at ‖H r‖ ≤ 1e-8 ‖H‖ ‖r‖.
+        Assert.True(error < 1e-6, $"relative error {error}: {string.Join(", ", implicitGradient.data<double>().ToArray())} vs {string.Join(", ", reference.data<double>().ToArray())}");
+        // The first-order hypergradient (the weights held fixed) differs: the test tells the two apart.
+        var first = autograd.grad([BilevelSearch.Loss(supernet, [logits], (xv, yv), detachAlpha: false)], [logits])[0][0];
+        Assert.True((first - reference).norm().item<double>() > 1e-3 * reference.norm().item<double>());
+    }
 }
