@@ -241,9 +241,10 @@ public static class BenchExperiments
         console.Out.WriteLine($"{o.Strategy} on {o.Space} ({o.Dataset}): {o.SearchSeconds:F0} s");
         console.Out.WriteLine($"found: {o.Arch}");
         var t = new Table().Title($"trained: {string.Join(", ", o.TrainedSpace.Select(kv => $"{kv.Key} {kv.Value}"))}, {o.Epochs} epochs on {o.TrainImages} images")
-            .AddColumn("role").AddColumn("arch").AddColumn(new TableColumn("val acc %").RightAligned()).AddColumn(new TableColumn("test acc %").RightAligned()).AddColumn(new TableColumn("s").RightAligned());
+            .AddColumn("role").AddColumn("arch").AddColumn(new TableColumn("val acc %").RightAligned()).AddColumn(new TableColumn("test acc %").RightAligned()).AddColumn(new TableColumn("params").RightAligned()).AddColumn(new TableColumn("s").RightAligned());
         foreach (var e in o.Trained)
-            t.AddRow(e.Role, Markup.Escape(e.Arch), e.ValAccuracyPercent?.ToString("F2") ?? "n/a", e.Diverged ? "diverged" : e.TestAccuracyPercent?.ToString("F2") ?? "n/a", e.Seconds.ToString("F0"));
+            t.AddRow(e.Role, Markup.Escape(e.Arch), e.ValAccuracyPercent?.ToString("F2") ?? "n/a", e.Diverged ? "diverged" : e.TestAccuracyPercent?.ToString("F2") ?? "n/a",
+                e.Parameters.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), e.Seconds.ToString("F0"));
         console.Ansi.Write(t);
         if (o.RandomTestAccuracyPercentMean is { } m)
             console.Out.WriteLine($"random architectures: test {m:F2}% ± {(o.RandomTestAccuracyPercentStd ?? 0):F2}%; the found one ranks {o.FoundRank} of {o.Trained.Count} (run {o.RunId})");

@@ -11,8 +11,9 @@ namespace NasSharp.Experiments;
 public sealed record TrainingComparisonConfig(SpaceSpec Space, SpaceSpec TrainedSpace, DataSpec Data, string Strategy, object Options, int Random,
     TrainingOptions Training);
 
-/// <summary>One trained architecture: the one the search found (<c>found</c>) or a random one.</summary>
-public sealed record TrainedOutput(string Role, string Arch, double? ValAccuracyPercent, double? TestAccuracyPercent, bool Diverged, double Seconds);
+/// <summary>One trained architecture: the one the search found (<c>found</c>) or a random one, with its trainable parameters.</summary>
+public sealed record TrainedOutput(string Role, string Arch, double? ValAccuracyPercent, double? TestAccuracyPercent, bool Diverged, double Seconds,
+    long Parameters);
 
 /// <summary>What <c>nas bench train</c> reports: the search, each architecture trained, and where the found one ranks.</summary>
 public sealed record TrainingComparisonOutput(long? RunId, bool Resumed, string Space, string Dataset, string Strategy, string Arch, double SearchSeconds,
@@ -64,7 +65,9 @@ public sealed class TrainingComparisonExperiment : IExperiment<TrainingCompariso
         var random = space.SampleDistinct(config.Random, Seeds.Rng(Seed, "truth-architectures")).Where(g => g.Canonical != found.Canonical);
         var entries = ArchitectureTrainer.TrainAll(trainedSpace, [found, .. random], data, new NetworkOptions(), config.Training, Seed, context);
 
-        var trained = entries.Select((e, i) => new TrainedOutput(i == 0 ? "found" : "random", e.Arch, e.ValidationAccuracyPercent, e.TestAccuracyPercent, e.Diverged, e.Seconds)).ToList();
+        var shape = data.Splits.Train.SampleShape;
+        var trained = entries.Select((e, i) => new TrainedOutput(i == 0 ? "found" : "random", e.Arch, e.ValidationAccuracyPercent, e.TestAccuracyPercent, e.Diverged, e.Seconds,
+            trainedSpace.Cost(trainedSpace.Parse(e.Arch), shape, data.Splits.Train.NumClasses).Parameters)).ToList();
         var randomTest = trained.Skip(1).Where(t => t.TestAccuracyPercent is not null).Select(t => t.TestAccuracyPercent!.Value).ToArray();
         var stat = randomTest.Length > 0 ? MeanStd.Of(randomTest) : null;
         // Rank of the found architecture by test accuracy among all trained (1 = best), ties counted in its favour.

@@ -240,6 +240,40 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             return new BilevelStrategy(options);
         });
 
+    public static StrategyDefinition Supernet { get; } = new(WeightSharing.SupernetSearch.StrategyName,
+        "one-shot weight sharing: train the space's single-path supernet under a regime (spos, fairnas, isometry-fair), score K sampled candidates by validation accuracy with inherited weights (batch norm recalibrated); isometry-fair keeps, of the top-k, the one closest to dynamical isometry (Luo et al., arXiv 2307.02263)",
+        [
+            new("regime", $"how the supernet is trained: {WeightSharing.SupernetRegimes.KnownTokens}", "isometry-fair"),
+            new("candidates", "number of sampled candidates K evaluated in the supernet", "100"),
+            new("top-k", "isometry-fair: the most accurate candidates among which the one closest to dynamical isometry (jacobian_isometry) is kept", "10"),
+            new("calibration", "training images of the batch-norm recalibration batch", "256"),
+            new("isometry-batch", "images jacobian_isometry is measured on", "16"),
+            new("supernet-epochs", "epochs of the supernet's training", "5"),
+            new("supernet-batch-size", "minibatch size of the supernet's training", "64"),
+            new("supernet-lr", "peak learning rate of the supernet's training (SGD, momentum 0.9, weight decay 5e-4, cosine schedule)", "0.05"),
+        ],
+        settings =>
+        {
+            var defaults = new WeightSharing.SupernetSearchOptions();
+            var options = new WeightSharing.SupernetSearchOptions
+            {
+                Regime = settings.Text("regime") is { } r ? WeightSharing.SupernetRegimes.Parse(r) : defaults.Regime,
+                Candidates = settings.Int("candidates", defaults.Candidates),
+                TopK = settings.Int("top-k", defaults.TopK),
+                Calibration = settings.Int("calibration", defaults.Calibration),
+                IsometryBatch = settings.Int("isometry-batch", defaults.IsometryBatch),
+                Training = defaults.Training with
+                {
+                    Epochs = settings.Int("supernet-epochs", defaults.Training.Epochs, min: 1),
+                    BatchSize = settings.Int("supernet-batch-size", defaults.Training.BatchSize, min: 1),
+                    LearningRate = settings.Double("supernet-lr", defaults.Training.LearningRate),
+                },
+            };
+            try { options.Validate(); }
+            catch (ArgumentOutOfRangeException e) { throw new SettingException($"--supernet-lr {settings.Text("supernet-lr")}: {e.Message.Split(" (Parameter")[0]}"); }
+            return new WeightSharing.SupernetSearch(options);
+        });
+
     // Last, so that the definitions above are initialised first.
-    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl, Spectral, Bilevel]);
+    public static StrategyRegistry Default { get; } = new([Eigen, Proxy, Random, Nasi, Mkl, Spectral, Bilevel, Supernet]);
 }
