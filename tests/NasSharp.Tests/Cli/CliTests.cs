@@ -277,7 +277,7 @@ public class CliTests
     [InlineData("bench truth --n 1e3", "error: --n 1e3: expected a whole number (see nas bench truth --help)")]
     [InlineData("bench truth --n 99999999999", "error: --n 99999999999: too large (see nas bench truth --help)")]
     [InlineData("search --candidates abc", "error: --candidates abc: expected a whole number.")]
-    [InlineData("search --strategy eigne", "error: --strategy eigne: unknown strategy; known: eigen, proxy, random, nasi, mkl, spectral, bilevel (did you mean eigen?).")]
+    [InlineData("search --strategy eigne", "error: --strategy eigne: unknown strategy; known: eigen, proxy, random, nasi, mkl, spectral, bilevel, supernet (did you mean eigen?).")]
     [InlineData("search --dtype float46", "error: --dtype float46: use float32, float64 (did you mean float64?).")]
     [InlineData("nb201 query --index 20000", "error: --index 20000: index 20000 is not in the NAS-Bench-201 table ")]
     [InlineData("runs list --limit 0", "error: --limit 0: must be at least 1.")]
