@@ -156,10 +156,8 @@ public sealed class FairnessExperiment : IExperiment<FairnessOutput>
 
         var evalClock = Stopwatch.StartNew();
         // The calibration images and the isometry batch: fixed by the run's seed, the same for every regime and seed.
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        new Random(unchecked((int)Seeds.Derive(Seed, "calibration"))).Shuffle(order);
-        var calibration = train.Subset(order[..config.CalibrationSize]).ToTensors(context.Device).X;
-        var isometryInputs = train.Subset(order[..Math.Min(config.IsometryBatch, train.Count)]).ToTensors(context.Device).X;
+        var (calibration, isometryInputs) = PathEvaluation.FixedBatches(train, config.CalibrationSize, config.IsometryBatch,
+            new Random(unchecked((int)Seeds.Derive(Seed, "calibration"))), context.Device);
         var (vx, vy) = validation.ToTensors(context.Device);
         var evaluation = new PathEvaluation(supernet, calibration, vx, vy);
         var accuracy = new double[cells.Count];

@@ -1,3 +1,4 @@
+using NasSharp.Data;
 using NasSharp.Spaces;
 using NasSharp.Training;
 using TorchSharp;
@@ -25,6 +26,20 @@ public sealed class PathEvaluation(PathSupernet supernet, Tensor calibration, Te
             correct += logits.argmax(1).eq(labels.narrow(0, start, count)).sum().item<long>();
         }
         return 100.0 * correct / n;
+    }
+
+    /// <summary>
+    /// The recalibration batch (<paramref name="calibration"/> images) and the batch <c>jacobian_isometry</c> is measured on
+    /// (<paramref name="isometry"/> images, at most the split): both the first images of one <paramref name="rng"/>-shuffled
+    /// order of the training split, so every supernet of a run is evaluated on the same images.
+    /// </summary>
+    public static (Tensor Calibration, Tensor Isometry) FixedBatches(LabeledDataset train, int calibration, int isometry, Random rng, Device? device)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(rng);
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        rng.Shuffle(order);
+        return (train.Subset(order[..calibration]).ToTensors(device).X, train.Subset(order[..Math.Min(isometry, train.Count)]).ToTensors(device).X);
     }
 
     /// <summary>Sets <paramref name="path"/> and recalibrates its batch norms; the supernet is left in eval mode.</summary>

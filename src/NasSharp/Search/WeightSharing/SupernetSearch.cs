@@ -80,7 +80,6 @@ public sealed class SupernetSearch(SupernetSearchOptions options) : SearchStrate
     private SearchOutcome Search(SearchContext context, IReadOnlyList<IGenotype> candidates, IReadOnlyList<IReadOnlyList<int>> paths,
         Lazy<TrainedSupernet> trained, Stopwatch clock)
     {
-
         var (ranked, scoring) = Candidates.Score(context, candidates, (i, g) =>
         {
             var watch = Stopwatch.StartNew();
@@ -92,7 +91,7 @@ public sealed class SupernetSearch(SupernetSearchOptions options) : SearchStrate
         {
             var accuracy = new double[candidates.Count];
             foreach (var c in ranked) accuracy[c.Index] = c.IsFinite ? c.Score : double.NegativeInfinity;
-            var (chosen, scored) = IsometrySelection.Select(accuracy, Options.TopK, i => IsometryOf(context, trained, i, paths[i]));
+            var (chosen, scored) = IsometrySelection.Select(accuracy, Options.TopK, i => IsometryOf(context, trained, i, paths[i], candidates[i].Canonical));
             arch = candidates[chosen].Canonical;
             var isometry = scored.ToDictionary(c => c.Index, c => c.Isometry);
             ranked = [.. ranked.Select(c => isometry.TryGetValue(c.Index, out var v)
@@ -109,7 +108,7 @@ public sealed class SupernetSearch(SupernetSearchOptions options) : SearchStrate
     }
 
     /// <summary><c>jacobian_isometry</c> of candidate <paramref name="index"/>'s inherited network, journaled as <c>isometry/i</c>.</summary>
-    private Proxies.ProxyScore IsometryOf(SearchContext context, Lazy<TrainedSupernet> trained, int index, IReadOnlyList<int> path)
+    private Proxies.ProxyScore IsometryOf(SearchContext context, Lazy<TrainedSupernet> trained, int index, IReadOnlyList<int> path, string arch)
     {
         string key = $"isometry/{index}";
         if (context.Journal.TryFind<IsometryRecord>(key, out var stored))
@@ -118,7 +117,7 @@ public sealed class SupernetSearch(SupernetSearchOptions options) : SearchStrate
         var score = IsometrySelection.Score(context.Space.WeightSharing!, t.Supernet, t.Evaluation, path, t.IsometryInputs,
             t.SampleShape, t.Classes, t.SupernetSeed);
         context.Journal.Record(key, new IsometryRecord(score.IsFinite ? score.Value : null, score.IsFinite ? null : score.Reason ?? score.Status.ToString()),
-            context.Space.WeightSharing!.GenotypeOf(path).Canonical, context.Space.SpaceName);
+            arch, context.Space.SpaceName);
         return score;
     }
 
@@ -152,13 +151,11 @@ public sealed class SupernetSearch(SupernetSearchOptions options) : SearchStrate
                 var result = SupernetTraining.Train(supernet, sharing.ChoiceCounts, options.Regime, train, training, Seeds.Derive(context.Seed, "paths"),
                     Seeds.Derive(context.Seed, "isometric-init"), context.Device, new Progress(context, task), context.Cancellation);
                 // The calibration images and the isometry batch: fixed by the search's seed.
-                var order = Enumerable.Range(0, train.Count).ToArray();
-                Seeds.Rng(context.Seed, "calibration").Shuffle(order);
                 Tensor calibration, isometryInputs, vx, vy;
                 using (torch.NewDisposeScope())
                 {
-                    calibration = train.Subset(order[..options.Calibration]).ToTensors(context.Device).X.DetachFromDisposeScope();
-                    isometryInputs = train.Subset(order[..Math.Min(options.IsometryBatch, train.Count)]).ToTensors(context.Device).X.DetachFromDisposeScope();
+                    var (c, i) = PathEvaluation.FixedBatches(train, options.Calibration, options.IsometryBatch, Seeds.Rng(context.Seed, "calibration"), context.Device);
+                    (calibration, isometryInputs) = (c.DetachFromDisposeScope(), i.DetachFromDisposeScope());
                     var (x, y) = validation.ToTensors(context.Device);
                     (vx, vy) = (x.DetachFromDisposeScope(), y.DetachFromDisposeScope());
                 }
