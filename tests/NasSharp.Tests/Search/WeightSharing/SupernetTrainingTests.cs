@@ -62,4 +62,31 @@ public class SupernetTrainingTests
         Assert.True((centre.mm(centre.t()) - 2 * eye(2, dtype: ScalarType.Float64)).abs().max().item<double>() < 1e-5);
         Assert.Equal(centre.abs().sum().item<double>(), stem.to(ScalarType.Float64).abs().sum().item<double>(), 5);
     }
+    [Fact]
+    public void ASupernetTrainedOnOnePathTakesTheStepsOfThatPathsNetworkAlone()
+    {
+        // Reference: Trainer.Fit on the stand-alone network of the path, started from the weights the path inherits. Choice
+        // counts of 1 make every SPOS draw candidate 0 at every layer (e3k3), so both runs must take the same SGD steps: the
+        // supernet's path selection, weight sharing and optimiser add nothing of their own (the other candidates, never on a
+        // path, have no gradient and are not stepped).
+        using var scope = NewDisposeScope();
+        var skeleton = new MobileNetNetworkOptions { WidthMultiplier = 0.5, LayersPerStage = [1, 1, 1, 1, 1, 1] };
+        using var supernet = (MobileNetSupernet)new MobileNetSpace(skeleton).WeightSharing.BuildSupernet([3, 8, 8], 4, seed: 2);
+        var genotype = new MobileNetGenotype(Enumerable.Repeat(MobileNetOperation.E3K3, 6));
+        var path = new int[6];
+        using var alone = new MobileNetNetwork(genotype, 3, 4, skeleton);
+        supernet.CopyPathInto(alone, path);
+        var untrained = alone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+
+        var result = SupernetTraining.Train(supernet, [1, 1, 1, 1, 1, 1], SupernetRegime.Spos, Noise(), Options, pathSeed: 3, initSeed: 7);
+        var fit = Trainer.Fit(alone, Noise(), null, null, Options);
+        using var inherited = new MobileNetNetwork(genotype, 3, 4, skeleton);
+        supernet.CopyPathInto(inherited, path);
+
+        Assert.False(result.Diverged || fit.Diverged);
+        Assert.Equal(6, result.Steps);
+        var trained = alone.state_dict();
+        Assert.Contains(untrained, kv => !kv.Value.eq(trained[kv.Key]).all().item<bool>());
+        Assert.All(inherited.state_dict(), kv => Assert.True(kv.Value.eq(trained[kv.Key]).all().item<bool>(), kv.Key));
+    }
 }
