@@ -200,6 +200,7 @@ public static class BenchExperiments
         foreach (var p in o.Paths) t.AddRow(p.Path, p.SecondsPerStep.ToString("F2"), p.PeakMb?.ToString("F0") ?? "n/a", p.ProcessPeakMb?.ToString("F0") ?? "n/a");
         console.Ansi.Write(t);
         console.Out.WriteLine($"finite difference / exact: time {o.TimeRatio:F3}, peak memory {(o.PeakRatio is { } r ? r.ToString("F3") : "n/a")}");
+        console.Out.WriteLine($"in forward + backward passes of the supernet: finite difference {o.FiniteDifferenceFloors:F2}, exact {o.ExactFloors:F2}");
         foreach (var a in o.Agreement)
             console.Out.WriteLine($"step {a.Step}: ‖G_fd − G_exact‖/‖G_exact‖ {a.RelativeError:G3}, cosine {a.Cosine:F3} (‖εv‖ = {o.FiniteDifferenceStep:G3}, trace norm {a.TraceNorm:G4})");
         console.Out.WriteLine($"peak memory: {o.PeakMemory}");

@@ -31,16 +31,19 @@ public sealed record NasiGradientPath(string Path, double SecondsPerStep, double
 /// <summary>How far the finite-difference G_t is from the exact one on a timed step: both norms, ‖G_fd − G_exact‖/‖G_exact‖ and their cosine.</summary>
 public sealed record NasiGradientAgreement(int Step, double TraceNorm, double ExactNorm, double FiniteDifferenceNorm, double RelativeError, double Cosine);
 
-/// <summary>What <c>nas bench nasi-gradient</c> reports: both paths, finite difference over exact for time and peak memory, and the
-/// agreement of their G_t step by step.</summary>
+/// <summary>What <c>nas bench nasi-gradient</c> reports: both paths and the floor (one forward + backward pass of the supernet
+/// for g = ∇_θ L̄, the first stage of both), finite difference over exact for time and peak memory, each path's time in floors,
+/// and the agreement of their G_t step by step.</summary>
 public sealed record NasiGradientBenchReport(
     long? RunId, string Space, string Dataset, int Batch, int TimedSteps, int TorchThreads, double FiniteDifferenceStep, string PeakMemory,
-    IReadOnlyList<NasiGradientPath> Paths, double TimeRatio, double? PeakRatio, IReadOnlyList<NasiGradientAgreement> Agreement);
+    IReadOnlyList<NasiGradientPath> Paths, double TimeRatio, double? PeakRatio, double FiniteDifferenceFloors, double ExactFloors,
+    IReadOnlyList<NasiGradientAgreement> Agreement);
 
 /// <summary>
 /// NASI's two α-gradient paths (<see cref="TraceNormGradient"/>) side by side on one supernet, one batch stream and one sequence of
-/// Gumbel draws: the same steps <see cref="NasiSearch"/> takes, finite difference first, then exact, each path's peak measured
-/// from a baseline after the previous path's memory was given back (<see cref="ResidentMemory.Measure"/>).
+/// Gumbel draws: the same steps <see cref="NasiSearch"/> takes, finite difference first, then exact, then the floor (the same
+/// draws and batches, only g = ∇_θ L̄: one forward and backward pass), each one's peak measured from a baseline after the
+/// previous one's memory was given back (<see cref="ResidentMemory.Measure"/>).
 /// </summary>
 public sealed class NasiGradientBenchmark(ISearchSpace space, ExperimentData data, NasiGradientBenchSettings settings) : IExperiment<NasiGradientBenchReport>
 {
@@ -92,8 +95,42 @@ public sealed class NasiGradientBenchmark(ISearchSpace space, ExperimentData dat
             return (path, gradients, traces);
         }
 
+        NasiGradientPath Floor()
+        {
+            const string name = "forward-backward";
+            double seconds = 0;
+            var peak = ResidentMemory.Measure(() =>
+            {
+                var clock = new Stopwatch();
+                for (int t = 0; t < total; t++)
+                {
+                    context.Cancellation.ThrowIfCancellationRequested();
+                    if (t == settings.WarmupSteps) clock.Start();
+                    using var step = NewDisposeScope();
+                    // The draw NasiSearch.Step makes at α₀ = 0, as constants: nothing is differentiated with respect to α.
+                    using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, "nasi-gumbel", t), device: CPU);
+                    using (no_grad())
+                        supernet.SetMixingWeights([.. supernet.Groups.Select(g =>
+                        {
+                            var alpha = zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device);
+                            var noise = GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device);
+                            return settings.Nasi.Hard ? GumbelSoftmax.HardWeights(alpha, noise, settings.Nasi.Temperature)
+                                : GumbelSoftmax.Weights(alpha, noise, settings.Nasi.Temperature);
+                        })]);
+                    var (x, y) = batches.Step(t, settings.Nasi.BatchSize, settings.Seed);
+                    double trace = TraceNorm.Approximation(supernet, x, y, createGraph: false, supernet.GradientFactors).to_type(ScalarType.Float64).item<double>();
+                    context.Report(name, t + 1, total, $"trace norm {trace:G4}");
+                }
+                seconds = clock.Elapsed.TotalSeconds;
+            });
+            var path = new NasiGradientPath(name, seconds / settings.TimedSteps, peak?.IncreaseMb, peak?.ProcessMb);
+            context.Journal.Record($"path/{name}", path);
+            return path;
+        }
+
         var fd = Measure(AlphaGradient.FiniteDifference, "finite-difference");
         var exact = Measure(AlphaGradient.Exact, "exact");
+        var floor = Floor();
         var agreement = Enumerable.Range(0, settings.TimedSteps).Select(i =>
         {
             double[] a = fd.Gradients[i], b = exact.Gradients[i];
@@ -103,7 +140,8 @@ public sealed class NasiGradientBenchmark(ISearchSpace space, ExperimentData dat
         }).ToList();
         double? peakRatio = fd.Path.PeakMb is { } f && exact.Path.PeakMb is { } e && e > 0 ? f / e : null;
         return new NasiGradientBenchReport(context.RunId, space.SpaceName, data.Name, settings.Nasi.BatchSize, settings.TimedSteps, get_num_threads(),
-            TraceNormGradient.Step, ResidentMemory.Method, [fd.Path, exact.Path], fd.Path.SecondsPerStep / exact.Path.SecondsPerStep, peakRatio, agreement);
+            TraceNormGradient.Step, ResidentMemory.Method, [fd.Path, exact.Path, floor], fd.Path.SecondsPerStep / exact.Path.SecondsPerStep, peakRatio,
+            fd.Path.SecondsPerStep / floor.SecondsPerStep, exact.Path.SecondsPerStep / floor.SecondsPerStep, agreement);
     }
 }
 

@@ -47,6 +47,13 @@ public enum EigenScore
     /// </summary>
     [JsonStringEnumMemberName("complexity")]
     InverseComplexity,
+    /// <summary>
+    /// λ_min / (tr Θ / N) of the empirical NTK with batch norm in training mode (<see cref="NtkForm.BatchStatistics"/>): Θ is
+    /// the kernel of the batch function, terms through the batch's statistics included, at one backward pass per input.
+    /// CLI: <c>training</c>.
+    /// </summary>
+    [JsonStringEnumMemberName("training")]
+    TrainingModeMinEigenvalue,
 }
 
 /// <summary>The command-line names of <see cref="EigenScore"/>, one table both ways.</summary>
@@ -58,6 +65,7 @@ public static class EigenScores
         (EigenScore.MinEigenvalue, "empirical"),
         (EigenScore.NormalizedMinEigenvalue, "normalized"),
         (EigenScore.BatchNormalizedMinEigenvalue, "batch"),
+        (EigenScore.TrainingModeMinEigenvalue, "training"),
         (EigenScore.AnalyticMinEigenvalue, "analytic"),
         (EigenScore.LowerBound, "bound"),
         (EigenScore.InverseComplexity, "complexity"),
@@ -88,6 +96,7 @@ public static class EigenScores
         EigenScore.MinEigenvalue => new NtkForm { Initializations = initializations },
         EigenScore.NormalizedMinEigenvalue => new NtkForm { Initializations = initializations, TraceNormalized = true },
         EigenScore.BatchNormalizedMinEigenvalue => new NtkForm { Initializations = initializations, FrozenBatchStatistics = true, TraceNormalized = true },
+        EigenScore.TrainingModeMinEigenvalue => new NtkForm { Initializations = initializations, BatchStatistics = true, TraceNormalized = true },
         _ => throw new ArgumentOutOfRangeException(nameof(score), score, "Not an empirical score with a fixed form."),
     };
 

@@ -43,7 +43,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("top-k", "how many of the best-scored candidates to train", "2"),
             new("ntk-batch", "inputs N of the NTK Gram matrix", "64"),
             new("ntk-seeds", "initialisations averaged per candidate", "1"),
-            new("score", $"{EigenScores.KnownNames}: batch on cell spaces, else empirical; λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), that with BN normalising by the batch's statistics, λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "auto"),
+            new("score", $"{EigenScores.KnownNames}: batch on cell spaces, else empirical; λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), that with BN normalising by the batch's statistics, that with BN in training mode, λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "auto"),
             .. NetworkSettings.Specs(Parameterization.Ntk).Select(s => s.Name != "parameterization" ? s
                 : s with { Description = s.Description + "; unless given, spaces built in the standard one only (nb201, darts) are scored in it" }),
             .. TrainingSettings.Specs(2),

@@ -14,7 +14,7 @@ public class NasiGradientBenchTests
         // the same batches and Gumbel noise; its stored step 2 must be the bench's timed step 2 on each path.
         using var cli = new CliHarness();
         var bench = cli.Json(["bench", "nasi-gradient", "--steps", "1", "--warmup", "1", .. Tiny]);
-        Assert.Equal(["finite-difference", "exact"], bench.GetProperty("paths").EnumerateArray().Select(p => p.GetProperty("path").GetString()));
+        Assert.Equal(["finite-difference", "exact", "forward-backward"], bench.GetProperty("paths").EnumerateArray().Select(p => p.GetProperty("path").GetString()));
         var agreement = bench.GetProperty("agreement")[0];
         Assert.Equal(2, agreement.GetProperty("step").GetInt32());
         foreach (var (path, norm) in new[] { ("exact", "exact_norm"), ("finite-difference", "finite_difference_norm") })
@@ -28,6 +28,9 @@ public class NasiGradientBenchTests
         }
         var seconds = bench.GetProperty("paths").EnumerateArray().Select(p => p.GetProperty("seconds_per_step").GetDouble()).ToArray();
         Assert.Equal(seconds[0] / seconds[1], bench.GetProperty("time_ratio").GetDouble(), 1e-12);
+        // Each path's time in floors: its seconds over the forward + backward pass's.
+        Assert.Equal(seconds[0] / seconds[2], bench.GetProperty("finite_difference_floors").GetDouble(), 1e-12);
+        Assert.Equal(seconds[1] / seconds[2], bench.GetProperty("exact_floors").GetDouble(), 1e-12);
     }
 
     [Fact]

@@ -165,6 +165,10 @@ public class EigenSearchTests
         Assert.True(EigenScores.TryParse("lambda_min", out var alias));
         Assert.Equal(EigenScore.MinEigenvalue, alias);
         Assert.False(EigenScores.TryParse("banana", out _));
+        // training: the trace-normalised λ_min of the kernel with BN in training mode (NtkFormTests checks that kernel
+        // against finite differences of the batch function).
+        Assert.True(EigenScores.TryParse("training", out var training));
+        Assert.Equal(new NtkForm { BatchStatistics = true, TraceNormalized = true }, training.Form());
     }
 
     [Fact]
