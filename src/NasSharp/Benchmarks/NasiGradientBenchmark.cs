@@ -70,11 +70,9 @@ public sealed class NasiGradientBenchmark(ISearchSpace space, ExperimentData dat
         var dtype = supernet.parameters().First().dtype;
         int total = settings.WarmupSteps + settings.TimedSteps;
 
-        (NasiGradientPath Path, double[][] Gradients, double[] Traces) Measure(AlphaGradient method, string name)
+        // Runs the warm-up and timed steps of one path under one peak-memory measurement; step(t) returns the step's trace norm.
+        NasiGradientPath Timed(string name, Func<int, double> step)
         {
-            var options = settings.Nasi with { AlphaGradient = method };
-            var gradients = new double[settings.TimedSteps][];
-            var traces = new double[settings.TimedSteps];
             double seconds = 0;
             var peak = ResidentMemory.Measure(() =>
             {
@@ -83,42 +81,7 @@ public sealed class NasiGradientBenchmark(ISearchSpace space, ExperimentData dat
                 {
                     context.Cancellation.ThrowIfCancellationRequested();
                     if (t == settings.WarmupSteps) clock.Start();
-                    var (step, gradient) = NasiSearch.Step(supernet, supernet.Groups, s => batches.Step(s, options.BatchSize, settings.Seed), options,
-                        settings.Seed, t, options.Nu, device, dtype);
-                    if (t >= settings.WarmupSteps) (gradients[t - settings.WarmupSteps], traces[t - settings.WarmupSteps]) = (gradient, step.TraceNorm);
-                    context.Report(name, t + 1, total, $"trace norm {step.TraceNorm:G4}");
-                }
-                seconds = clock.Elapsed.TotalSeconds;
-            });
-            var path = new NasiGradientPath(name, seconds / settings.TimedSteps, peak?.IncreaseMb, peak?.ProcessMb);
-            context.Journal.Record($"path/{name}", path);
-            return (path, gradients, traces);
-        }
-
-        NasiGradientPath Floor()
-        {
-            const string name = "forward-backward";
-            double seconds = 0;
-            var peak = ResidentMemory.Measure(() =>
-            {
-                var clock = new Stopwatch();
-                for (int t = 0; t < total; t++)
-                {
-                    context.Cancellation.ThrowIfCancellationRequested();
-                    if (t == settings.WarmupSteps) clock.Start();
-                    using var step = NewDisposeScope();
-                    // The draw NasiSearch.Step makes at α₀ = 0, as constants: nothing is differentiated with respect to α.
-                    using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, "nasi-gumbel", t), device: CPU);
-                    using (no_grad())
-                        supernet.SetMixingWeights([.. supernet.Groups.Select(g =>
-                        {
-                            var alpha = zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device);
-                            var noise = GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device);
-                            return settings.Nasi.Hard ? GumbelSoftmax.HardWeights(alpha, noise, settings.Nasi.Temperature)
-                                : GumbelSoftmax.Weights(alpha, noise, settings.Nasi.Temperature);
-                        })]);
-                    var (x, y) = batches.Step(t, settings.Nasi.BatchSize, settings.Seed);
-                    double trace = TraceNorm.Approximation(supernet, x, y, createGraph: false, supernet.GradientFactors).to_type(ScalarType.Float64).item<double>();
+                    double trace = step(t);
                     context.Report(name, t + 1, total, $"trace norm {trace:G4}");
                 }
                 seconds = clock.Elapsed.TotalSeconds;
@@ -127,6 +90,39 @@ public sealed class NasiGradientBenchmark(ISearchSpace space, ExperimentData dat
             context.Journal.Record($"path/{name}", path);
             return path;
         }
+
+        (NasiGradientPath Path, double[][] Gradients, double[] Traces) Measure(AlphaGradient method, string name)
+        {
+            var options = settings.Nasi with { AlphaGradient = method };
+            var gradients = new double[settings.TimedSteps][];
+            var traces = new double[settings.TimedSteps];
+            var path = Timed(name, t =>
+            {
+                var (step, gradient) = NasiSearch.Step(supernet, supernet.Groups, s => batches.Step(s, options.BatchSize, settings.Seed), options,
+                    settings.Seed, t, options.Nu, device, dtype);
+                if (t >= settings.WarmupSteps) (gradients[t - settings.WarmupSteps], traces[t - settings.WarmupSteps]) = (gradient, step.TraceNorm);
+                return step.TraceNorm;
+            });
+            return (path, gradients, traces);
+        }
+
+        // The floor: the same draws and batches, only g = ∇_θ L̄ (the first stage of both paths).
+        NasiGradientPath Floor() => Timed("forward-backward", t =>
+        {
+            using var step = NewDisposeScope();
+            // The draw NasiSearch.Step makes at α₀ = 0, as constants: nothing is differentiated with respect to α.
+            using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, "nasi-gumbel", t), device: CPU);
+            using (no_grad())
+                supernet.SetMixingWeights([.. supernet.Groups.Select(g =>
+                {
+                    var alpha = zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device);
+                    var noise = GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device);
+                    return settings.Nasi.Hard ? GumbelSoftmax.HardWeights(alpha, noise, settings.Nasi.Temperature)
+                        : GumbelSoftmax.Weights(alpha, noise, settings.Nasi.Temperature);
+                })]);
+            var (x, y) = batches.Step(t, settings.Nasi.BatchSize, settings.Seed);
+            return TraceNorm.Approximation(supernet, x, y, createGraph: false, supernet.GradientFactors).to_type(ScalarType.Float64).item<double>();
+        });
 
         var fd = Measure(AlphaGradient.FiniteDifference, "finite-difference");
         var exact = Measure(AlphaGradient.Exact, "exact");
