@@ -25,6 +25,7 @@ public sealed class ProxyContext : IDisposable
     private readonly Func<nn.Module<Tensor, Tensor>> buildNetwork;
     private readonly Func<long, nn.Module<Tensor, Tensor>>? buildSeeded;
     private readonly Dictionary<NtkForm, IReadOnlyList<NtkSpectrum>> formSpectra = [];
+    private readonly Dictionary<NtkForm, NtkGram> formGrams = [];
     private readonly List<nn.Module> ownedNetworks = [];
     private readonly List<Tensor> ownedTensors = [];
     private readonly List<SharedStage> stages = [];
@@ -221,6 +222,29 @@ public sealed class ProxyContext : IDisposable
             formSpectra[kernel] = spectra;
         }
         return spectra;
+    }
+
+    /// <summary>
+    /// The kernel of <paramref name="form"/> on <see cref="Inputs"/> for the first initialisation (<see cref="NtkForm.Gram"/>), on a
+    /// fresh network, computed once per kernel. For the scores that need Θ itself, not only its spectrum.
+    /// </summary>
+    public NtkGram NtkGram(NtkForm form)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(form);
+        var kernel = form.Kernel;
+        if (!formGrams.TryGetValue(kernel, out var gram))
+        {
+            var build = buildSeeded ?? (_ => buildNetwork());
+            gram = Timed($"empirical NTK ({kernel.Describe()})", () =>
+            {
+                using var scope = NewDisposeScope();
+                using var model = Protected(build(Seed));
+                return kernel.Gram(model, Inputs, Seed);
+            });
+            formGrams[kernel] = gram;
+        }
+        return gram;
     }
 
     public void Dispose()

@@ -29,7 +29,8 @@ public static class ProxyRegistry
 
     /// <summary>
     /// Variants measured against the defaults, by name, not part of <see cref="All"/>: the other forms of <c>ntk_min_eig</c>
-    /// on cell spaces (<see cref="Kernels.NtkForm"/>; each costs about a kernel of its own) and fisher's plain per-channel sum.
+    /// on cell spaces (<see cref="Kernels.NtkForm"/>; each costs about a kernel of its own), fisher's plain per-channel sum, and the
+    /// label-aware <c>ntk_complexity</c> in the two forms that rank cells.
     /// </summary>
     private static readonly IProxy[] Variants =
     [
@@ -44,6 +45,11 @@ public static class ProxyRegistry
         }.SelectMany(f => new[] { f, f with { TraceNormalized = true } }).Distinct()
             .Select(f => new NtkMinEigenvalueProxy(f)),
         new FisherProxy(weightedByFanIn: false),
+        .. new Kernels.NtkForm[]
+        {
+            new() { FrozenBatchStatistics = true, TraceNormalized = true },
+            new() { BatchStatistics = true, TraceNormalized = true },
+        }.Select(f => new NtkComplexityProxy(f)),
     ];
 
     /// <summary>The names of the variants, which <see cref="Get"/> also knows.</summary>

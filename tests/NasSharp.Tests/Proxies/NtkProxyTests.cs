@@ -61,4 +61,27 @@ public class NtkProxyTests
         for (int i = 0; i < buffers.Length; i++) Assert.True((buffers[i] == after[i]).all().item<bool>());
         Assert.Equal(fresh, new NtkMinEigenvalueProxy().Score(context).Value);
     }
+    [Fact]
+    public void NtkComplexityIsNOverTheLabelsQuadraticFormOfTheTraceNormalisedKernel()
+    {
+        // Reference: Θ from the exact per-sample kernel in eval mode, divided by tr Θ/N, and tr(YᵀΘ̃⁻¹Y) by a linear solve
+        // (not the eigendecomposition the proxy uses).
+        using var scope = NewDisposeScope();
+        var x = ProxyNets.Images(1, 5);
+        var y = ProxyNets.Labels(2, 5, 3);
+        var model = TinyConvNet.Build(7);
+        model.eval();
+        var theta = tensor(EmpiricalNtk.Exact(model, x).ToArray(), new long[] { 5, 5 }, dtype: ScalarType.Float64);
+        var normalised = theta / (theta.trace() / 5);
+        var onehot = nn.functional.one_hot(y.to_type(ScalarType.Int64), 3).to_type(ScalarType.Float64);
+        double expected = 5 / onehot.t().mm(linalg.solve(normalised, onehot)).trace().item<double>();
+
+        var proxy = new NtkComplexityProxy(new NtkForm { TraceNormalized = true });
+        Assert.Equal("ntk_complexity_tr", proxy.Name);
+        var score = ProxyNets.ScoreAlone(proxy, () => TinyConvNet.Build(7), x, y, 3);
+        Assert.Equal(expected, score.Value, 1e-8 * expected);
+        // ‖Y‖_F² = N, so the score is at least the normalised λ_min.
+        double lambdaMin = ProxyNets.ScoreAlone(new NtkMinEigenvalueProxy(new NtkForm { TraceNormalized = true }), () => TinyConvNet.Build(7), x, y, 3).Value;
+        Assert.True(score.Value >= lambdaMin);
+    }
 }
