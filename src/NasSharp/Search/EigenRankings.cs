@@ -28,6 +28,8 @@ public static class EigenRankings
         new("nb201", new() { Initializations = 3, TraceNormalized = true }, -0.082, 100, 16, "CIFAR-10", LambdaMinNb201),
         new("nb201", new() { FrozenBatchStatistics = true }, 0.633, 100, 16, "CIFAR-10", LambdaMinNb201),
         new("nb201", new() { FrozenBatchStatistics = true, TraceNormalized = true }, 0.661, 100, 16, "CIFAR-10", LambdaMinNb201),
+        new("nb201", new() { BatchStatistics = true }, 0.571, 1000, 16, "CIFAR-10", LambdaMinNb201),
+        new("nb201", new() { BatchStatistics = true, TraceNormalized = true }, 0.652, 1000, 16, "CIFAR-10", LambdaMinNb201),
     ];
 
     public static IReadOnlyList<Measurement> All => Table;
