@@ -314,7 +314,7 @@ public class CliTests
         Assert.Equal(3, j.GetProperty("ranked").GetArrayLength());
         var (code, _, err) = cli.Run("search", "--dataset", "digits", "--score", "banana");
         Assert.Equal(2, code);
-        Assert.Contains("auto|empirical|normalized|batch|analytic|bound|complexity", err);
+        Assert.Contains("auto|empirical|normalized|batch|training|analytic|bound|complexity", err);
     }
 }
 
