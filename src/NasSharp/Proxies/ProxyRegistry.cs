@@ -44,6 +44,13 @@ public static class ProxyRegistry
             new() { Initializations = 3 },
         }.SelectMany(f => new[] { f, f with { TraceNormalized = true } }).Distinct()
             .Select(f => new NtkMinEigenvalueProxy(f)),
+        // The form that ranks (held batch statistics, trace-normalised) with each of the other options.
+        .. new Kernels.NtkForm[]
+        {
+            new() { NtkParameterization = true },
+            new() { Output = Kernels.NtkOutput.PerLogit },
+            new() { Initializations = 3 },
+        }.Select(f => new NtkMinEigenvalueProxy(f with { FrozenBatchStatistics = true, TraceNormalized = true })),
         new FisherProxy(weightedByFanIn: false),
         .. new Kernels.NtkForm[]
         {

@@ -84,4 +84,22 @@ public class NtkProxyTests
         double lambdaMin = ProxyNets.ScoreAlone(new NtkMinEigenvalueProxy(new NtkForm { TraceNormalized = true }), () => TinyConvNet.Build(7), x, y, 3).Value;
         Assert.True(score.Value >= lambdaMin);
     }
+    [Fact]
+    public void EveryNtkFormVariantIsKnownByTheNameItsFormSpells()
+    {
+        // The names a user passes to --proxies: one per variant, each resolving to a proxy of that name and form.
+        Assert.Equal(ProxyRegistry.VariantNames.Count, ProxyRegistry.VariantNames.Distinct().Count());
+        Assert.All(ProxyRegistry.VariantNames, name => Assert.Equal(name, ProxyRegistry.Get(name).Name));
+        var held = new NtkForm { FrozenBatchStatistics = true, TraceNormalized = true };
+        foreach (var (name, form) in new[]
+        {
+            ("ntk_min_eig_bnfix_tr", held),
+            ("ntk_min_eig_bn_tr", new NtkForm { BatchStatistics = true, TraceNormalized = true }),
+            ("ntk_min_eig_bnfix_ntkp_tr", held with { NtkParameterization = true }),
+            ("ntk_min_eig_logit_bnfix_tr", held with { Output = NtkOutput.PerLogit }),
+            ("ntk_min_eig_bnfix_init3_tr", held with { Initializations = 3 }),
+        })
+            Assert.Equal(form, Assert.IsType<NtkMinEigenvalueProxy>(ProxyRegistry.Get(name)).Form);
+        Assert.Equal(held, Assert.IsType<NtkComplexityProxy>(ProxyRegistry.Get("ntk_complexity_bnfix_tr")).Form);
+    }
 }
