@@ -110,16 +110,9 @@ public sealed class NasiGradientBenchmark(ISearchSpace space, ExperimentData dat
         NasiGradientPath Floor() => Timed("forward-backward", t =>
         {
             using var step = NewDisposeScope();
-            // The draw NasiSearch.Step makes at α₀ = 0, as constants: nothing is differentiated with respect to α.
-            using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, "nasi-gumbel", t), device: CPU);
-            using (no_grad())
-                supernet.SetMixingWeights([.. supernet.Groups.Select(g =>
-                {
-                    var alpha = zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device);
-                    var noise = GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device);
-                    return settings.Nasi.Hard ? GumbelSoftmax.HardWeights(alpha, noise, settings.Nasi.Temperature)
-                        : GumbelSoftmax.Weights(alpha, noise, settings.Nasi.Temperature);
-                })]);
+            // The draw NasiSearch.Step makes, as constants: nothing is differentiated with respect to α.
+            var (_, mixingWeights) = NasiSearch.Draw(supernet.Groups, settings.Nasi, settings.Seed, t, device, dtype);
+            using (no_grad()) supernet.SetMixingWeights(mixingWeights());
             var (x, y) = batches.Step(t, settings.Nasi.BatchSize, settings.Seed);
             return TraceNorm.Approximation(supernet, x, y, createGraph: false, supernet.GradientFactors).to_type(ScalarType.Float64).item<double>();
         });

@@ -144,13 +144,9 @@ public static class NasiSearch
         Func<int, (Tensor X, Tensor Y)> batch, NasiOptions options, long seed, int t, double nu, Device device, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        using var generator = new Generator((ulong)Seeds.Derive(seed, "nasi-gumbel", t), device: CPU);
-        var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
-        var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
-        IReadOnlyList<Tensor> MixingWeights() => alphas.Select((a, i) => options.Hard
-            ? GumbelSoftmax.HardWeights(a, noise[i], options.Temperature) : GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray();
+        var (alphas, mixingWeights) = Draw(groups, options, seed, t, device, dtype);
         var (x, y) = batch(t);
-        var (traceValue, traceGradient) = TraceNormGradient.Compute(supernet, MixingWeights, alphas, x, y, options.AlphaGradient);
+        var (traceValue, traceGradient) = TraceNormGradient.Compute(supernet, mixingWeights, alphas, x, y, options.AlphaGradient);
         if (!double.IsFinite(traceValue))
             throw new InvalidOperationException($"NASI step {t + 1}: the trace norm of the sampled architecture is {traceValue}; the supernet's gradients are not finite at initialisation.");
         // Eq. 14: R = t − μ·max(0, t − ν), so ∇_α R = (1 − μ·[t > ν]) ∇_α t.
@@ -162,6 +158,20 @@ public static class NasiSearch
         if (!double.IsFinite(norm)) throw new InvalidOperationException($"NASI step {t + 1}: ∇_α R is not finite.");
         return (new NasiStep(t + 1, traceValue, objective, nu, norm), gradient.ToArray());
     }
+    /// <summary>
+    /// The t-th Gumbel draw at α₀ = 0 (its own seeded generator, so a resumed search draws the same noise): the architecture
+    /// logits α (zeros that require grad) and the mixing weights built from them, a fresh graph per call.
+    /// </summary>
+    internal static (Tensor[] Alphas, Func<IReadOnlyList<Tensor>> MixingWeights) Draw(IReadOnlyList<ArchitectureGroup> groups, NasiOptions options,
+        long seed, int t, Device device, ScalarType dtype)
+    {
+        using var generator = new Generator((ulong)Seeds.Derive(seed, "nasi-gumbel", t), device: CPU);
+        var alphas = groups.Select(g => zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device).requires_grad_(true)).ToArray();
+        var noise = groups.Select(g => GumbelSoftmax.Noise([g.Edges, g.Operations.Count], generator).to(device)).ToArray();
+        return (alphas, () => alphas.Select((a, i) => options.Hard
+            ? GumbelSoftmax.HardWeights(a, noise[i], options.Temperature) : GumbelSoftmax.Weights(a, noise[i], options.Temperature)).ToArray());
+    }
+
     private static double[,] Scale(double[,] a, double s)
     {
         var r = (double[,])a.Clone();
