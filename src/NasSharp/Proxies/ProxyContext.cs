@@ -213,11 +213,14 @@ public sealed class ProxyContext : IDisposable
         ArgumentNullException.ThrowIfNull(form);
         var kernel = form.Kernel;
         if (kernel.IsDefaultKernel) return [NtkSpectrum()];
-        if (kernel.Initializations > 1 && buildSeeded is null)
+        // One initialisation: the spectrum of the kernel NtkGram keeps, so scores of Θ itself on the same form share it.
+        if (kernel.Initializations == 1)
+            return formSpectra.TryGetValue(kernel, out var one) ? one : formSpectra[kernel] = [NtkGram(kernel).Spectrum()];
+        if (buildSeeded is null)
             throw new InvalidOperationException($"The NTK over {kernel.Initializations} initialisations needs a network factory that takes a seed; create the ProxyContext with one.");
         if (!formSpectra.TryGetValue(kernel, out var spectra))
         {
-            var build = buildSeeded ?? (_ => buildNetwork());
+            var build = buildSeeded;
             spectra = Timed($"empirical NTK ({kernel.Describe()})", () => kernel.Spectra(s => Protected(build(s)), Inputs, Seed));
             formSpectra[kernel] = spectra;
         }
@@ -226,13 +229,15 @@ public sealed class ProxyContext : IDisposable
 
     /// <summary>
     /// The kernel of <paramref name="form"/> on <see cref="Inputs"/> for the first initialisation (<see cref="NtkForm.Gram"/>), on a
-    /// fresh network, computed once per kernel. For the scores that need Θ itself, not only its spectrum.
+    /// fresh network, computed once per kernel (the default kernel is <see cref="EmpiricalNtk"/>'s). For the scores that need Θ
+    /// itself, not only its spectrum.
     /// </summary>
     public NtkGram NtkGram(NtkForm form)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(form);
-        var kernel = form.Kernel;
+        var kernel = form.Kernel with { Initializations = 1 };
+        if (kernel.IsDefaultKernel) return EmpiricalNtk();
         if (!formGrams.TryGetValue(kernel, out var gram))
         {
             var build = buildSeeded ?? (_ => buildNetwork());
