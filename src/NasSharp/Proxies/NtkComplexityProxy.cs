@@ -39,7 +39,9 @@ public sealed class NtkComplexityProxy : IProxy
         if (context.Labels is null) return ProxyScore.NotApplicable("the complexity needs the batch's labels");
         var gram = context.NtkGram(Form);
         int n = gram.SampleCount;
-        var labels = context.Labels.to_type(TorchSharp.torch.ScalarType.Int64).cpu().data<long>().Select(l => (int)l).ToArray();
+        int[] labels;
+        using (TorchSharp.torch.NewDisposeScope())
+            labels = [.. context.Labels.to_type(TorchSharp.torch.ScalarType.Int64).cpu().data<long>().Select(l => (int)l)];
         var result = KernelComplexity.Compute(gram.ToArray(), n, labels, context.Classes);
         if (result.NonFiniteReason is { } reason) return ProxyScore.NonFinite(double.NaN, reason);
         double score = Form.TraceNormalized ? result.InverseComplexity / (result.Trace / n) : result.InverseComplexity;
