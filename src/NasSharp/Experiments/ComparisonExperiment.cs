@@ -69,7 +69,7 @@ public sealed record ComparisonOutput(long? RunId, bool Resumed, string Space, I
 /// Search methods compared over seeds on a space with a table (<see cref="ExperimentKind.BenchSearch"/>): each method is a
 /// strategy with its options and data, each (method, seed) a search in the space whose architecture is looked up in the
 /// table. Methods: NASI-FIX (ν = 100), NASI-ADA (ν₀ = 500), NASI with random labels, NASI with Gaussian inputs, the eigen
-/// strategy (best λ_min of the empirical NTK among sampled cells), NASWOT, AZ-NAS and NasSharp's ensemble (the proxy
+/// strategy (best λ_min of the empirical NTK among sampled cells), NASWOT, AZ-NAS and NasSharp's ensembles (the proxy
 /// strategy), and random search given
 /// NASI-FIX's time of the same seed. A finished (method, seed) is journaled under <c>method/seed</c>, and the search
 /// itself under <c>method/seed/</c>, so an interrupted comparison resumes inside a search too.
@@ -90,6 +90,7 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
         new("naswot", (s, _, _) => Proxy(s, "naswot")),
         new("az-nas", (s, _, _) => Proxy(s, "az_nas")),
         new("ensemble", (s, _, _) => Proxy(s, "ensemble")),
+        new("ensemble-full", (s, _, _) => Proxy(s, "ensemble_full")),
         new("random", (s, _, budget) => new RandomSearch(new RandomSearchOptions { Candidates = 100_000, BudgetSeconds = budget, Training = s.RandomTraining, Test = false }),
             (d, s) => d with
             {

@@ -35,6 +35,10 @@ public static class ProxyAggregates
         // signal flow through every parameter (synflow: data-free saliency, which grows with useful width). The
         // gradient signal-to-noise ratio (zico) would fit too, but its extra passes double the cost of a cell.
         new("ensemble", ["az_expressivity", "az_progressivity", "az_trainability", "flops", "swap", "meco", "synflow"]),
+        // The ensemble with the two properties it leaves out for cost: the NTK's spectrum (λ_min/(tr Θ/N) with batch norm
+        // normalising by the batch's statistics, the form of λ_min that ranks cell networks, which is the eigen
+        // strategy's default there) and the gradient signal-to-noise ratio (zico). About twice the ensemble's cost.
+        new("ensemble_full", ["az_expressivity", "az_progressivity", "az_trainability", "flops", "swap", "meco", "synflow", "zico", "ntk_min_eig_bnfix_tr"]),
     ];
 
     public static IReadOnlyList<ProxyAggregate> All { get; } = Table;

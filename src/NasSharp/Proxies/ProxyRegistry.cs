@@ -77,13 +77,14 @@ public static class ProxyRegistry
 
     /// <summary>
     /// Proxies and aggregates (<see cref="ProxyAggregates"/>) from a comma-separated list such as <c>"naswot,az_nas"</c>:
-    /// each aggregate's components join the proxies (once, after those listed); <c>"all"</c> gives every proxy and aggregate.
+    /// each aggregate's components join the proxies (once, after those listed); <c>"all"</c> gives every proxy and aggregate
+    /// (with the variants an aggregate reads, e.g. <c>ensemble_full</c>'s form of λ_min).
     /// </summary>
     public static ProxySelection ParseSelection(string list)
     {
         ArgumentNullException.ThrowIfNull(list);
-        if (list.Trim() == "all") return new ProxySelection(All, ProxyAggregates.All);
-        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        bool all = list.Trim() == "all";
+        var names = all ? [.. Names, .. ProxyAggregates.Names] : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var aggregates = names.Select(ProxyAggregates.Find).OfType<ProxyAggregate>().ToArray();
         var twice = aggregates.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1);
         if (twice is not null) throw new ArgumentException($"Aggregate '{twice.Key}' is listed twice in '{list}'.", nameof(list));

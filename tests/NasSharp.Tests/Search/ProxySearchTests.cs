@@ -19,6 +19,7 @@ public class ProxySearchTests
     [Theory]
     [InlineData("az_nas", "az_expressivity,az_progressivity,az_trainability,flops")]
     [InlineData("ensemble", "az_expressivity,az_progressivity,az_trainability,flops,swap,meco,synflow")]
+    [InlineData("ensemble_full", "az_expressivity,az_progressivity,az_trainability,flops,swap,meco,synflow,zico,ntk_min_eig_bnfix_tr")]
     public void AnAggregateRanksTheCandidatesBySumOfLogRanksOfTheirComponents(string aggregate, string componentList)
     {
         var space = SpaceRegistry.Default.Create("nb201", new Settings([new("cells", "1"), new("channels", "4")]));

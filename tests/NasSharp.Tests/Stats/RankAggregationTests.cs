@@ -64,4 +64,18 @@ public class RankAggregationTests
         Assert.Equal(4 * Math.Log(1 / 3.0), s[1], 12);
         Assert.Equal(7 * Math.Log(2 / 3.0), s[2], 12);
     }
+
+    [Fact]
+    public void AllSelectsEveryProxyAndAggregateWithTheVariantsTheAggregatesRead()
+    {
+        var selection = ProxyRegistry.ParseSelection("all");
+        Assert.Equal(ProxyAggregates.Names, selection.Aggregates.Select(a => a.Name).ToArray());
+        var names = selection.Proxies.Select(p => p.Name).ToList();
+        Assert.Equal(ProxyRegistry.Names, names.Take(ProxyRegistry.Names.Count).ToArray());
+        // ensemble_full reads a λ_min variant that is not in the registered table; "all" must score it too, once.
+        Assert.Contains("ntk_min_eig_bnfix_tr", names);
+        Assert.DoesNotContain("ntk_min_eig_bnfix_tr", ProxyRegistry.Names);
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.All(selection.Aggregates.SelectMany(a => a.Components), c => Assert.Contains(c, names));
+    }
 }
