@@ -48,7 +48,8 @@ public sealed record ActivationSearchOutput(long? RunId, string Space, int Candi
 /// by <see cref="ArchitectureTrainer"/> under one budget with each of the truth seeds (journal keys
 /// <c>truth/dataset/s/i</c>, each the stream "truth-seed" s of the run's seed), the mean test accuracy over the seeds being
 /// the ground truth; then the strategies search on the same splits, each a <see cref="ISearchStrategy"/> exactly as
-/// <c>nas search</c> runs it (keys <c>pick/dataset/method/n_V/k</c>): bilevel (first-order and implicit hypergradient), mkl and spectral at every n_V of the sweep,
+/// <c>nas search</c> runs it (keys <c>pick/dataset/method/n_V/k</c>): bilevel (first-order and implicit hypergradient, each also with the
+/// calibrated upper loss), mkl and spectral at every n_V of the sweep,
 /// eigen (λ_min of the empirical NTK, no training) and training-loss selection (bilevel with the training split as its upper
 /// level) once, since they read no validation sample. Every item is journaled as it finishes, so a killed run resumes.
 /// </summary>
@@ -57,13 +58,17 @@ public sealed class ActivationSearchExperiment : IExperiment<ActivationSearchOut
     public const string Bilevel = "bilevel";
     /// <summary>The <c>bilevel</c> strategy with <c>--order implicit</c>: the same search, the implicit-function hypergradient.</summary>
     public const string BilevelImplicit = "bilevel-implicit";
+    /// <summary>The <c>bilevel</c> strategy with <c>--calibrate-upper</c>: α judged by the temperature-calibrated validation loss.</summary>
+    public const string BilevelCalibrated = "bilevel-calibrated";
+    /// <summary>The <c>bilevel</c> strategy with <c>--order implicit --calibrate-upper</c>.</summary>
+    public const string BilevelImplicitCalibrated = "bilevel-implicit-calibrated";
     public const string Mkl = "mkl";
     public const string Spectral = "spectral";
     public const string Eigen = "eigen";
     public const string TrainingLoss = "training-loss";
     /// <summary>Not a method: the architecture of the best mean validation accuracy after full training (the exhaustive validation choice).</summary>
     public const string ValidationOracle = "trained-validation";
-    public static IReadOnlyList<string> Methods { get; } = [Bilevel, BilevelImplicit, Mkl, Spectral, Eigen, TrainingLoss];
+    public static IReadOnlyList<string> Methods { get; } = [Bilevel, BilevelImplicit, BilevelCalibrated, BilevelImplicitCalibrated, Mkl, Spectral, Eigen, TrainingLoss];
 
     /// <summary>The target's tolerance: a pick within this many points of the best mean test accuracy counts as found.</summary>
     public const double TolerancePoints = 0.5;
@@ -114,6 +119,11 @@ public sealed class ActivationSearchExperiment : IExperiment<ActivationSearchOut
     [
         (Bilevel, new BilevelStrategy(config.Bilevel with { ValPoints = valPoints, Upper = UpperSplit.Validation }), true),
         (BilevelImplicit, new BilevelStrategy(config.Bilevel with { ValPoints = valPoints, Upper = UpperSplit.Validation, Order = HypergradientOrder.Implicit }), true),
+        (BilevelCalibrated, new BilevelStrategy(config.Bilevel with { ValPoints = valPoints, Upper = UpperSplit.Validation, CalibrateUpper = true }), true),
+        (BilevelImplicitCalibrated, new BilevelStrategy(config.Bilevel with
+        {
+            ValPoints = valPoints, Upper = UpperSplit.Validation, Order = HypergradientOrder.Implicit, CalibrateUpper = true,
+        }), true),
         (Mkl, new MklStrategy(config.Mkl with { ValPoints = valPoints }), true),
         (Spectral, new SpectralStrategy(config.Spectral with { ValPoints = valPoints }), true),
         (Eigen, new EigenSearch(config.Eigen), false),

@@ -219,6 +219,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("order", "first (∇_α L_val at the current weights), second (one unrolled weight step, finite-difference Hessian-vector product) or implicit (the implicit-function hypergradient at the fitted weights, H⁻¹v by MINRES)", "first"),
             new("solver-iterations", "implicit: MINRES iterations of the least-squares solve of H q = ∇_w L_val", "20"),
             new("select-by", "validation (the bilevel search) or training (the baseline: α follows the training loss)", "validation"),
+            new("calibrate-upper", "judge α by the upper loss of the output times its loss-minimising scalar (a temperature for cross-entropy), so α gains nothing by shrinking the outputs", IsFlag: true),
         ],
         settings =>
         {
@@ -235,6 +236,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
                 Order = settings.Choice("order", defaults.Order, ("first", HypergradientOrder.First), ("second", HypergradientOrder.Second), ("implicit", HypergradientOrder.Implicit)),
                 SolverIterations = settings.Int("solver-iterations", defaults.SolverIterations),
                 Upper = settings.Choice("select-by", defaults.Upper, ("validation", UpperSplit.Validation), ("training", UpperSplit.Training)),
+                CalibrateUpper = settings.Flag("calibrate-upper"),
             };
             options.Validate();
             return new BilevelStrategy(options);

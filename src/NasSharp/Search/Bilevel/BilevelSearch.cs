@@ -51,6 +51,13 @@ public sealed record BilevelOptions
     /// <summary>MINRES iterations of the implicit hypergradient's H⁻¹v (<see cref="HypergradientOrder.Implicit"/>).</summary>
     public int SolverIterations { get; init; } = 20;
     public UpperSplit Upper { get; init; } = UpperSplit.Validation;
+    /// <summary>
+    /// Judge α by the upper loss of the network's output times the scalar s* that minimises that loss at the current weights
+    /// and α (a temperature for cross-entropy, a least-squares gain for squared loss), so that α is not rewarded for merely
+    /// shrinking or growing an interpolant's outputs. s* is held fixed in the hypergradient, which is then still exact:
+    /// ∂L/∂s = 0 at s* (the envelope theorem).
+    /// </summary>
+    public bool CalibrateUpper { get; init; }
 
     public void Validate()
     {
@@ -106,14 +113,15 @@ public static class BilevelSearch
                     for (int k = 0; k < weights.Length; k++) weights[k].sub_(options.WeightLr * velocity[k].mul_(options.Momentum).add_(grads[k]));
                 trainLoss = loss.ToDouble();
             }
+            double scale = options.CalibrateUpper ? OptimalScale(supernet, alpha, upper) : 1;
             var hypergradient = options.Order switch
             {
-                HypergradientOrder.First => autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], alpha),
-                HypergradientOrder.Second => SecondOrder(supernet, alpha, weights, train, upper, options.WeightLr),
-                _ => Implicit(supernet, alpha, weights, train, upper, options.SolverIterations),
+                HypergradientOrder.First => autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false, scale)], alpha),
+                HypergradientOrder.Second => SecondOrder(supernet, alpha, weights, train, upper, options.WeightLr, scale),
+                _ => Implicit(supernet, alpha, weights, train, upper, options.SolverIterations, scale),
             };
             adam.Step(hypergradient);
-            using (no_grad()) upperLoss = Loss(supernet, alpha, upper, detachAlpha: true).ToDouble();
+            using (no_grad()) upperLoss = Loss(supernet, alpha, upper, detachAlpha: true, scale).ToDouble();
             progress?.Report(step + 1);
         }
         var logits = alpha.Select(a =>
@@ -133,13 +141,51 @@ public static class BilevelSearch
     /// The loss of the supernet mixing with softmax(α) per group: cross-entropy for class labels (integer targets), half
     /// the mean squared error (1/2n) ‖f(X) − Y‖² for real-valued targets (regression, e.g. the planted teacher).
     /// </summary>
-    public static Tensor Loss(RelaxedSupernet supernet, IReadOnlyList<Tensor> alpha, (Tensor X, Tensor Y) batch, bool detachAlpha)
+    public static Tensor Loss(RelaxedSupernet supernet, IReadOnlyList<Tensor> alpha, (Tensor X, Tensor Y) batch, bool detachAlpha, double scale = 1)
     {
         ArgumentNullException.ThrowIfNull(supernet);
         ArgumentNullException.ThrowIfNull(alpha);
         supernet.SetMixingWeights([.. alpha.Select(a => nn.functional.softmax(detachAlpha ? a.detach() : a, 1))]);
         var output = supernet.call(batch.X);
+        if (scale != 1) output = output * scale;
         return batch.Y.is_floating_point() ? 0.5 * (output - batch.Y).pow(2).mean() : nn.functional.cross_entropy(output, batch.Y);
+    }
+
+    /// <summary>
+    /// The s &gt; 0 that minimises the loss of s·f(X) on <paramref name="batch"/> (<see cref="BilevelOptions.CalibrateUpper"/>):
+    /// for squared loss ⟨f, y⟩/⟨f, f⟩ (at least 1e-6); for cross-entropy, which is convex in s, Newton's method on log s from
+    /// s = 1, in float64.
+    /// </summary>
+    public static double OptimalScale(RelaxedSupernet supernet, IReadOnlyList<Tensor> alpha, (Tensor X, Tensor Y) batch)
+    {
+        ArgumentNullException.ThrowIfNull(supernet);
+        ArgumentNullException.ThrowIfNull(alpha);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        supernet.SetMixingWeights([.. alpha.Select(a => nn.functional.softmax(a.detach(), 1))]);
+        var f = supernet.call(batch.X).to(ScalarType.Float64);
+        if (batch.Y.is_floating_point())
+        {
+            var y = batch.Y.to(ScalarType.Float64);
+            double ff = f.pow(2).sum().ToDouble();
+            return ff > 0 ? Math.Max(1e-6, (f * y).sum().ToDouble() / ff) : 1;
+        }
+        // d/du CE(e^u f) = s·mean_n(E_p[f] − f_y), d²/du² = that + s²·mean_n Var_p(f), p = softmax(s f).
+        var fy = f.gather(1, batch.Y.unsqueeze(1)).squeeze(1);
+        double u = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            double s = Math.Exp(u);
+            var p = nn.functional.softmax(f * s, 1);
+            var mean = (p * f).sum(1);
+            double g = s * (mean - fy).mean().ToDouble();
+            double h = g + s * s * ((p * f.pow(2)).sum(1) - mean.pow(2)).mean().ToDouble();
+            double step = h > 0 ? g / h : Math.Sign(g);
+            u -= Math.Clamp(step, -1, 1);
+            u = Math.Clamp(u, -14, 14);
+            if (Math.Abs(step) < 1e-10) break;
+        }
+        return Math.Exp(u);
     }
 
     /// <summary>
@@ -176,13 +222,14 @@ public static class BilevelSearch
     }
 
     /// <summary>The second-order hypergradient (DARTS Eq. 7 with the finite-difference product of Eq. 8); restores the weights.</summary>
-    public static Tensor[] SecondOrder(RelaxedSupernet supernet, Tensor[] alpha, Parameter[] weights, (Tensor X, Tensor Y) train, (Tensor X, Tensor Y) upper, double xi)
+    public static Tensor[] SecondOrder(RelaxedSupernet supernet, Tensor[] alpha, Parameter[] weights, (Tensor X, Tensor Y) train, (Tensor X, Tensor Y) upper, double xi,
+        double upperScale = 1)
     {
         var saved = weights.Select(w => w.detach().clone()).ToArray();
         var trainGrads = autograd.grad([Loss(supernet, alpha, train, detachAlpha: true)], weights);
         using (no_grad())
             for (int k = 0; k < weights.Length; k++) weights[k].sub_(xi * trainGrads[k]);
-        var all = autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], [.. alpha, .. weights]);
+        var all = autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false, upperScale)], [.. alpha, .. weights]);
         var direct = all.Take(alpha.Length).ToArray();
         var v = all.Skip(alpha.Length).ToArray();
         using (no_grad())
@@ -228,11 +275,12 @@ public static class BilevelSearch
     /// depend on which least-squares solution (H's null directions leave the training outputs unchanged). Hessian-vector
     /// products are exact (double backward).
     /// </summary>
-    public static Tensor[] Implicit(RelaxedSupernet supernet, Tensor[] alpha, Parameter[] weights, (Tensor X, Tensor Y) train, (Tensor X, Tensor Y) upper, int iterations)
+    public static Tensor[] Implicit(RelaxedSupernet supernet, Tensor[] alpha, Parameter[] weights, (Tensor X, Tensor Y) train, (Tensor X, Tensor Y) upper, int iterations,
+        double upperScale = 1)
     {
         ArgumentNullException.ThrowIfNull(alpha);
         ArgumentNullException.ThrowIfNull(weights);
-        var all = autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false)], [.. alpha, .. weights]);
+        var all = autograd.grad([Loss(supernet, alpha, upper, detachAlpha: false, upperScale)], [.. alpha, .. weights]);
         var direct = all.Take(alpha.Length).ToArray();
         var b = all.Skip(alpha.Length).Select(t => t.detach()).ToArray();
         // ∇_w L_train with its graph in w and α: Hp = ∇_w ⟨∇_w L, p⟩, the mixed product ∇_α ⟨∇_w L, q⟩.

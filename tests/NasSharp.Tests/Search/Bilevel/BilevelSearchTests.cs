@@ -104,6 +104,62 @@ public class BilevelSearchTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheCalibratedHypergradientIsTheDerivativeOfTheBestScaledValidationLoss(bool squaredLoss)
+    {
+        using var scope = NewDisposeScope();
+        var (supernet, alpha, _, _, val) = Fixture();
+        using var _ = supernet;
+        // Labels the network gets right on four of six samples, so that the best scale is finite and away from 0.
+        long[] labels;
+        using (no_grad())
+        {
+            supernet.SetMixingWeights([nn.functional.softmax(alpha[0].detach(), 1)]);
+            labels = supernet.call(val.Item1).argmax(1).data<long>().ToArray();
+        }
+        labels[1] = (labels[1] + 1) % 3;
+        labels[4] = (labels[4] + 2) % 3;
+        val = (val.Item1, tensor(labels));
+        if (squaredLoss) val = (val.Item1, nn.functional.one_hot(val.Item2, 3).to(ScalarType.Float64) - 1.0 / 3);
+
+        // min_s L(s·f(α)) by a dense grid on log s refined by golden sections: an independent minimiser.
+        double Best(Tensor a)
+        {
+            using var s = NewDisposeScope();
+            using var g = no_grad();
+            double L(double scale) => BilevelSearch.Loss(supernet, [a], val, detachAlpha: true, scale).item<double>();
+            double lo = -8, hi = 8, step = 0.05, best = lo;
+            for (double u = lo; u <= hi; u += step) if (L(Math.Exp(u)) < L(Math.Exp(best))) best = u;
+            (lo, hi) = (best - step, best + step);
+            double phi = (Math.Sqrt(5) - 1) / 2;
+            for (int i = 0; i < 70; i++)
+            {
+                double m1 = hi - phi * (hi - lo), m2 = lo + phi * (hi - lo);
+                if (L(Math.Exp(m1)) < L(Math.Exp(m2))) hi = m2; else lo = m1;
+            }
+            return L(Math.Exp((lo + hi) / 2));
+        }
+
+        double scale = BilevelSearch.OptimalScale(supernet, alpha, val);
+        Assert.Equal(Best(alpha[0].detach()), BilevelSearch.Loss(supernet, alpha, val, detachAlpha: true, scale).item<double>(), 10);
+        Assert.True(Math.Abs(Math.Log(scale)) > 0.05, $"s* = {scale}: too close to 1 to test the calibration");
+
+        // With s* held fixed, ∇_α L(s*·f(α)) is the total derivative of α ↦ min_s L(s·f(α)) (∂L/∂s = 0 at s*).
+        var hypergradient = autograd.grad([BilevelSearch.Loss(supernet, alpha, val, detachAlpha: false, scale)], alpha)[0];
+        const double h = 1e-5;
+        for (int e = 0; e < 2; e++)
+            for (int o = 0; o < 3; o++)
+            {
+                var plus = alpha[0].detach().clone(); plus[e, o] = plus[e, o] + h;
+                var minus = alpha[0].detach().clone(); minus[e, o] = minus[e, o] - h;
+                double numeric = (Best(plus) - Best(minus)) / (2 * h);
+                double analytic = hypergradient[e, o].item<double>();
+                Assert.True(Math.Abs(numeric - analytic) < 1e-5 * Math.Max(1e-2, Math.Abs(numeric)) + 1e-8, $"α[{e},{o}]: {analytic} vs {numeric}");
+            }
+    }
+
+    [Theory]
     [InlineData("first")]
     [InlineData("second")]
     public void TheSearchPrefersANonlinearityOnXor(string order)
