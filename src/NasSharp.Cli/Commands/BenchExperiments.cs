@@ -121,7 +121,7 @@ public static class BenchExperiments
         var candidates = new Option<int>("--candidates") { Description = "Cells sampled by the eigen and NASWOT baselines.", DefaultValueFactory = _ => 100 };
         var rsImages = new Option<int>("--rs-train-images") { Description = "Random search: training images per sampled cell (one epoch).", DefaultValueFactory = _ => 2000 };
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, Nb201Space.Name);
-        var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "steps" or "batch" or "tau" or "gumbel" or "parameterization" or "alpha-gradient"));
+        var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "steps" or "batch" or "tau" or "gumbel" or "parameterization" or "alpha-gradient" or "fd-step"));
         var dataOptions = new DataOptions(cmd, "cifar10", batches: false);
         foreach (var o in new Option[] { seeds, methods, candidates, rsImages }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>

@@ -123,6 +123,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("gumbel", "soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture)", "soft"),
             new("parameterization", "the supernet's parameterisation: ntk (the paper's) or standard", "standard"),
             new("alpha-gradient", "how ∇_α of the trace norm is computed: exact (double backward) or finite-difference (a central-difference Hessian-vector product: three ordinary passes, a fraction of the memory)", "exact"),
+            new("fd-step", "finite-difference: the length ‖εv‖ of the difference's step in the weights", "0.01"),
         ],
         settings =>
         {
@@ -141,6 +142,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
                 Hard = settings.Choice("gumbel", defaults.Hard, ("soft", false), ("hard", true)),
                 Parameterization = NetworkSettings.ReadParameterization(settings, defaults.Parameterization),
                 AlphaGradient = settings.Choice("alpha-gradient", defaults.AlphaGradient, ("exact", AlphaGradient.Exact), ("finite-difference", AlphaGradient.FiniteDifference)),
+                FiniteDifferenceStep = settings.Double("fd-step", defaults.FiniteDifferenceStep),
             };
             options.Validate();
             return new NasiStrategy(options);

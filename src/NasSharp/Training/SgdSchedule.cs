@@ -31,13 +31,13 @@ public sealed class SgdSchedule : IDisposable
         if (!ReferenceEquals(x, xAll)) xAll.Dispose();
         Count = train.Count;
         TotalSteps = (Count + options.BatchSize - 1) / options.BatchSize * options.Epochs;
-        Optimizer = optim.SGD(model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay);
+        Optimizer = new MomentumSgd(model.parameters(), options.LearningRate, options.Momentum, options.WeightDecay);
         rng = new Random(unchecked((int)options.Seed));
     }
 
     public int Count { get; }
     public int TotalSteps { get; }
-    public optim.Optimizer Optimizer { get; }
+    public MomentumSgd Optimizer { get; }
 
     /// <summary>One epoch's minibatches in a fresh order: (start, count) pairs.</summary>
     public IEnumerable<(int[] Order, int Start, int Count)> Epoch()
@@ -53,7 +53,7 @@ public sealed class SgdSchedule : IDisposable
     public (Tensor X, Tensor Y) Step(int step, int[] order, int start, int count)
     {
         var lr = 0.5 * options.LearningRate * (1 + Math.Cos(Math.PI * step / TotalSteps));
-        foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
+        Optimizer.LearningRate = lr;
         var idx = torch.tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray(), device: device);
         return (x.index_select(0, idx), y.index_select(0, idx));
     }

@@ -79,13 +79,13 @@ public static class Trainer
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
                 var (xb, yb) = sgd.Step(step, order, start, count);
-                sgd.Optimizer.zero_grad();
+                sgd.Optimizer.ZeroGrad();
                 var logits = model.forward(xb);
                 var loss = nn.functional.cross_entropy(logits, yb);
                 var lossValue = loss.item<float>() is var lv ? (double)lv : double.NaN;
                 if (!double.IsFinite(lossValue)) { diverged = true; break; }
                 loss.backward();
-                sgd.Optimizer.step();
+                sgd.Optimizer.Step();
                 lossSum += lossValue * count;
                 correct += logits.argmax(1).eq(yb).sum().item<long>();
                 step++;

@@ -48,6 +48,8 @@ public sealed record NasiOptions
     /// <summary>How G_t's ∇_α of the trace norm is computed (<see cref="TraceNormGradient"/>): the exact double backward, or
     /// a central-difference Hessian-vector product with a fraction of its memory and time.</summary>
     public AlphaGradient AlphaGradient { get; init; } = AlphaGradient.Exact;
+    /// <summary>The finite-difference path's step length ‖εv‖ in θ (<see cref="TraceNormGradient.Step"/>, DARTS' 0.01, by default).</summary>
+    public double FiniteDifferenceStep { get; init; } = TraceNormGradient.Step;
     /// <summary>
     /// The seed of the Gumbel draws and the batches; null for the search's own seed. <c>nas bench search</c> draws them
     /// from the stream "nasi" of each seed (and the supernet from the seed itself), as its stored comparisons did.
@@ -62,6 +64,8 @@ public sealed record NasiOptions
         if (!(Nu > 0) || !double.IsFinite(Nu)) throw new SettingException($"--nu {Nu}: ν must be positive and finite.");
         if (!(Xi > 0) || !double.IsFinite(Xi)) throw new SettingException($"--xi {Xi}: ξ must be positive and finite.");
         if (!(Temperature > 0) || !double.IsFinite(Temperature)) throw new SettingException($"--tau {Temperature}: τ must be positive and finite.");
+        if (!(FiniteDifferenceStep > 0) || !double.IsFinite(FiniteDifferenceStep))
+            throw new SettingException($"--fd-step {FiniteDifferenceStep}: the step must be positive and finite.");
     }
 }
 
@@ -146,7 +150,7 @@ public static class NasiSearch
         using var scope = NewDisposeScope();
         var (alphas, mixingWeights) = Draw(groups, options, seed, t, device, dtype);
         var (x, y) = batch(t);
-        var (traceValue, traceGradient) = TraceNormGradient.Compute(supernet, mixingWeights, alphas, x, y, options.AlphaGradient);
+        var (traceValue, traceGradient) = TraceNormGradient.Compute(supernet, mixingWeights, alphas, x, y, options.AlphaGradient, options.FiniteDifferenceStep);
         if (!double.IsFinite(traceValue))
             throw new InvalidOperationException($"NASI step {t + 1}: the trace norm of the sampled architecture is {traceValue}; the supernet's gradients are not finite at initialisation.");
         // Eq. 14: R = t − μ·max(0, t − ν), so ∇_α R = (1 − μ·[t > ν]) ∇_α t.

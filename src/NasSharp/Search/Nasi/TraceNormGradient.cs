@@ -38,13 +38,13 @@ public static class TraceNormGradient
     public const double Step = 0.01;
 
     /// <summary>
-    /// The trace norm and ∇_α of it, by <paramref name="method"/>. <paramref name="mixingWeights"/> builds the supernet's
+    /// The trace norm and ∇_α of it, by <paramref name="method"/> (the finite-difference path with ‖εv‖ = <paramref name="step"/>). <paramref name="mixingWeights"/> builds the supernet's
     /// mixing weights from <paramref name="alphas"/> (it is called once per pass, so each pass has a graph of its own).
     /// The gradient has one tensor per α (zeros where the output does not depend on it); the supernet's parameters are
     /// left as they were (bit for bit).
     /// </summary>
     public static (double Trace, Tensor[] Gradient) Compute(RelaxedSupernet supernet, Func<IReadOnlyList<Tensor>> mixingWeights,
-        IReadOnlyList<Tensor> alphas, Tensor x, Tensor y, AlphaGradient method)
+        IReadOnlyList<Tensor> alphas, Tensor x, Tensor y, AlphaGradient method, double step = Step)
     {
         ArgumentNullException.ThrowIfNull(supernet);
         ArgumentNullException.ThrowIfNull(mixingWeights);
@@ -52,7 +52,7 @@ public static class TraceNormGradient
         return method switch
         {
             AlphaGradient.Exact => Exact(supernet, mixingWeights, alphas, x, y),
-            AlphaGradient.FiniteDifference => FiniteDifference(supernet, mixingWeights, alphas, x, y, Step),
+            AlphaGradient.FiniteDifference => FiniteDifference(supernet, mixingWeights, alphas, x, y, step),
             _ => throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown α-gradient method."),
         };
     }

@@ -88,7 +88,7 @@ public static class SupernetTraining
                 using var scope = torch.NewDisposeScope();
                 var (xb, yb) = sgd.Step(step, order, start, count);
                 var paths = regime.IsFair() ? PathSampling.Fair(choiceCounts, pathRng) : new[] { PathSampling.Uniform(choiceCounts, pathRng) };
-                sgd.Optimizer.zero_grad();
+                sgd.Optimizer.ZeroGrad();
                 foreach (var path in paths)
                 {
                     supernet.SetPath(path);
@@ -101,7 +101,7 @@ public static class SupernetTraining
                     lossCount++;
                     passes++;
                 }
-                sgd.Optimizer.step();
+                sgd.Optimizer.Step();
                 step++;
                 progress?.Report(new TrainingProgress(step, sgd.TotalSteps, epoch, lossSum / lossCount));
             }
