@@ -41,4 +41,15 @@ public class NasiGradientBenchTests
         Assert.NotEqual(0, code);
         Assert.Contains("--alpha-gradient fd: use exact, finite-difference", error);
     }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-0.01")]
+    public void AFiniteDifferenceStepThatIsNotPositiveIsOneLineAndNoRun(string step)
+    {
+        using var cli = new CliHarness();
+        var (code, _, error) = cli.Run(["search", "--space", "nb201", "--strategy", "nasi", "--alpha-gradient", "finite-difference", "--fd-step", step, .. Tiny]);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"--fd-step {step}: the step must be positive and finite.", error);
+    }
 }
