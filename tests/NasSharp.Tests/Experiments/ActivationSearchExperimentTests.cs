@@ -40,9 +40,9 @@ public class ActivationSearchExperimentTests
         Assert.True(output.Truth[^1].MeanTestAccuracyPercent < 70, $"{output.Truth[^1].MeanTestAccuracyPercent}");
         Assert.True(best.Value > 80, $"{best.Value}");
 
-        // Six methods: four at both validation sizes, eigen and training-loss once; each row is the journaled pick's mean.
+        // Eight methods: six at both validation sizes, eigen and training-loss once; each row is the journaled pick's mean.
         var picks = journal.All<ActivationPick>("pick/").Select(p => p.Value).ToList();
-        Assert.Equal(4 * 2 + 2, picks.Count);
+        Assert.Equal(6 * 2 + 2, picks.Count);
         foreach (var row in output.Methods.Where(m => m.Method != ActivationSearchExperiment.ValidationOracle))
         {
             var pick = picks.Single(p => p.Method == row.Method && p.ValPoints == row.ValPoints);
