@@ -55,7 +55,9 @@ public sealed record BilevelOptions
     /// Judge α by the upper loss of the network's output times the scalar s* that minimises that loss at the current weights
     /// and α (a temperature for cross-entropy, a least-squares gain for squared loss), so that α is not rewarded for merely
     /// shrinking or growing an interpolant's outputs. s* is held fixed in the hypergradient, which is then still exact:
-    /// ∂L/∂s = 0 at s* (the envelope theorem).
+    /// ∂L/∂s = 0 at s* (the envelope theorem). That holds where the upper loss is taken at the current weights (first order,
+    /// implicit); the second-order step takes it after one unrolled weight step, where the current weights' s* is only
+    /// nearly optimal.
     /// </summary>
     public bool CalibrateUpper { get; init; }
 

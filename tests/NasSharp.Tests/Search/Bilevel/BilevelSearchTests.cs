@@ -69,16 +69,24 @@ public class BilevelSearchTests
             using (no_grad()) for (int k = 0; k < weights.Length; k++) weights[k].copy_(w0[k]);
             return value;
         }
-        const double h = 1e-6;
-        for (int e = 0; e < 2; e++)
-            for (int o = 0; o < 3; o++)
+        // The Hessian-vector product inside is itself a finite difference (relative error ~1e-4 of its term).
+        AssertCentralDifferences(J, alpha[0], hypergradient, h: 1e-6, relative: 1e-4, absolute: 1e-7);
+    }
+
+    /// <summary>
+    /// Every entry of <paramref name="analytic"/> against the central difference of <paramref name="f"/> at
+    /// <paramref name="at"/> with step <paramref name="h"/>: |numeric − analytic| &lt; relative·max(1e-2, |numeric|) + absolute.
+    /// </summary>
+    private static void AssertCentralDifferences(Func<Tensor, double> f, Tensor at, Tensor analytic, double h, double relative, double absolute)
+    {
+        for (int e = 0; e < at.shape[0]; e++)
+            for (int o = 0; o < at.shape[1]; o++)
             {
-                var plus = alpha[0].detach().clone(); plus[e, o] = plus[e, o] + h;
-                var minus = alpha[0].detach().clone(); minus[e, o] = minus[e, o] - h;
-                double numeric = (J(plus) - J(minus)) / (2 * h);
-                double analytic = hypergradient[e, o].item<double>();
-                // The Hessian-vector product inside is itself a finite difference (relative error ~1e-4 of its term).
-                Assert.True(Math.Abs(numeric - analytic) < 1e-4 * Math.Max(1e-2, Math.Abs(numeric)) + 1e-7, $"α[{e},{o}]: {analytic} vs {numeric}");
+                var plus = at.detach().clone(); plus[e, o] = plus[e, o] + h;
+                var minus = at.detach().clone(); minus[e, o] = minus[e, o] - h;
+                double numeric = (f(plus) - f(minus)) / (2 * h);
+                double value = analytic[e, o].item<double>();
+                Assert.True(Math.Abs(numeric - value) < relative * Math.Max(1e-2, Math.Abs(numeric)) + absolute, $"α[{e},{o}]: {value} vs {numeric}");
             }
     }
 
@@ -147,16 +155,7 @@ public class BilevelSearchTests
 
         // With s* held fixed, ∇_α L(s*·f(α)) is the total derivative of α ↦ min_s L(s·f(α)) (∂L/∂s = 0 at s*).
         var hypergradient = autograd.grad([BilevelSearch.Loss(supernet, alpha, val, detachAlpha: false, scale)], alpha)[0];
-        const double h = 1e-5;
-        for (int e = 0; e < 2; e++)
-            for (int o = 0; o < 3; o++)
-            {
-                var plus = alpha[0].detach().clone(); plus[e, o] = plus[e, o] + h;
-                var minus = alpha[0].detach().clone(); minus[e, o] = minus[e, o] - h;
-                double numeric = (Best(plus) - Best(minus)) / (2 * h);
-                double analytic = hypergradient[e, o].item<double>();
-                Assert.True(Math.Abs(numeric - analytic) < 1e-5 * Math.Max(1e-2, Math.Abs(numeric)) + 1e-8, $"α[{e},{o}]: {analytic} vs {numeric}");
-            }
+        AssertCentralDifferences(Best, alpha[0], hypergradient, h: 1e-5, relative: 1e-5, absolute: 1e-8);
     }
 
     [Theory]
