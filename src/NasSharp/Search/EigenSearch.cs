@@ -109,8 +109,14 @@ public sealed record EigenSearchOptions
 {
     public int Candidates { get; init; } = 20;
     public int TopK { get; init; } = 2;
-    /// <summary>Number of inputs N of the Gram matrix.</summary>
-    public int NtkBatch { get; init; } = 64;
+    /// <summary>Number of inputs N of the Gram matrix; null: the space's default (<see cref="NtkBatchOn"/>).</summary>
+    public int? NtkBatch { get; init; }
+
+    /// <summary>N unless the space's measurements choose another (<see cref="EigenRankings.NtkBatch"/>).</summary>
+    public const int DefaultNtkBatch = 64;
+
+    /// <summary>The N used on <paramref name="space"/>: <see cref="NtkBatch"/> if given, else the space's default.</summary>
+    public int NtkBatchOn(ISearchSpace space) => NtkBatch ?? EigenRankings.NtkBatch(space) ?? DefaultNtkBatch;
     /// <summary>Initialisations averaged per candidate.</summary>
     public int NtkSeeds { get; init; } = 1;
     public EigenScore Score { get; init; } = EigenScore.Auto;
@@ -134,7 +140,7 @@ public sealed record EigenSearchOptions
     {
         if (Candidates < 1) throw new SettingException($"--candidates {Candidates}: need at least one candidate.");
         if (TopK < 0 || TopK > Candidates) throw new SettingException($"--top-k {TopK}: must be in 0..{Candidates} (the number of candidates).");
-        if (NtkBatch < 2) throw new SettingException($"--ntk-batch {NtkBatch}: the NTK batch needs at least 2 inputs.");
+        if (NtkBatch is < 2) throw new SettingException($"--ntk-batch {NtkBatch}: the NTK batch needs at least 2 inputs.");
         if (NtkSeeds < 1) throw new SettingException($"--ntk-seeds {NtkSeeds}: need at least one NTK seed.");
         if (!Enum.IsDefined(Score)) throw new ArgumentOutOfRangeException(nameof(Score), Score, "Unknown score.");
         if (Score.IsTheoretical() && ScoringNetwork.Parameterization != Parameterization.Ntk)
@@ -153,8 +159,8 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
 {
     public const string StrategyName = "eigen";
 
-    /// <summary>The NTK batch: <see cref="EigenSearchOptions.NtkBatch"/> samples of the context's batches, from its seed.</summary>
-    public LabeledDataset NtkInputs(SearchContext context) => context.Data.Batches().Fixed(Options.NtkBatch, context.Seed);
+    /// <summary>The NTK batch: <see cref="EigenSearchOptions.NtkBatchOn"/> samples of the context's batches, from its seed.</summary>
+    public LabeledDataset NtkInputs(SearchContext context) => context.Data.Batches().Fixed(Options.NtkBatchOn(context.Space), context.Seed);
 
     public ScoredCandidate ScoreCandidate(SearchContext context, int index, IGenotype genotype, LabeledDataset ntkInputs)
     {

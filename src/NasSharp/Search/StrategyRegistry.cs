@@ -41,7 +41,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
         [
             new("candidates", "number of sampled candidates K", "20"),
             new("top-k", "how many of the best-scored candidates to train", "2"),
-            new("ntk-batch", "inputs N of the NTK Gram matrix", "64"),
+            new("ntk-batch", $"inputs N of the NTK Gram matrix ({EigenRankings.Nb201NtkBatch} on nb201, where a larger N ranks better: about 7 GB resident)", $"{EigenSearchOptions.DefaultNtkBatch}"),
             new("ntk-seeds", "initialisations averaged per candidate", "1"),
             new("score", $"{EigenScores.KnownNames}: batch on cell spaces, else empirical; λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), that with BN normalising by the batch's statistics, that with BN in training mode, λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "auto"),
             .. NetworkSettings.Specs(Parameterization.Ntk).Select(s => s.Name != "parameterization" ? s
@@ -54,7 +54,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             {
                 Candidates = settings.Int("candidates", 20),
                 TopK = settings.Int("top-k", 2),
-                NtkBatch = settings.Int("ntk-batch", 64),
+                NtkBatch = settings.IsGiven("ntk-batch") ? settings.Int("ntk-batch", EigenSearchOptions.DefaultNtkBatch) : null,
                 NtkSeeds = settings.Int("ntk-seeds", 1),
                 Score = settings.Text("score") is not { } s ? EigenScore.Auto
                     : EigenScores.TryParse(s, out var parsed) ? parsed

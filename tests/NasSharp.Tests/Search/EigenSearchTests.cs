@@ -55,6 +55,23 @@ public class EigenSearchTests
         Assert.Equal("--strategy eigen on nb201: nb201 networks are built in the standard parameterisation only; score in the standard one with --parameterization standard.", e.Message);
     }
 
+
+    [Fact]
+    public void TheNtkBatchDefaultsToTheMeasuredOneOnNb201AndAGivenOneWins()
+    {
+        // nb201 scores 256 inputs by default (its measurements, EigenRankings.NtkBatch); spaces without one keep 64.
+        var byDefault = (EigenSearch)StrategyRegistry.Default.Create("eigen");
+        Assert.Null(byDefault.Options.NtkBatch);
+        Assert.Equal(256, byDefault.Options.NtkBatchOn(new Nb201Space()));
+        Assert.Equal(64, byDefault.Options.NtkBatchOn(new DartsSpace()));
+        Assert.Equal(64, byDefault.Options.NtkBatchOn(Space));
+
+        var given = (EigenSearch)StrategyRegistry.Default.Create("eigen", new Settings([new("ntk-batch", "16")]));
+        Assert.Equal(16, given.Options.NtkBatchOn(new Nb201Space()));
+        Assert.Equal(16, given.Options.NtkBatchOn(Space));
+        var e = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("eigen", new Settings([new("ntk-batch", "1")])));
+        Assert.Equal("--ntk-batch 1: the NTK batch needs at least 2 inputs.", e.Message);
+    }
     [Fact]
     public void OnCellSpacesTheCaveatStatesTheMeasuredRhoOrThatNoneWasMeasured()
     {
