@@ -67,7 +67,7 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
     : IExperiment<SearchOutput>
 {
     public ExperimentKind Kind => ExperimentKind.Search;
-    public object Config { get; } = new SearchConfig(SpaceSpec.Of(space), data.Spec, strategy.Name, strategy.Options);
+    public object Config { get; } = new SearchConfig(SpaceSpec.Of(space), data.Spec, strategy.Name, strategy.OptionsOn(space));
     public long Seed => seed;
 
     public void Validate() => strategy.Validate(space, data);
@@ -127,7 +127,7 @@ public sealed class SearchExperiment(ISearchSpace space, ExperimentData data, IS
             SearchSeconds = outcome.SearchSeconds,
             ScoringSeconds = outcome.ScoringSeconds,
             TrainingSeconds = outcome.TrainingSeconds,
-            Options = strategy.Options,
+            Options = strategy.OptionsOn(space),
         };
     }
 

@@ -41,7 +41,7 @@ public sealed class TrainingComparisonExperiment : IExperiment<TrainingCompariso
         if (random < 1) throw new SettingException($"--random {random}: must be at least 1.");
         if (trainedSpace.SpaceName != space.SpaceName) throw new ArgumentException("The trained networks must come from the searched space.", nameof(trainedSpace));
         training.Validate();
-        config = new TrainingComparisonConfig(SpaceSpec.Of(space), SpaceSpec.Of(trainedSpace), data.Spec, strategy.Name, strategy.Options, random, training);
+        config = new TrainingComparisonConfig(SpaceSpec.Of(space), SpaceSpec.Of(trainedSpace), data.Spec, strategy.Name, strategy.OptionsOn(space), random, training);
         Seed = seed;
     }
 

@@ -162,6 +162,9 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
     /// <summary>The NTK batch: <see cref="EigenSearchOptions.NtkBatchOn"/> samples of the context's batches, from its seed.</summary>
     public LabeledDataset NtkInputs(SearchContext context) => context.Data.Batches().Fixed(Options.NtkBatchOn(context.Space), context.Seed);
 
+    /// <summary>The options with the NTK batch the space's default gives, so a run reports the N it used.</summary>
+    public override EigenSearchOptions OptionsOn(ISearchSpace space) => Options with { NtkBatch = Options.NtkBatchOn(space) };
+
     public ScoredCandidate ScoreCandidate(SearchContext context, int index, IGenotype genotype, LabeledDataset ntkInputs)
     {
         if (Options.Score.IsTheoretical()) return ScoreFromTheory(context, index, genotype, ntkInputs);

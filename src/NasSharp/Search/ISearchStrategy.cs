@@ -19,6 +19,12 @@ public interface ISearchStrategy
     object Options { get; }
 
     /// <summary>
+    /// <see cref="Options"/> with the defaults that depend on the space resolved (eigen's NTK batch): what a run on
+    /// <paramref name="space"/> keys on and reports.
+    /// </summary>
+    object OptionsOn(ISearchSpace space) => Options;
+
+    /// <summary>
     /// Refuses, with a <see cref="SettingException"/>, a space or data this strategy cannot search (a usage mistake), before
     /// anything is computed or stored. <see cref="Run"/> checks the same.
     /// </summary>
@@ -49,6 +55,10 @@ public abstract class SearchStrategy<TOptions>(string name, TOptions options) : 
     public string Name { get; } = name;
     public TOptions Options { get; } = options;
     object ISearchStrategy.Options => Options;
+    object ISearchStrategy.OptionsOn(ISearchSpace space) => OptionsOn(space);
+
+    /// <inheritdoc cref="ISearchStrategy.OptionsOn"/>
+    public virtual TOptions OptionsOn(ISearchSpace space) => Options;
 
     /// <inheritdoc cref="ISearchStrategy.Validate"/>
     public virtual void Validate(ISearchSpace space, ExperimentData data) { }

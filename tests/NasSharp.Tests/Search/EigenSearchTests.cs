@@ -65,6 +65,9 @@ public class EigenSearchTests
         Assert.Equal(256, byDefault.Options.NtkBatchOn(new Nb201Space()));
         Assert.Equal(64, byDefault.Options.NtkBatchOn(new DartsSpace()));
         Assert.Equal(64, byDefault.Options.NtkBatchOn(Space));
+        // A run keys on and reports the N it used.
+        Assert.Equal(256, ((EigenSearchOptions)((ISearchStrategy)byDefault).OptionsOn(new Nb201Space())).NtkBatch);
+        Assert.Equal(64, ((EigenSearchOptions)((ISearchStrategy)byDefault).OptionsOn(Space)).NtkBatch);
 
         var given = (EigenSearch)StrategyRegistry.Default.Create("eigen", new Settings([new("ntk-batch", "16")]));
         Assert.Equal(16, given.Options.NtkBatchOn(new Nb201Space()));
