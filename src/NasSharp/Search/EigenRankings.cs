@@ -44,7 +44,7 @@ public static class EigenRankings
     public static int? NtkBatch(ISearchSpace space)
     {
         ArgumentNullException.ThrowIfNull(space);
-        return space.SpaceName == "nb201" ? Nb201NtkBatch : null;
+        return space.SpaceName == Nb201Space.Name ? Nb201NtkBatch : null;
     }
 
     /// <summary>The eigen strategy's N on nb201 (see <see cref="NtkBatch"/>).</summary>

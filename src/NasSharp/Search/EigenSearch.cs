@@ -117,6 +117,7 @@ public sealed record EigenSearchOptions
 
     /// <summary>The N used on <paramref name="space"/>: <see cref="NtkBatch"/> if given, else the space's default.</summary>
     public int NtkBatchOn(ISearchSpace space) => NtkBatch ?? EigenRankings.NtkBatch(space) ?? DefaultNtkBatch;
+
     /// <summary>Initialisations averaged per candidate.</summary>
     public int NtkSeeds { get; init; } = 1;
     public EigenScore Score { get; init; } = EigenScore.Auto;

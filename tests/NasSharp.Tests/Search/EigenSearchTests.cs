@@ -55,7 +55,6 @@ public class EigenSearchTests
         Assert.Equal("--strategy eigen on nb201: nb201 networks are built in the standard parameterisation only; score in the standard one with --parameterization standard.", e.Message);
     }
 
-
     [Fact]
     public void TheNtkBatchDefaultsToTheMeasuredOneOnNb201AndAGivenOneWins()
     {
@@ -75,6 +74,7 @@ public class EigenSearchTests
         var e = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("eigen", new Settings([new("ntk-batch", "1")])));
         Assert.Equal("--ntk-batch 1: the NTK batch needs at least 2 inputs.", e.Message);
     }
+
     [Fact]
     public void OnCellSpacesTheCaveatStatesTheMeasuredRhoOrThatNoneWasMeasured()
     {
