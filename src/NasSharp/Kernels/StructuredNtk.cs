@@ -33,11 +33,38 @@ internal static class StructuredNtk
 
     private const string Supported = "Linear, ScaledLinear, Conv2d (zero padding), BatchNorm1d/2d/3d in eval mode with running statistics";
 
-    /// <summary>Null when <see cref="Compute"/> can handle the model's structure; otherwise why not.</summary>
+    /// <summary>Null when <see cref="Compute(nn.Module{Tensor, Tensor}, Tensor, NtkOutput, int)"/> can handle the model's structure; otherwise why not.</summary>
     public static string? UnsupportedReason(nn.Module<Tensor, Tensor> model) => Plan(model, out _);
 
     /// <summary>Θ of a validated model and batch (see <see cref="EmpiricalNtk.Fast"/>).</summary>
     public static NtkGram Compute(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output, int n)
+    {
+        try
+        {
+            return Compute(model, x, output, n, copyOutputs: false);
+        }
+        catch (BatchGradientMismatchException)
+        {
+            // An in-place operation downstream of a layer (ReLU(inplace)) may have rewritten the output δ was taken at;
+            // with copies it cannot. A mismatch that persists is a parameter used outside its layer's call.
+            try
+            {
+                return Compute(model, x, output, n, copyOutputs: true);
+            }
+            catch (BatchGradientMismatchException e)
+            {
+                throw new FastNtkNotSupportedException(e.Message);
+            }
+        }
+    }
+
+    /// <param name="copyOutputs">
+    /// Whether the network continues with a copy of each recorded layer output rather than an alias of it. Copies keep
+    /// in-place operations downstream (ReLU(inplace)) from rewriting the tensor δ is taken at, at the price of every
+    /// output held twice (0.7 of 2.3 GB in the forward pass of a NAS-Bench-201 cell at N = 256); an alias is exact
+    /// unless such an operation follows, which the batch-gradient check then reports.
+    /// </param>
+    private static NtkGram Compute(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output, int n, bool copyOutputs)
     {
         var reason = Plan(model, out var rules);
         if (reason is not null) throw new FastNtkNotSupportedException(reason);
@@ -51,7 +78,7 @@ internal static class StructuredNtk
             foreach (var rule in rules)
             {
                 var r = rule;
-                removers.Add(r.Module.register_forward_hook((_, input, result) => r.Record(input, result, n, scope)).remove);
+                removers.Add(r.Module.register_forward_hook((_, input, result) => r.Record(input, result, n, scope, copyOutputs)).remove);
             }
             y = model.call(x);
         }
@@ -84,7 +111,8 @@ internal static class StructuredNtk
             // The first pass also asks for the parameters' own gradients, to check the per-sample rebuild against them.
             var inputs = tracked.Select(t => t.Call.Output).Concat(logit == 0 ? parameters.Cast<Tensor>() : []).ToList();
             if (inputs.Count == 0) continue;
-            var grads = autograd.grad(new[] { target }, inputs, retain_graph: true, allow_unused: true);
+            // The last pass frees the graph as it goes: its saved tensors are not needed for Θ.
+            var grads = autograd.grad(new[] { target }, inputs, retain_graph: logit < logits - 1, allow_unused: true);
             for (int i = 0; i < tracked.Count; i++)
                 if (!grads[i].IsInvalid) tracked[i].Call.Deltas[logit] = grads[i];
             if (logit == 0)
@@ -92,13 +120,17 @@ internal static class StructuredNtk
                     if (!grads[tracked.Count + i].IsInvalid) firstPassGradients[parameters[i].Handle] = grads[tracked.Count + i];
         }
 
+        // Peak memory: the records, and the outputs δ was taken at, are the kernel's largest part (several GB for a cell
+        // network at N = 256); each is freed as soon as it is no longer needed.
+        foreach (var call in rules.SelectMany(r => r.Calls)) call.ReleaseOutput();
         var context = new Context(n, logits, x.dtype, x.device, firstPassGradients);
         var theta = zeros(new long[] { context.Rows, context.Rows }, dtype: ScalarType.Float64, device: x.device);
         using (no_grad())
             foreach (var rule in rules)
             {
-                using var ruleScope = NewDisposeScope();
-                rule.AccumulateChecked(theta, context);
+                using (var ruleScope = NewDisposeScope())
+                    rule.AccumulateChecked(theta, context);
+                foreach (var call in rule.Calls) call.Release();
             }
         return new NtkGram(theta.cpu().data<double>().ToArray(), n, logits);
     }
@@ -165,12 +197,27 @@ internal static class StructuredNtk
     private sealed class Call(Tensor input, Tensor output)
     {
         public Tensor Input { get; } = input;
+        /// <summary>The output δ is taken at; released (<see cref="ReleaseOutput"/>) once the passes are done.</summary>
         public Tensor Output { get; } = output;
+        /// <summary>The output's shape, kept after the output itself is released.</summary>
+        public long[] OutputShape { get; } = output.shape;
         public Tensor?[] Deltas { get; set; } = [];
 
         /// <summary>δ for every pass stacked as [N, K, ...output dims]; zeros where the output does not reach F.</summary>
         public Tensor StackedDeltas() =>
-            Deltas.Length == 1 ? (Deltas[0] ?? zeros_like(Output)).unsqueeze(1) : stack(Deltas.Select(d => d ?? zeros_like(Output)), 1);
+            Deltas.Length == 1 ? (Deltas[0] ?? Zeros()).unsqueeze(1) : stack(Deltas.Select(d => d ?? Zeros()), 1);
+
+        private Tensor Zeros() => zeros(OutputShape, dtype: Input.dtype, device: Input.device);
+
+        /// <summary>After the last backward pass only the output's shape is needed: its memory goes back.</summary>
+        public void ReleaseOutput() => Output.Dispose();
+
+        /// <summary>After the layer's Θ contribution is added nothing of the call is needed.</summary>
+        public void Release()
+        {
+            Input.Dispose();
+            foreach (var d in Deltas) d?.Dispose();
+        }
     }
 
     private abstract class LayerRule(string name, nn.Module<Tensor, Tensor> module, Parameter? weight, Parameter? bias)
@@ -183,17 +230,17 @@ internal static class StructuredNtk
         public IEnumerable<Parameter> Parameters => new[] { Weight, Bias }.OfType<Parameter>();
         public List<Call> Calls { get; } = [];
 
-        public Tensor Record(Tensor input, Tensor output, int n, DisposeScope scope)
+        public Tensor Record(Tensor input, Tensor output, int n, DisposeScope scope, bool copyOutput)
         {
             if (input.dim() < 1 || input.shape[0] != n || output.dim() < 1 || output.shape[0] != n)
                 throw new FastNtkNotSupportedException(
                     $"Module '{Name}' ({Module.GetType().Name}) was called with input [{string.Join(", ", input.shape)}] and output [{string.Join(", ", output.shape)}]; " +
                     $"NtkMethod.Fast needs the batch of N = {n} samples as the first dimension of every supported layer's input and output. Use NtkMethod.Exact.");
             Validate(input, output);
-            // The recorded tensors live until Compute's scope ends. The network continues with a copy of the output, so
-            // in-place operations downstream (ReLU(inplace), out += identity) cannot rewrite the tensor δ is taken at.
+            // The recorded tensors live until Compute's scope ends, or until they are released. The network continues
+            // with an alias or a copy of the output: hooks that return the module's own output tensor see it disposed.
             Calls.Add(new Call(Keep(input.detach(), scope), Keep(output, scope)));
-            return output.clone();
+            return copyOutput ? output.clone() : output.alias();
         }
 
         // Detach, then attach: TorchSharp 0.107's MoveToOtherDisposeScope into the scope that already owns a tensor drops
@@ -283,12 +330,15 @@ internal static class StructuredNtk
             if (!double.IsFinite(difference) || !double.IsFinite(scale) || !double.IsFinite(reference)) return;
             double tolerance = 64 * Math.Sqrt(Math.Max(terms, 1)) * context.Epsilon * scale;
             if (difference > tolerance)
-                throw new FastNtkNotSupportedException(
+                throw new BatchGradientMismatchException(
                     $"NtkMethod.Fast rebuilt a batch gradient of {parameterName} of module '{rule.Name}' ({rule.Module.GetType().Name}) that differs from " +
                     $"autograd's by {difference:G3} (norm {reference:G3}, rounding allows {tolerance:G3}): the parameter is also used outside that module's " +
                     "hooked call (tied weights, functional use, or a submodule run with .forward() instead of .call()). Use NtkMethod.Exact.");
         }
     }
+
+    /// <summary>A rebuilt batch gradient differs from autograd's: a shared output was rewritten, or a parameter is used outside its layer.</summary>
+    private sealed class BatchGradientMismatchException(string message) : Exception(message);
 
     /// <summary>y = s·W a + s_b·b on the last dimension; any middle dimensions (and repeated calls) are positions.</summary>
     private sealed class LinearRule(string name, nn.Module<Tensor, Tensor> module, Parameter weight, Parameter? bias,
@@ -368,7 +418,7 @@ internal static class StructuredNtk
             long cout = conv.out_channels, inFeatures = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1];
             var calls = Calls.Select(c =>
             {
-                long positions = c.Output.shape[2] * c.Output.shape[3];
+                long positions = c.OutputShape[2] * c.OutputShape[3];
                 return new PositionCall((start, count) => Unfold(c.Input.narrow(0, start, count), positions),
                     c.StackedDeltas().reshape(n, k, cout, positions), positions);
             }).ToList();

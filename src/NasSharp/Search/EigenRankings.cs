@@ -39,7 +39,7 @@ public static class EigenRankings
     /// The eigen strategy's default N where it was measured. On NAS-Bench-201 the default form ranks better as N grows
     /// (Spearman ρ 0.662 at N = 16, 0.722 at 256 on 1,000 cells; expected best of 100 92.28 and 92.57) and at 256 its best of
     /// 100 averages 93.08 on CIFAR-10 over five seeds, against 92.23 at 16 (<see cref="LambdaMinNb201"/>). The kernel's per-layer
-    /// records grow with N: about 7 GB resident at 256. Not measured on darts, whose networks are larger: it keeps the default.
+    /// records grow with N: about 6 GB resident at 256. Not measured on darts, whose networks are larger: it keeps the default.
     /// </summary>
     public static int? NtkBatch(ISearchSpace space)
     {

@@ -41,7 +41,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
         [
             new("candidates", "number of sampled candidates K", "20"),
             new("top-k", "how many of the best-scored candidates to train", "2"),
-            new("ntk-batch", $"inputs N of the NTK Gram matrix ({EigenRankings.Nb201NtkBatch} on nb201, where a larger N ranks better: about 7 GB resident)", $"{EigenSearchOptions.DefaultNtkBatch}"),
+            new("ntk-batch", $"inputs N of the NTK Gram matrix ({EigenRankings.Nb201NtkBatch} on nb201, where a larger N ranks better: about 6 GB resident)", $"{EigenSearchOptions.DefaultNtkBatch}"),
             new("ntk-seeds", "initialisations averaged per candidate", "1"),
             new("score", $"{EigenScores.KnownNames}: batch on cell spaces, else empirical; λ_min of the empirical NTK (alias lambda_min), its λ_min/(tr Θ/N), that with BN normalising by the batch's statistics, that with BN in training mode, λ_min of the infinite-width NTK, its lower bound, N/yᵀΘ⁻¹y", "auto"),
             .. NetworkSettings.Specs(Parameterization.Ntk).Select(s => s.Name != "parameterization" ? s
