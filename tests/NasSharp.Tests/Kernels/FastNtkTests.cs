@@ -183,6 +183,30 @@ public class FastNtkTests
     }
 
     [Fact]
+    public void WithoutInPlaceOperationsTheNetworkContinuesWithTheRecordedOutputNotACopy()
+    {
+        // Memory: a copy would hold every layer output twice (a gigabyte at N = 256 on an NB201 cell). Shared storage
+        // shows as a write into the tensor the next module received reaching the tensor the layer returned.
+        using var scope = NewDisposeScope();
+        random.manual_seed(21);
+        var first = nn.Linear(4, 6, dtype: ScalarType.Float64);
+        var probe = new InputProbe();
+        var model = nn.Sequential(first, probe, nn.Tanh(), nn.Linear(6, 2, dtype: ScalarType.Float64));
+        Tensor? returned = null;
+        var hook = first.register_forward_hook((_, _, result) =>
+        {
+            returned = result.alias().DetachFromDisposeScope();
+            return null!;
+        });
+        AssertFastMatchesExact(model, Inputs(seed: 22, n: 5, d: 4));
+        hook.remove();
+        using var seen = probe.Seen!;
+        using var layerOutput = returned!;
+        using (no_grad()) seen.fill_(7.0);
+        Assert.True(layerOutput.eq(7.0).all().item<bool>());
+    }
+
+    [Fact]
     public void FrozenParametersAreLeftOutOfThetaLikeInTheExactPath()
     {
         using var scope = NewDisposeScope();
@@ -353,6 +377,20 @@ public class FastNtkTests
     }
 
     /// <summary>One Linear(4→3) applied to each of 3 positions and then again to its own tanh: 6 positions in all.</summary>
+    /// <summary>Passes its input on and keeps the last one it saw.</summary>
+    private sealed class InputProbe() : nn.Module<Tensor, Tensor>(nameof(InputProbe))
+    {
+        public Tensor? Seen { get; private set; }
+
+        public override Tensor forward(Tensor x)
+        {
+            Seen?.Dispose();
+            Seen = x.alias().DetachFromDisposeScope();
+            // Not x itself: Sequential disposes each intermediate result once the next module has returned.
+            return x.alias();
+        }
+    }
+
     private sealed class SharedLinear : nn.Module<Tensor, Tensor>
     {
         private readonly Linear layer;
