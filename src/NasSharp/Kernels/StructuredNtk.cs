@@ -62,7 +62,8 @@ internal static class StructuredNtk
     /// Whether the network continues with a copy of each recorded layer output rather than an alias of it. Copies keep
     /// in-place operations downstream (ReLU(inplace)) from rewriting the tensor δ is taken at, at the price of every
     /// output held twice (0.7 of 2.3 GB in the forward pass of a NAS-Bench-201 cell at N = 256); an alias is exact
-    /// unless such an operation follows, which the batch-gradient check then reports.
+    /// unless such an operation follows, which the batch-gradient check then reports (a rewrite too small for the check
+    /// to see moves the rebuilt gradients by less than the rounding it allows).
     /// </param>
     private static NtkGram Compute(nn.Module<Tensor, Tensor> model, Tensor x, NtkOutput output, int n, bool copyOutputs)
     {
