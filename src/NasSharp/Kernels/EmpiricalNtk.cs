@@ -153,7 +153,8 @@ public static class EmpiricalNtk
             var target = output == NtkOutput.PerLogit ? y[sample, r % logitsPerSample] : y[sample].sum();
             // allow_unused: without it an unused parameter makes libtorch throw through THSAutograd_grad,
             // which has no catch and aborts the process. Unused parameters come back as undefined tensors.
-            var grads = autograd.grad(new[] { target }, parameters, retain_graph: true, allow_unused: true);
+            // The last row frees the graph as it goes, as the structured path's last pass does: Θ needs only J.
+            var grads = autograd.grad(new[] { target }, parameters, retain_graph: r < rows - 1, allow_unused: true);
             var row = new Tensor[parameters.Length];
             for (int l = 0; l < parameters.Length; l++)
             {
