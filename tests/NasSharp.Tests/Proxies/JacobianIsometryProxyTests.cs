@@ -30,11 +30,13 @@ public class JacobianIsometryProxyTests
         Assert.Equal(-0.36, score.Value, 1e-12);
     }
 
-    [Fact]
-    public void ScoreIsMinusTheMeanSpreadOfTheHandWrittenJacobians()
+    [Theory]
+    [InlineData(5, 3)]
+    [InlineData(2, 4)] // fewer hidden units than logits: J_n = W2 ∂u_n/∂x_n through the linear head
+    public void ScoreIsMinusTheMeanSpreadOfTheHandWrittenJacobians(int h, int k)
     {
         using var scope = NewDisposeScope();
-        const int n = 4, d = 6, h = 5, k = 3;
+        const int n = 4, d = 6;
         Func<nn.Module<Tensor, Tensor>> build = () =>
         {
             random.manual_seed(17);
@@ -87,6 +89,44 @@ public class JacobianIsometryProxyTests
         double alone = Enumerable.Range(0, 6).Average(i =>
             ProxyNets.ScoreAlone(new JacobianIsometryProxy(), () => TinyConvNet.Build(5), x[TensorIndex.Slice(i, i + 1)], null, 3).Value);
         Assert.Equal(alone, all.Value, 1e-9);
+    }
+
+    [Fact]
+    public void ALinearHeadWithFewerInputsThanLogitsGivesTheSameJacobiansInOnePassPerInput()
+    {
+        using var scope = NewDisposeScope();
+        var x = ProxyNets.Images(4, 5);
+        using var net = TinyConvNet.Build(3, channels: 4, classes: 12); // 8 pooled features → 12 logits
+        net.eval();
+        var viaHead = JacobianIsometryProxy.Jacobians(net, x, 12, scope, out int headPasses);
+        Assert.Equal(8, headPasses);
+
+        // The slower path: logits that are a copy of the head's output are differentiated one logit at a time.
+        using var copied = new AfterHead(net, logits => logits.clone());
+        var perLogit = JacobianIsometryProxy.Jacobians(copied, x, 12, scope, out int logitPasses);
+        Assert.Equal(12, logitPasses);
+        Assert.Equal(0.0, (viaHead - perLogit).abs().max().item<double>(), 1e-12);
+
+        // The head's own output changed in place after it returned: not W u + b any more, so one pass per logit, J = 2 W ∂u/∂x.
+        using var doubled = new AfterHead(net, logits => logits.mul_(2));
+        var changed = JacobianIsometryProxy.Jacobians(doubled, x, 12, scope, out int changedPasses);
+        Assert.Equal(12, changedPasses);
+        Assert.Equal(0.0, (changed - 2 * viaHead).abs().max().item<double>(), 1e-12);
+    }
+
+    /// <summary>A network followed by an operation on its logits.</summary>
+    private sealed class AfterHead : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> net;
+        private readonly Func<Tensor, Tensor> then;
+
+        public AfterHead(nn.Module<Tensor, Tensor> net, Func<Tensor, Tensor> then) : base(nameof(AfterHead))
+        {
+            (this.net, this.then) = (net, then);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => then(net.call(x));
     }
 
     private static double[][] Rows(Tensor t, int rows, int cols)
