@@ -44,6 +44,7 @@ public static class CommandSchemas
         ["bench-cluster"] = typeof(NasSharp.Cluster.ClusterBenchmarkOutput),
         ["bench-proxies"] = typeof(ProxyBenchOutput),
         ["bench-nasi-gradient"] = typeof(NasiGradientBenchReport),
+        ["bench-nasi-operations"] = typeof(NasSharp.Search.Nasi.TraceNormAnatomyOutput),
         ["bench-fairness"] = typeof(FairnessOutput),
         ["report"] = typeof(ReportCommand.ReportOutput),
         ["data-list"] = typeof(DataCommand.ListOutput),

@@ -20,6 +20,7 @@ public static class BenchCommand
         cmd.Subcommands.Add(BenchExperiments.Search(console, registries));
         cmd.Subcommands.Add(BenchExperiments.Train(console, registries));
         cmd.Subcommands.Add(BenchExperiments.NasiGradient(console, registries));
+        cmd.Subcommands.Add(BenchExperiments.NasiOperations(console, registries));
         cmd.Subcommands.Add(FairnessBenchCommand.Create(console, registries));
         cmd.Subcommands.Add(BilevelBenchCommand.Planted(console));
         cmd.Subcommands.Add(BilevelBenchCommand.Spectral(console));

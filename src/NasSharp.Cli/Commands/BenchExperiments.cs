@@ -206,6 +206,48 @@ public static class BenchExperiments
         console.Out.WriteLine($"peak memory: {o.PeakMemory}");
     }
 
+    public static Command NasiOperations(CliConsole console, Registries registries)
+    {
+        var cmd = new Command("nasi-operations", "Which operations NASI's objective pulls a relaxed supernet towards, and why: for each operation, " +
+            "the gradient of the trace norm ‖b⁻¹ Σ ∇_θ L‖² with respect to its logits at uniform mixing weights (mean over edges), " +
+            "and the trace norm, the logits' mean square and the classifier's share at the vertex where every edge of its group is that operation.");
+        var seeds = new Option<int>("--seeds") { Description = "Supernets measured (seeds --seed, --seed + 1, …), each on its own batch.", DefaultValueFactory = _ => 2 };
+        var seed = ExperimentCli.NewSeed();
+        var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, DartsSpace.Name);
+        var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "batch" or "parameterization"));
+        var dataOptions = new DataOptions(cmd, "cifar10");
+        foreach (var o in new Option[] { seeds, seed }) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            long s = pr.GetValue(seed);
+            var options = ((NasiStrategy)StrategyRegistry.Nasi.CreateFrom(nasi.Read(pr))).Options;
+            var settings = new TraceNormAnatomySettings { BatchSize = options.BatchSize, Parameterization = options.Parameterization, Seeds = pr.GetValue(seeds), Seed = s };
+            var space = spaceOptions.Resolve(pr);
+            var data = DataOptions.Load(pr, console, dataOptions.Spec(pr), s);
+            ExperimentCli.Run(pr, console, new TraceNormAnatomy(space, data, settings), o => Render(console, o), resumable: false);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void Render(CliConsole console, TraceNormAnatomyOutput o)
+    {
+        console.Out.WriteLine($"NASI's trace norm T on the {o.Space} search supernet ({o.Dataset}, b = {o.Batch}, {o.Parameterization} parameterisation), run {o.RunId}");
+        foreach (var n in o.Supernets)
+        {
+            console.Out.WriteLine($"seed {n.Seed}: at uniform mixing weights T = {n.UniformTraceNorm:G4}, logits' mean square {n.UniformLogitMeanSquare:G3}, classifier's share of T {n.UniformClassifierShare:P0}");
+            foreach (var g in n.Groups)
+            {
+                var t = new Table().Title($"{g.Group} ({g.Edges} edges)").AddColumn("operation").AddColumn(new TableColumn("∂T/∂α at uniform").RightAligned())
+                    .AddColumn(new TableColumn("T at its vertex / uniform").RightAligned()).AddColumn(new TableColumn("logits' mean square").RightAligned())
+                    .AddColumn(new TableColumn("classifier's share").RightAligned());
+                foreach (var e in g.Operations)
+                    t.AddRow(Markup.Escape(e.Operation), e.AlphaGradient.ToString("G3"), e.VertexTraceRatio.ToString("F3"), e.VertexLogitMeanSquare.ToString("G3"), e.VertexClassifierShare.ToString("P0"));
+                console.Ansi.Write(t);
+            }
+        }
+    }
+
     public static Command Train(CliConsole console, Registries registries)
     {
         var cmd = new Command("train", "Search a space with one strategy, then train the found architecture and K random ones under one budget: the " +

@@ -39,6 +39,8 @@ public enum ExperimentKind
     GradientBench,
     /// <summary>Single-path supernets trained under SPOS, FairNAS and isometry-fair: their rank correlation with a table (<c>nas bench fairness</c>).</summary>
     Fairness,
+    /// <summary>Which operations NASI's trace norm pulls a relaxed supernet towards, and why (<c>nas bench nasi-operations</c>).</summary>
+    TraceNormAnatomy,
 }
 
 /// <summary>

@@ -80,6 +80,7 @@ public class SchemaTests
         outputs["bench-cluster"] = cli.Json("bench", "cluster", "--silos", "1", "--items", "1", "--proxies", "params", "--batch", "4", "--threads", "1");
         outputs["bench-proxies"] = cli.Json("bench", "proxies", "--n", "1", "--proxies", "params,grad_norm", "--batch", "4", "--threads", "1");
         outputs["bench-nasi-gradient"] = cli.Json(["bench", "nasi-gradient", "--steps", "1", "--warmup", "0", "--batch", "4", "--channels", "4", "--cells", "1", "--data", "gaussian", "--labels", "random"]);
+        outputs["bench-nasi-operations"] = cli.Json(["bench", "nasi-operations", "--space", "nb201", "--seeds", "1", "--batch", "4", "--channels", "4", "--cells", "1", "--data", "gaussian", "--labels", "random"]);
         outputs["bench-fairness"] = cli.Json("bench", "fairness", "--channels", "2", "--cells", "1", "--train-size", "100", "--val-size", "50", "--test-size", "10",
             "--n", "3", "--epochs", "1", "--batch-size", "50", "--calibration", "20", "--top-k", "2", "--isometry-batch", "2", "--regimes", "spos,isometry-fair", "--threads", "1");
         outputs["runs-list"] = cli.Json("runs", "list");
