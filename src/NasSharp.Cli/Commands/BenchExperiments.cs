@@ -235,14 +235,14 @@ public static class BenchExperiments
         console.Out.WriteLine($"NASI's trace norm T on the {o.Space} search supernet ({o.Dataset}, b = {o.Batch}, {o.Parameterization} parameterisation), run {o.RunId}");
         foreach (var n in o.Supernets)
         {
-            console.Out.WriteLine($"seed {n.Seed}: at uniform mixing weights T = {n.UniformTraceNorm:G4}, logits' mean square {n.UniformLogitMeanSquare:G3}, classifier's share of T {n.UniformClassifierShare:P0}");
+            console.Out.WriteLine($"seed {n.Seed}: at uniform mixing weights T = {n.UniformTraceNorm:G4}, logits' mean square {n.UniformLogitMeanSquare:G3}, classifier's share of T {(n.UniformClassifierShare is { } u ? u.ToString("P0") : "– (no Linear classifier)")}");
             foreach (var g in n.Groups)
             {
                 var t = new Table().Title($"{g.Group} ({g.Edges} edges)").AddColumn("operation").AddColumn(new TableColumn("∂T/∂α at uniform").RightAligned())
                     .AddColumn(new TableColumn("T at its vertex / uniform").RightAligned()).AddColumn(new TableColumn("logits' mean square").RightAligned())
                     .AddColumn(new TableColumn("classifier's share").RightAligned());
                 foreach (var e in g.Operations)
-                    t.AddRow(Markup.Escape(e.Operation), e.AlphaGradient.ToString("G3"), e.VertexTraceRatio.ToString("F3"), e.VertexLogitMeanSquare.ToString("G3"), e.VertexClassifierShare.ToString("P0"));
+                    t.AddRow(Markup.Escape(e.Operation), e.AlphaGradient.ToString("G3"), e.VertexTraceRatio.ToString("F3"), e.VertexLogitMeanSquare.ToString("G3"), e.VertexClassifierShare?.ToString("P0") ?? "–");
                 console.Ansi.Write(t);
             }
         }

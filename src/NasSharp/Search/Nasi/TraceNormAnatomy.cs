@@ -29,14 +29,14 @@ public sealed record TraceNormAnatomySettings
 /// derivative with respect to that operation's logit (through the softmax), which is the direction NASI's first steps take
 /// (Shu et al. 2022, Eq. 14 below ν); and the vertex where every edge of the group is that operation alone (the other
 /// groups uniform): its trace norm over the uniform one, its logits' mean square, and the share of its trace norm that
-/// comes from the classifier (the network's last Linear layer).
+/// comes from the classifier (the network's last Linear layer; null when it has none).
 /// </summary>
-public sealed record OperationEffect(string Operation, double AlphaGradient, double VertexTraceRatio, double VertexLogitMeanSquare, double VertexClassifierShare);
+public sealed record OperationEffect(string Operation, double AlphaGradient, double VertexTraceRatio, double VertexLogitMeanSquare, double? VertexClassifierShare);
 
 public sealed record GroupAnatomy(string Group, int Edges, IReadOnlyList<OperationEffect> Operations);
 
 /// <summary>One supernet (its seed): T at uniform mixing weights, with its logits' mean square and classifier share, and every group's operations.</summary>
-public sealed record SupernetAnatomy(long Seed, double UniformTraceNorm, double UniformLogitMeanSquare, double UniformClassifierShare, IReadOnlyList<GroupAnatomy> Groups);
+public sealed record SupernetAnatomy(long Seed, double UniformTraceNorm, double UniformLogitMeanSquare, double? UniformClassifierShare, IReadOnlyList<GroupAnatomy> Groups);
 
 public sealed record TraceNormAnatomyOutput(long? RunId, string Space, string Dataset, int Batch, string Parameterization, IReadOnlyList<SupernetAnatomy> Supernets, double Seconds);
 
@@ -102,7 +102,7 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
         int total = 1 + groups.Sum(g => g.Operations.Count), done = 0;
 
         // T, the logits' mean square and the classifier's share of T at fixed mixing weights.
-        (double Trace, double LogitMeanSquare, double ClassifierShare) At(IReadOnlyList<Tensor> weights)
+        (double Trace, double LogitMeanSquare, double? ClassifierShare) At(IReadOnlyList<Tensor> weights)
         {
             using var scope = NewDisposeScope();
             using var grad = enable_grad();
@@ -120,7 +120,7 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
                 if (classifierHandles.Contains(named[k].parameter.Handle)) head += part;
             }
             progress?.Invoke(++done, total);
-            return (trace, logits.to_type(ScalarType.Float64).pow(2).mean().item<double>(), head / trace);
+            return (trace, logits.to_type(ScalarType.Float64).pow(2).mean().item<double>(), classifier is null ? null : head / trace);
         }
 
         // ∂T/∂w at uniform w by a double backward, then through the softmax: ∂T/∂α_{e,o} = w_o (∂T/∂w_{e,o} − Σ_o' w_o' ∂T/∂w_{e,o'}).
