@@ -117,7 +117,7 @@ public sealed class JacobianIsometryProxy : IProxy
 
         public static LinearHead? Observe(nn.Module network, int logits, DisposeScope scope)
         {
-            var last = NetworkLayers.All(network).Select(m => m.Module).OfType<Linear>().LastOrDefault();
+            var last = NetworkLayers.LastLinear(network);
             return last?.weight is { } w && w.dim() == 2 && w.shape[0] == logits && w.shape[1] < logits ? new LinearHead(last, scope) : null;
         }
 

@@ -48,6 +48,9 @@ public static class NetworkLayers
         return layers;
     }
 
+    /// <summary>The network's last <see cref="Linear"/> module (in module order): its classifier when it ends in one; null if it has none.</summary>
+    public static Linear? LastLinear(nn.Module network) => All(network).Select(m => m.Module).OfType<Linear>().LastOrDefault();
+
     /// <summary>All parameters with requires_grad, each once.</summary>
     public static Parameter[] TrainableParameters(nn.Module network)
     {

@@ -54,7 +54,7 @@ public static class TraceNorm
     }
 
     /// <summary>The trainable parameters and, for each, its squared gradient factor (1 unless <paramref name="factors"/> names it).</summary>
-    private static (Tensor[] Parameters, double[] Factors) Trainable(nn.Module<Tensor, Tensor> model, IReadOnlyDictionary<string, double>? factors)
+    internal static (Tensor[] Parameters, double[] Factors) Trainable(nn.Module<Tensor, Tensor> model, IReadOnlyDictionary<string, double>? factors)
     {
         ArgumentNullException.ThrowIfNull(model);
         var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();

@@ -4,7 +4,6 @@ using NasSharp.Networks;
 using NasSharp.Proxies;
 using NasSharp.Spaces;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NasSharp.Search.Nasi;
@@ -95,10 +94,10 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
         var dtype = supernet.parameters().First().dtype;
         var device = supernet.parameters().First().device;
         Tensor Uniform(ArchitectureGroup g) => full(new long[] { g.Edges, g.Operations.Count }, 1.0 / g.Operations.Count, dtype: dtype, device: device);
-        var named = supernet.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
-        var classifier = NetworkLayers.All(supernet).Select(m => m.Module).OfType<Linear>().LastOrDefault();
-        var classifierHandles = classifier?.parameters().Select(p => p.Handle).ToHashSet() ?? [];
         var factors = supernet.GradientFactors;
+        var (parameters, weightFactors) = TraceNorm.Trainable(supernet, factors);
+        var classifier = NetworkLayers.LastLinear(supernet);
+        var classifierHandles = classifier?.parameters().Select(p => p.Handle).ToHashSet() ?? [];
         int total = 1 + groups.Sum(g => g.Operations.Count), done = 0;
 
         // T, the logits' mean square and the classifier's share of T at fixed mixing weights.
@@ -109,15 +108,14 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
             supernet.SetMixingWeights(weights);
             var logits = supernet.call(x);
             var loss = nn.functional.cross_entropy(logits, y);
-            var grads = autograd.grad([loss], [.. named.Select(p => (Tensor)p.parameter)], allow_unused: true);
+            var grads = autograd.grad([loss], parameters, allow_unused: true);
             double trace = 0, head = 0;
-            for (int k = 0; k < named.Length; k++)
+            for (int k = 0; k < parameters.Length; k++)
             {
                 if (grads[k].IsInvalid) continue;
-                double factor = factors is not null && factors.TryGetValue(named[k].name, out var f) ? f : 1.0;
-                double part = grads[k].to_type(ScalarType.Float64).pow(2).sum().item<double>() * factor;
+                double part = grads[k].to_type(ScalarType.Float64).pow(2).sum().item<double>() * weightFactors[k];
                 trace += part;
-                if (classifierHandles.Contains(named[k].parameter.Handle)) head += part;
+                if (classifierHandles.Contains(parameters[k].Handle)) head += part;
             }
             progress?.Invoke(++done, total);
             return (trace, logits.to_type(ScalarType.Float64).pow(2).mean().item<double>(), classifier is null ? null : head / trace);
