@@ -100,36 +100,39 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
         var classifierHandles = classifier?.parameters().Select(p => p.Handle).ToHashSet() ?? [];
         int total = 1 + groups.Sum(g => g.Operations.Count), done = 0;
 
-        // T, the logits' mean square and the classifier's share of T at fixed mixing weights.
-        (double Trace, double LogitMeanSquare, double? ClassifierShare) At(IReadOnlyList<Tensor> weights)
+        // T, the logits' mean square and the classifier's share of T at fixed mixing weights; with createGraph, T is a tensor
+        // differentiable in the mixing weights (a double backward), else its value alone. The caller's dispose scope owns the tensors.
+        (Tensor Trace, double LogitMeanSquare, double? ClassifierShare) At(IReadOnlyList<Tensor> weights, bool createGraph = false)
         {
-            using var scope = NewDisposeScope();
             using var grad = enable_grad();
             supernet.SetMixingWeights(weights);
             var logits = supernet.call(x);
             var loss = nn.functional.cross_entropy(logits, y);
-            var grads = autograd.grad([loss], parameters, allow_unused: true);
-            double trace = 0, head = 0;
+            // retain_graph with create_graph: TorchSharp frees the graph otherwise.
+            var grads = autograd.grad([loss], parameters, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
+            Tensor trace = zeros(1, dtype: ScalarType.Float64, device: device).sum(), head = zeros(1, dtype: ScalarType.Float64, device: device).sum();
             for (int k = 0; k < parameters.Length; k++)
             {
                 if (grads[k].IsInvalid) continue;
-                double part = grads[k].to_type(ScalarType.Float64).pow(2).sum().item<double>() * weightFactors[k];
-                trace += part;
-                if (classifierHandles.Contains(parameters[k].Handle)) head += part;
+                var part = grads[k].to_type(ScalarType.Float64).pow(2).sum() * weightFactors[k];
+                trace = trace + part;
+                if (classifierHandles.Contains(parameters[k].Handle)) head = head + part;
             }
             progress?.Invoke(++done, total);
-            return (trace, logits.to_type(ScalarType.Float64).pow(2).mean().item<double>(), classifier is null ? null : head / trace);
+            return (trace, logits.detach().to_type(ScalarType.Float64).pow(2).mean().item<double>(),
+                classifier is null ? null : head.item<double>() / trace.item<double>());
         }
 
-        // ∂T/∂w at uniform w by a double backward, then through the softmax: ∂T/∂α_{e,o} = w_o (∂T/∂w_{e,o} − Σ_o' w_o' ∂T/∂w_{e,o'}).
+        // T at uniform w and ∂T/∂w there from the same pass, then through the softmax:
+        // ∂T/∂α_{e,o} = w_o (∂T/∂w_{e,o} − Σ_o' w_o' ∂T/∂w_{e,o'}).
         double[][] alphaGradients;
+        (double Trace, double LogitMeanSquare, double? ClassifierShare) uniform;
         using (var scope = NewDisposeScope())
         {
             var weights = groups.Select(g => Uniform(g).requires_grad_(true)).ToArray();
-            using var grad = enable_grad();
-            supernet.SetMixingWeights(weights);
-            var trace = TraceNorm.Approximation(supernet, x, y, createGraph: true, factors);
-            var dw = autograd.grad([trace], weights, allow_unused: true);
+            var at = At(weights, createGraph: true);
+            uniform = (at.Trace.item<double>(), at.LogitMeanSquare, at.ClassifierShare);
+            var dw = autograd.grad([at.Trace], weights, allow_unused: true);
             alphaGradients = [.. groups.Select((g, k) =>
             {
                 if (dw[k].IsInvalid) return new double[g.Operations.Count];
@@ -138,7 +141,6 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
                 return perEdge.mean([0]).data<double>().ToArray();
             })];
         }
-        var uniform = At([.. groups.Select(Uniform)]);
 
         var result = new List<GroupAnatomy>();
         for (int k = 0; k < groups.Count; k++)
@@ -151,7 +153,7 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
                 var vertex = zeros(new long[] { g.Edges, g.Operations.Count }, dtype: dtype, device: device);
                 vertex[TensorIndex.Colon, o] = ones(g.Edges, dtype: dtype, device: device);
                 var at = At([.. groups.Select((h, j) => j == k ? vertex : Uniform(h))]);
-                effects.Add(new OperationEffect(g.Operations[o], alphaGradients[k][o], at.Trace / uniform.Trace, at.LogitMeanSquare, at.ClassifierShare));
+                effects.Add(new OperationEffect(g.Operations[o], alphaGradients[k][o], at.Trace.item<double>() / uniform.Trace, at.LogitMeanSquare, at.ClassifierShare));
             }
             result.Add(new GroupAnatomy(g.Name, g.Edges, effects));
         }
