@@ -124,16 +124,43 @@ public class PlantedActivationTests
         Assert.All(record.Picks, p => Assert.Equal(1.0, p.Alpha.Sum(), 1e-9));
         Assert.True(record.Gaps[1].SupGap < record.Gaps[0].SupGap, $"gap at n_V = 200: {record.Gaps[1].SupGap}, at 8: {record.Gaps[0].SupGap}");
 
-        // The gap and the test oracle depend on no method: measured alone they are the same, and nothing else is picked.
+        // The gap and the oracles depend on no method: measured alone they are the same, and nothing else is picked.
         var gapOnly = PlantedExperiment.RunSeed(config with { GapOnly = true }, 0, seed: 11);
         Assert.Equal(record.Gaps, gapOnly.Gaps);
-        Assert.Equal(record.Picks.Where(p => p.Method == PlantedExperiment.TestOracle).Select(p => (p.ValPoints, p.Picked, string.Join(",", p.Alpha))),
-            gapOnly.Picks.Select(p => (p.ValPoints, p.Picked, string.Join(",", p.Alpha))));
-        Assert.Equal([PlantedExperiment.TestOracle], PlantedExperiment.Summarise(config with { GapOnly = true }, [gapOnly], runId: null, seconds: 0).Recovery.Select(x => x.Method).Distinct());
+        Assert.Equal(record.Picks.Where(p => PlantedExperiment.Oracles.Contains(p.Method)).Select(p => (p.Method, p.ValPoints, p.Picked, string.Join(",", p.Alpha))),
+            gapOnly.Picks.Select(p => (p.Method, p.ValPoints, p.Picked, string.Join(",", p.Alpha))));
+        Assert.Equal(PlantedExperiment.Oracles, PlantedExperiment.Summarise(config with { GapOnly = true }, [gapOnly], runId: null, seconds: 0).Recovery.Select(x => x.Method).Distinct());
 
         // A population sample below 100 × the largest n_V (200) is refused.
         var e = Assert.Throws<SettingException>(() => PlantedExperiment.Validate(config with { Problem = config.Problem with { TestPoints = 19_999 } }));
         Assert.Contains("--test-points 19999", e.Message);
+    }
+
+    [Fact]
+    public void TheValidationOracleIsTheGridAlphaOfLeastValidationRiskOfTheDualInterpolant()
+    {
+        // Reference: the interpolant in its dual form Zᵀ(ZZᵀ)⁻¹y (the experiment uses the pseudo-inverse), on the same samples.
+        var config = new PlantedConfig(Small with { Noise = 0.05, TestPoints = 4_000 }, Seeds: 1, Multiples: [2, 10], PlantedExperiment.DefaultBilevel, new MklOptions(), 1, 0.1,
+            AlsIterations: 1, GridDivisions: 4) { GapOnly = true };
+        var record = PlantedExperiment.RunSeed(config, 0, seed: 5);
+        using var scope = NewDisposeScope();
+        using var problem = new PlantedProblem(config.Problem, 5);
+        var (trainX, trainY) = problem.Sample(config.Problem.TrainPoints);
+        var (valX, valY) = problem.Sample(40);
+        var grid = PlantedMethods.SimplexGrid(4, 4);
+        foreach (var n in new[] { 8, 40 })
+        {
+            var risks = grid.Select(a =>
+            {
+                var alpha = tensor(a, dtype: ScalarType.Float64);
+                return PlantedMethods.Risk(valX.narrow(0, 0, n), valY.narrow(0, 0, n), PlantedMethods.InterpolantReadout(trainX, trainY, alpha), alpha);
+            }).ToArray();
+            var pick = record.Picks.Single(p => p.Method == PlantedExperiment.ValidationOracle && p.ValPoints == n);
+            int index = grid.Select((a, i) => (a, i)).Single(x => x.a.SequenceEqual(pick.Alpha)).i;
+            Assert.True(risks[index] <= risks.Min() * (1 + 1e-6), $"n_V = {n}: the pick's validation risk {risks[index]}, the grid's least {risks.Min()}");
+            Assert.True(risks.Max() > risks[index] * 1.01, "the grid's validation risks should differ");
+            Assert.Equal(PlantedMethods.ArgMax(pick.Alpha), pick.Picked);
+        }
     }
 
     [Fact]
