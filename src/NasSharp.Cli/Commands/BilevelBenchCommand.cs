@@ -31,7 +31,7 @@ public static class BilevelBenchCommand
         var dimension = new Option<int>("--dimension") { Description = "d, the input dimension.", DefaultValueFactory = _ => defaults.Dimension };
         var trainPoints = new Option<int>("--train-points") { Description = "n_T.", DefaultValueFactory = _ => defaults.TrainPoints };
         var testPoints = new Option<int>("--test-points") { Description = $"Fresh inputs the population (test) risk is estimated on; at least {PlantedProblem.PopulationMultiple} × the largest n_V.", DefaultValueFactory = _ => defaults.TestPoints };
-        var gapOnly = new Option<bool>("--gap-only") { Description = "Measure only what depends on no method: the validation–test gap, its slope and the test oracle's recovery (no method runs)." };
+        var gapOnly = new Option<bool>("--gap-only") { Description = "Measure only what depends on no method: the validation–test gap, its slope and the two oracles' recovery (no method runs)." };
         var noise = new Option<double>("--noise") { Description = "Standard deviation of the label noise.", DefaultValueFactory = _ => defaults.Noise };
         var dominant = new Option<double>("--dominant") { Description = "α* of the teacher's dominant activation.", DefaultValueFactory = _ => defaults.Dominant };
         var bilevelDefaults = PlantedExperiment.DefaultBilevel;

@@ -15,8 +15,9 @@ public sealed record PlantedConfig(PlantedSettings Problem, int Seeds, IReadOnly
     int InterpolantSteps, double InterpolantStepSize, int AlsIterations, int GridDivisions)
 {
     /// <summary>
-    /// Measure only what depends on no method: the validation–test gap and the test oracle's recovery (no method runs). The
-    /// oracle bounds every method's recovery, so a setting can be chosen on it without looking at the methods.
+    /// Measure only what depends on no method: the validation–test gap and the two oracles' recovery (no method runs). The
+    /// test oracle bounds every method's recovery and the validation oracle is what the validation sample allows, so a
+    /// setting can be chosen on them without looking at the methods.
     /// </summary>
     public bool GapOnly { get; init; }
 }
