@@ -35,6 +35,11 @@ public sealed record BilevelOptions
     /// <summary>Outer steps: each is <see cref="InnerSteps"/> weight steps, then one α step.</summary>
     public int Steps { get; init; } = 100;
     public int InnerSteps { get; init; } = 5;
+    /// <summary>
+    /// Weight steps at uniform α before the first α step (DARTS variants' warm-up): the hypergradient assumes weights near
+    /// the lower level's solution, which the first outer steps otherwise lack. 0 (the default) starts α at once.
+    /// </summary>
+    public int WarmupSteps { get; init; }
     /// <summary>Learning rate of the weights' full-batch gradient descent on the training sample (also ξ of the unrolled step).</summary>
     public double WeightLr { get; init; } = 0.1;
     /// <summary>
@@ -67,6 +72,7 @@ public sealed record BilevelOptions
         if (ValPoints < 1) throw new SettingException($"--val-points {ValPoints}: need at least 1.");
         if (Steps < 1) throw new SettingException($"--steps {Steps}: need at least 1.");
         if (InnerSteps < 0) throw new SettingException($"--inner-steps {InnerSteps}: must be non-negative.");
+        if (WarmupSteps < 0) throw new SettingException($"--warmup-steps {WarmupSteps}: must be non-negative.");
         if (!(WeightLr > 0)) throw new SettingException($"--weight-lr {WeightLr}: must be positive.");
         if (!(Momentum >= 0 && Momentum < 1)) throw new SettingException($"--weight-momentum {Momentum}: must be in [0, 1).");
         if (!(AlphaLr > 0)) throw new SettingException($"--alpha-lr {AlphaLr}: must be positive.");
@@ -102,19 +108,25 @@ public static class BilevelSearch
         var velocity = weights.Select(w => zeros_like(w).DetachFromDisposeScope()).ToArray();
         var adam = new Adam(alpha, options.AlphaLr);
         double trainLoss = double.NaN, upperLoss = double.NaN;
+        void WeightStep()
+        {
+            using var innerScope = NewDisposeScope();
+            var loss = Loss(supernet, alpha, train, detachAlpha: true);
+            var grads = autograd.grad([loss], weights);
+            using (no_grad())
+                for (int k = 0; k < weights.Length; k++) weights[k].sub_(options.WeightLr * velocity[k].mul_(options.Momentum).add_(grads[k]));
+            trainLoss = loss.ToDouble();
+        }
+        for (int warmup = 0; warmup < options.WarmupSteps; warmup++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            WeightStep();
+        }
         for (int step = 0; step < options.Steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            for (int inner = 0; inner < options.InnerSteps; inner++)
-            {
-                using var innerScope = NewDisposeScope();
-                var loss = Loss(supernet, alpha, train, detachAlpha: true);
-                var grads = autograd.grad([loss], weights);
-                using (no_grad())
-                    for (int k = 0; k < weights.Length; k++) weights[k].sub_(options.WeightLr * velocity[k].mul_(options.Momentum).add_(grads[k]));
-                trainLoss = loss.ToDouble();
-            }
+            for (int inner = 0; inner < options.InnerSteps; inner++) WeightStep();
             double scale = options.CalibrateUpper ? OptimalScale(supernet, alpha, upper) : 1;
             var hypergradient = options.Order switch
             {

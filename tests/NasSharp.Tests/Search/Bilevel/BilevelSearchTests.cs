@@ -111,6 +111,30 @@ public class BilevelSearchTests
             }
     }
 
+    [Fact]
+    public void WarmupStepsAreTheWeightStepsOfTheFirstOuterStepTakenAtUniformAlpha()
+    {
+        // Reference: with no warm-up, the first outer step's inner steps are also taken at α = 0 (uniform), before α moves.
+        // So W warm-up steps then outer steps of no inner step equal W inner steps in the first outer step, here for one
+        // outer step; weights and logits to the bit. Ignoring the warm-up would leave the weights at initialisation.
+        using var scope = NewDisposeScope();
+        var options = new BilevelOptions { Steps = 1, WeightLr = 0.2, Momentum = 0.5, AlphaLr = 0.05 };
+        (double[,] Logits, double[] Weights) Search(BilevelOptions o)
+        {
+            var (supernet, _, _, train, val) = Fixture();
+            using var _ = supernet;
+            var logits = BilevelSearch.Run(supernet, train, val, o).Logits[0];
+            return (logits, [.. supernet.parameters().SelectMany(p => p.data<double>().ToArray())]);
+        }
+        var warm = Search(options with { WarmupSteps = 3, InnerSteps = 0 });
+        var inner = Search(options with { WarmupSteps = 0, InnerSteps = 3 });
+        var cold = Search(options with { WarmupSteps = 0, InnerSteps = 0 });
+        Assert.Equal(inner.Weights, warm.Weights);
+        Assert.Equal(inner.Logits, warm.Logits);
+        Assert.NotEqual(cold.Weights, warm.Weights);
+        Assert.Throws<SettingException>(() => (options with { WarmupSteps = -1 }).Validate());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
