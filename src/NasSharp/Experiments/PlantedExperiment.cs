@@ -153,10 +153,10 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
             validationOracle[n] = grid[PlantedMethods.ArgMax([.. valRisks.Select(r => -r)])].Alpha.data<double>().ToArray();
         }
         var oracle = grid[PlantedMethods.ArgMax([.. testRisks.Select(r => -r)])].Alpha.data<double>().ToArray();
-        IEnumerable<PlantedPick> Oracles(int n) =>
+        IEnumerable<PlantedPick> OraclePicks(int n) =>
             [new PlantedPick(TestOracle, n, PlantedMethods.ArgMax(oracle), oracle), new PlantedPick(ValidationOracle, n, PlantedMethods.ArgMax(validationOracle[n]), validationOracle[n])];
         if (config.GapOnly)
-            return new PlantedSeedRecord(index, problem.Dominant, problem.AlphaStar, [.. sizes.SelectMany(Oracles)], gaps, clock.Elapsed.TotalSeconds);
+            return new PlantedSeedRecord(index, problem.Dominant, problem.AlphaStar, [.. sizes.SelectMany(OraclePicks)], gaps, clock.Elapsed.TotalSeconds);
         var activations = config.Problem.Activations;
         var firstOrder = config.Bilevel with { Order = HypergradientOrder.First, Upper = UpperSplit.Validation };
         // Selection by training loss does not depend on the validation sample.
@@ -178,7 +178,7 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
             foreach (var (method, alpha) in new[] { (Bilevel, bilevel), (BilevelSecondOrder, secondOrder), (BilevelImplicit, implicitOrder), (Mkl, mkl), (Spectral, spectral), (TrainingLoss, byTraining), (TrainingLossImplicit, byTrainingImplicit),
                 (InterpolantHypergradient, exact) })
                 picks.Add(new PlantedPick(method, n, PlantedMethods.ArgMax(alpha), alpha));
-            picks.AddRange(Oracles(n));
+            picks.AddRange(OraclePicks(n));
         }
         return new PlantedSeedRecord(index, problem.Dominant, problem.AlphaStar, picks, gaps, clock.Elapsed.TotalSeconds);
     }

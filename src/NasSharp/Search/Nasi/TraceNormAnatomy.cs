@@ -100,8 +100,8 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
         var classifierHandles = classifier?.parameters().Select(p => p.Handle).ToHashSet() ?? [];
         int total = 1 + groups.Sum(g => g.Operations.Count), done = 0;
 
-        // T, the logits' mean square and the classifier's share of T at fixed mixing weights; with createGraph, T is a tensor
-        // differentiable in the mixing weights (a double backward), else its value alone. The caller's dispose scope owns the tensors.
+        // T (a float64 scalar tensor), the logits' mean square and the classifier's share of T at fixed mixing weights; with
+        // createGraph, T is differentiable in the mixing weights (a double backward). The caller's dispose scope owns the tensors.
         (Tensor Trace, double LogitMeanSquare, double? ClassifierShare) At(IReadOnlyList<Tensor> weights, bool createGraph = false)
         {
             using var grad = enable_grad();
@@ -110,7 +110,7 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
             var loss = nn.functional.cross_entropy(logits, y);
             // retain_graph with create_graph: TorchSharp frees the graph otherwise.
             var grads = autograd.grad([loss], parameters, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
-            Tensor trace = zeros(1, dtype: ScalarType.Float64, device: device).sum(), head = zeros(1, dtype: ScalarType.Float64, device: device).sum();
+            Tensor trace = tensor(0.0, dtype: ScalarType.Float64, device: device), head = tensor(0.0, dtype: ScalarType.Float64, device: device);
             for (int k = 0; k < parameters.Length; k++)
             {
                 if (grads[k].IsInvalid) continue;
