@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace NasSharp.Cluster;
 
@@ -12,7 +11,7 @@ namespace NasSharp.Cluster;
 /// </summary>
 public sealed class LocalSilos : IDisposable
 {
-    private readonly List<(Process Process, int SiloPort, int GatewayPort)> silos = [];
+    private readonly List<(Process Process, int SiloPort, int GatewayPort, OutputTail Errors)> silos = [];
     private readonly string? redis;
     private readonly string? adoNet;
 
@@ -37,7 +36,8 @@ public sealed class LocalSilos : IDisposable
                 else if (adoNet is not null) args.AddRange(["--clustering", "adonet", "--connection", adoNet]);
                 else if (i > 0) args.AddRange(["--primary", $"127.0.0.1:{silos[0].SiloPort}"]);
                 if (dataDirectory is not null) args.AddRange(["--data-dir", dataDirectory]);
-                silos.Add((Start(nas, args, startTimeout ?? TimeSpan.FromMinutes(3), environment), siloPort, gatewayPort));
+                var errors = new OutputTail();
+                silos.Add((Start(nas, args, startTimeout ?? TimeSpan.FromMinutes(3), environment, errors), siloPort, gatewayPort, errors));
             }
         }
         catch
@@ -56,6 +56,13 @@ public sealed class LocalSilos : IDisposable
     /// <summary>CPU time used so far by the silos still running, with the part of their threads named <paramref name="threadName"/>.</summary>
     public CpuTime Cpu(string threadName) =>
         silos.Where(s => !s.Process.HasExited).Aggregate(default(CpuTime), (sum, s) => sum + ProcessCpu.Of(s.Process, threadName));
+
+    /// <summary>
+    /// Each silo's state and the last <paramref name="lines"/> lines of its error output, for a failure message when a run on
+    /// the silos stalls.
+    /// </summary>
+    public string Describe(int lines = 15) => string.Join("\n", silos.Select((s, i) =>
+        $"silo {i} ({(s.Process.HasExited ? $"exited with code {s.Process.ExitCode}" : "running")}), last error output:\n{s.Errors.Last(lines)}"));
 
     /// <summary>Kills silo <paramref name="index"/> with SIGKILL (without Redis, 0 is the primary, which holds the membership).</summary>
     public void Kill(int index)
@@ -86,21 +93,21 @@ public sealed class LocalSilos : IDisposable
         return Process.Start(start) ?? throw new ClusterException($"cannot start {nas[0]}");
     }
 
-    private static Process Start(IReadOnlyList<string> nas, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment)
+    private static Process Start(IReadOnlyList<string> nas, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment,
+        OutputTail errors)
     {
         var process = StartNas(nas, args, environment);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var errors = new StringBuilder();
         // Both pipes drained for the silo's whole life, so a full pipe never blocks it.
         process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Waiting for work", StringComparison.Ordinal) == true) ready.TrySetResult(); };
-        process.ErrorDataReceived += (_, e) => { lock (errors) errors.AppendLine(e.Data); };
-        process.Exited += (_, _) => ready.TrySetException(new ClusterException($"silo exited with code {process.ExitCode}: {Errors(errors)}"));
+        process.ErrorDataReceived += (_, e) => errors.Add(e.Data);
+        process.Exited += (_, _) => ready.TrySetException(new ClusterException($"silo exited with code {process.ExitCode}: {errors.FirstError()}"));
         process.EnableRaisingEvents = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {
-            if (!ready.Task.Wait(timeout)) throw new ClusterException($"silo did not start in {timeout.TotalSeconds:F0} s: {Errors(errors)}");
+            if (!ready.Task.Wait(timeout)) throw new ClusterException($"silo did not start in {timeout.TotalSeconds:F0} s: {errors.FirstError()}");
         }
         catch (Exception e)
         {
@@ -112,9 +119,33 @@ public sealed class LocalSilos : IDisposable
         return process;
     }
 
-    private static string Errors(StringBuilder errors)
+    /// <summary>A silo's error output: its first line that starts with "error", and its last lines (at most 200 kept).</summary>
+    private sealed class OutputTail
     {
-        lock (errors) return errors.ToString().Trim().Split('\n').FirstOrDefault(l => l.StartsWith("error", StringComparison.Ordinal)) ?? "no error output";
+        private const int Kept = 200;
+        private readonly Queue<string> last = new();
+        private string? firstError;
+
+        public void Add(string? line)
+        {
+            if (line is null) return;
+            lock (last)
+            {
+                if (firstError is null && line.StartsWith("error", StringComparison.Ordinal)) firstError = line;
+                last.Enqueue(line);
+                if (last.Count > Kept) last.Dequeue();
+            }
+        }
+
+        public string FirstError()
+        {
+            lock (last) return firstError ?? "no error output";
+        }
+
+        public string Last(int lines)
+        {
+            lock (last) return last.Count == 0 ? "(none)" : string.Join("\n", last.Skip(Math.Max(0, last.Count - lines)));
+        }
     }
 
     public static int FreePort()
@@ -126,7 +157,7 @@ public sealed class LocalSilos : IDisposable
 
     public void Dispose()
     {
-        foreach (var (process, _, _) in silos)
+        foreach (var (process, _, _, _) in silos)
         {
             try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
             catch (InvalidOperationException) { }

@@ -30,8 +30,11 @@ public class ClusterKillTests
         using var silos = new LocalSilos(LocalSilos.CurrentNas(), count: 2, threads: 1);
         var cluster = ClusterArgs(silos);
         var coordinator = Task.Run(() => cli.Run([.. Correlate(cluster), "--json"]));
-        WaitForResults(cli.StorePath, atLeast: 2, coordinator);
+        WaitForResults(cli.StorePath, atLeast: 2, coordinator, silos);
         silos.Kill(1);  // the second silo, not the primary that holds the membership
+        var states = silos.Describe();
+        Assert.Contains("silo 0 (running)", states);
+        Assert.Contains("silo 1 (exited with code", states);
         var (code, output, err) = await coordinator;
         Assert.True(code == 0, err);
 
@@ -46,7 +49,7 @@ public class ClusterKillTests
         var args = Correlate(ClusterArgs(silos));
         using (var child = cli.StartProcess(args))
         {
-            WaitForResults(cli.StorePath, atLeast: 2, child);
+            WaitForResults(cli.StorePath, atLeast: 2, child, silos);
             child.Kill(entireProcessTree: true);
             child.WaitForExit();
         }
@@ -85,7 +88,7 @@ public class ClusterKillTests
     {
         using var cli = new CliHarness();
         var coordinator = Task.Run(() => cli.Run([.. Correlate(["--cluster", cluster, "--cluster-id", silos.ClusterId]), "--json"]));
-        WaitForResults(cli.StorePath, atLeast: 2, coordinator);
+        WaitForResults(cli.StorePath, atLeast: 2, coordinator, silos);
         silos.Kill(killed);
         var (code, output, err) = await coordinator;
         Assert.True(code == 0, err);
@@ -110,7 +113,8 @@ public class ClusterKillTests
     private static string[] ClusterArgs(LocalSilos silos) =>
         ["--cluster", string.Join(",", silos.Address.Gateways.Select(g => g.ToString())), "--cluster-id", silos.ClusterId];
 
-    private static void WaitForResults(string storePath, int atLeast, object running)
+    /// <summary>Waits until the run has stored <paramref name="atLeast"/> results; a stall fails with the silos' states and error output.</summary>
+    private static void WaitForResults(string storePath, int atLeast, object running, LocalSilos silos)
     {
         var deadline = Stopwatch.StartNew();
         while (StoredKeys(storePath).Count < atLeast)
@@ -118,7 +122,8 @@ public class ClusterKillTests
             if (running is Task<(int Code, string Out, string Err)> { IsCompleted: true } done)
                 Assert.Fail($"the run ended before it could be interrupted: exit {done.Result.Code}, {done.Result.Err}");
             Assert.False(running is Process { HasExited: true }, "the run ended before it could be interrupted");
-            Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(10), "no results were stored in 10 minutes");
+            if (deadline.Elapsed >= TimeSpan.FromMinutes(10))
+                Assert.Fail($"{StoredKeys(storePath).Count} of {atLeast} results were stored in 10 minutes.\n{silos.Describe()}");
             Thread.Sleep(100);
         }
     }
