@@ -223,7 +223,8 @@ public static class BilevelBenchCommand
 
     private static void Render(CliConsole console, PlantedOutput o)
     {
-        console.Out.WriteLine($"planted activation search: h = {o.Activations.Count} ({string.Join(", ", o.Activations)}), p = {o.Width}, n_T = {o.TrainPoints}, {o.Seeds} seeds; chance {o.Chance:F0}%");
+        console.Out.WriteLine($"planted activation search: h = {o.Activations.Count} ({string.Join(", ", o.Activations)}), p = {o.Width}, n_T = {o.TrainPoints}, " +
+            $"d = {o.Dimension}, dominant α* = {o.Dominant}, label noise {o.Noise}, {o.Seeds} seeds; chance {o.Chance:F0}%");
         var sizes = o.Gap.Select(g => g.ValPoints).ToList();
         console.Out.WriteLine($"{"recovery of argmax α* (%)",-28}" + string.Concat(sizes.Select(n => $"{"n_V=" + n,9}")));
         foreach (var method in o.Recovery.Select(r => r.Method).Distinct())

@@ -37,8 +37,10 @@ public sealed record PlantedRecovery(string Method, int Multiple, int ValPoints,
 /// <summary>The mean over seeds of the sup gap at one validation size.</summary>
 public sealed record PlantedGapRow(int Multiple, int ValPoints, double MeanSupGap);
 
-/// <summary>What <c>nas bench planted</c> reports.</summary>
-public sealed record PlantedOutput(long? RunId, IReadOnlyList<string> Activations, int Width, int TrainPoints, int TestPoints, int Seeds, double Chance,
+/// <summary>What <c>nas bench planted</c> reports. <paramref name="Dimension"/>, <paramref name="Noise"/> and
+/// <paramref name="Dominant"/> are the teacher's d, label noise and dominant α*; null in outputs stored before they were reported.</summary>
+public sealed record PlantedOutput(long? RunId, IReadOnlyList<string> Activations, int Width, int TrainPoints, int TestPoints,
+    int? Dimension, double? Noise, double? Dominant, int Seeds, double Chance,
     IReadOnlyList<PlantedRecovery> Recovery, IReadOnlyList<PlantedGapRow> Gap, double GapSlope, double Seconds);
 
 /// <summary>
@@ -197,6 +199,7 @@ public sealed class PlantedExperiment(PlantedConfig config, long seed) : IExperi
             ? MathNet.Numerics.Fit.Line([.. gap.Select(g => Math.Log(g.ValPoints))], [.. gap.Select(g => Math.Log(g.MeanSupGap))]).B
             : double.NaN;
         return new PlantedOutput(runId, [.. config.Problem.Activations.Select(a => a.Token())], config.Problem.Width, config.Problem.TrainPoints,
-            config.Problem.TestPoints, records.Count, 100.0 / h, recovery, gap, slope, seconds);
+            config.Problem.TestPoints, config.Problem.Dimension, config.Problem.Noise, config.Problem.Dominant, records.Count, 100.0 / h,
+            recovery, gap, slope, seconds);
     }
 }

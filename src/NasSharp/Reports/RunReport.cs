@@ -384,7 +384,8 @@ public static class RunReport
         int h = o.Activations.Count;
         var sizes = o.Gap.Select(g => g.ValPoints).ToList();
         string setting = $"h = {h} candidate activations ({string.Join(", ", o.Activations)}), width p = {o.Width}, n_T = {o.TrainPoints} training samples " +
-            $"(every candidate interpolates them), the test risk is the population risk, its data term averaged over {o.TestPoints} fresh inputs";
+            $"(every candidate interpolates them){(o.Dominant is { } a ? $", the teacher's dominant activation at α* = {a}" : "")}" +
+            $"{(o.Noise is { } noise ? $", label noise {noise}" : "")}, the test risk is the population risk, its data term averaged over {o.TestPoints} fresh inputs";
         if (o.Recovery.All(x => PlantedExperiment.Oracles.Contains(x.Method)))
             md.AppendLine("Only what depends on no method was measured (`--gap-only`): the gap and the two oracles.").AppendLine();
         RecoverySection(r, o, setting, sizes);

@@ -111,6 +111,8 @@ public class PlantedActivationTests
         Assert.Equal(50, output.Recovery.Single(x => x.Method == "bilevel" && x.ValPoints == 16).RecoveryRate);
         Assert.Equal(-0.5, output.GapSlope, 1e-12);
         Assert.Equal(25, output.Chance);
+        // The output names the teacher it measured, so a stored JSON is read without its command.
+        Assert.Equal((6, 0.0, 0.7), (output.Dimension, output.Noise, output.Dominant));
     }
 
     [Fact]
