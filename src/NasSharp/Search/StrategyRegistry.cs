@@ -122,7 +122,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("tau", "the Gumbel-softmax temperature τ", "10"),
             new("gumbel", "soft (mix every operation with its Gumbel-softmax weight) or hard (straight-through: the forward pass is the sampled discrete architecture)", "soft"),
             new("parameterization", "the supernet's parameterisation: ntk (the paper's) or standard", "standard"),
-            new("alpha-gradient", "how ∇_α of the trace norm is computed: exact (double backward) or finite-difference (a central-difference Hessian-vector product: three ordinary passes, a fraction of the memory)", "exact"),
+            new("alpha-gradient", "how ∇_α of the trace norm is computed: exact (double backward) or finite-difference (a central-difference Hessian-vector product with the ReLUs' activation pattern held at θ's: three ordinary passes, 0.4 of the memory)", "exact"),
             new("fd-step", "finite-difference: the length ‖εv‖ of the difference's step in the weights", "0.01"),
         ],
         settings =>
