@@ -259,53 +259,171 @@ public sealed class MobileNetNetwork : nn.Module<Tensor, Tensor>, IStagedNetwork
     }
 }
 
+/// <summary>A searchable layer of <see cref="MobileNetSupernet"/>: the candidates of one <see cref="MobileNetLayerSpec"/>, of which a forward pass runs the selected one.</summary>
+public abstract class MobileNetChoice(string name, MobileNetLayerSpec layer) : nn.Module<Tensor, Tensor>(name)
+{
+    public MobileNetLayerSpec Layer { get; } = layer;
+
+    /// <summary>The candidate a forward pass runs, an index into <see cref="MobileNetLayerSpec.Candidates"/>.</summary>
+    public int Selected { get; set; }
+
+    public int Count => Layer.Candidates.Count;
+
+    /// <summary>Copies candidate <paramref name="index"/>'s weights and batch-norm statistics into <paramref name="target"/>, that
+    /// candidate's stand-alone module (<see cref="MobileNetNetwork.Candidate"/>).</summary>
+    public abstract void CopyCandidateInto(int index, nn.Module target);
+
+    /// <summary>Copies every entry of <paramref name="source"/>'s state into <paramref name="target"/>'s entry of the same name, which
+    /// may be smaller: then its leading slice, and for a convolution kernel's two spatial dimensions the centred window.</summary>
+    internal static void CopyState(nn.Module source, nn.Module target)
+    {
+        var from = source.state_dict();
+        var to = target.state_dict();
+        if (from.Count != to.Count || from.Keys.Except(to.Keys).Any())
+            throw new ArgumentException($"Cannot copy a {source.GetName()} into a {target.GetName()}: their parameters differ.");
+        foreach (var (name, tensor) in to)
+        {
+            var value = from[name];
+            if (value.dim() != tensor.dim()) throw new ArgumentException($"Cannot copy {name}: [{string.Join(",", value.shape)}] into [{string.Join(",", tensor.shape)}].");
+            for (int d = 0; d < tensor.dim(); d++)
+            {
+                long size = tensor.shape[d], full = value.shape[d];
+                if (size > full) throw new ArgumentException($"Cannot copy {name}: [{string.Join(",", value.shape)}] into the larger [{string.Join(",", tensor.shape)}].");
+                bool spatial = tensor.dim() == 4 && d >= 2;
+                value = value.narrow(d, spatial ? (full - size) / 2 : 0, size);
+            }
+            tensor.copy_(value);
+        }
+    }
+}
+
 /// <summary>
-/// One layer of the supernet: every candidate of the layer (<see cref="MobileNetLayerSpec.Candidates"/>), of which a forward
-/// pass runs only the selected one.
+/// A searchable layer with every candidate its own module (SPOS, Guo et al., ECCV 2020, arXiv 1904.00420): nothing is
+/// shared between candidates.
 /// </summary>
-public sealed class ChoiceLayer : nn.Module<Tensor, Tensor>
+public sealed class ChoiceLayer : MobileNetChoice
 {
     private readonly ModuleList<nn.Module<Tensor, Tensor>> candidates;
 
-    public ChoiceLayer(MobileNetLayerSpec layer) : base(nameof(ChoiceLayer))
+    public ChoiceLayer(MobileNetLayerSpec layer) : base(nameof(ChoiceLayer), layer)
     {
-        Layer = layer;
         candidates = new ModuleList<nn.Module<Tensor, Tensor>>([.. layer.Candidates.Select(op => MobileNetNetwork.Candidate(op, layer))]);
         RegisterComponents();
     }
 
-    public MobileNetLayerSpec Layer { get; }
-
-    /// <summary>The candidate a forward pass runs.</summary>
-    public int Selected { get; set; }
-
     public IReadOnlyList<nn.Module<Tensor, Tensor>> Candidates => [.. candidates];
+
+    public override void CopyCandidateInto(int index, nn.Module target) => CopyState(candidates[index], target);
 
     public override Tensor forward(Tensor input) => candidates[Selected].call(input);
 }
 
 /// <summary>
+/// A searchable layer whose blocks share one set of weights (weight entanglement: Once-for-All's elastic kernel and width,
+/// Cai, Gan, Wang, Zhang &amp; Han, ICLR 2020, arXiv 1908.09791, without its kernel transformation matrices). The layer holds
+/// the largest block, e6k7; a block of expansion e uses the first e·C_in hidden channels of its 1×1 convolutions and batch
+/// norms, and a k×k depthwise kernel is the centred k×k window of the 7×7 one. So every block of the layer starts from and
+/// trains the same features, and what follows the layer sees one basis whichever block a step draws; with independent
+/// blocks, a layer that strides or changes channels hands on one of six unrelated bases per step, and the supernet learns
+/// far more slowly than any of its networks. <c>skip</c> is the identity.
+/// </summary>
+public sealed class EntangledChoiceLayer : MobileNetChoice
+{
+    private readonly Sequential expand;
+    private readonly Sequential depthwise;
+    private readonly Sequential project;
+
+    public EntangledChoiceLayer(MobileNetLayerSpec layer) : base(nameof(EntangledChoiceLayer), layer)
+    {
+        int hidden = layer.InChannels * MaxExpansion;
+        expand = nn.Sequential(
+            ("conv", nn.Conv2d(layer.InChannels, hidden, 1, bias: false)), ("bn", nn.BatchNorm2d(hidden)), ("relu", nn.ReLU()));
+        depthwise = nn.Sequential(
+            ("conv", nn.Conv2d(hidden, hidden, MaxKernel, stride: layer.Stride, padding: MaxKernel / 2, groups: hidden, bias: false)),
+            ("bn", nn.BatchNorm2d(hidden)), ("relu", nn.ReLU()));
+        project = nn.Sequential(("conv", nn.Conv2d(hidden, layer.OutChannels, 1, bias: false)), ("bn", nn.BatchNorm2d(layer.OutChannels)));
+        RegisterComponents();
+    }
+
+    private static int MaxExpansion => MobileNetOperations.Blocks.Max(o => o.Expansion());
+    private static int MaxKernel => MobileNetOperations.Blocks.Max(o => o.Kernel());
+
+    public override void CopyCandidateInto(int index, nn.Module target)
+    {
+        if (Layer.Candidates[index] == MobileNetOperation.Skip) return;
+        CopyState(this, target);
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var op = Layer.Candidates[Selected];
+        if (op == MobileNetOperation.Skip) return input.alias();
+        using var scope = torch.NewDisposeScope();
+        long hidden = Layer.InChannels * op.Expansion();
+        int k = op.Kernel(), offset = (MaxKernel - k) / 2;
+        var (expandConv, expandBn, expandRelu) = Parts(expand);
+        var (depthConv, depthBn, depthRelu) = Parts(depthwise);
+        var (projectConv, projectBn, _) = Parts(project);
+        var x = Normalise(expandBn, nn.functional.conv2d(input, expandConv.weight!.narrow(0, 0, hidden)), hidden);
+        x = expandRelu!.call(x);
+        var kernel = depthConv.weight!.narrow(0, 0, hidden).narrow(2, offset, k).narrow(3, offset, k);
+        x = nn.functional.conv2d(x, kernel, strides: [Layer.Stride, Layer.Stride], padding: [k / 2, k / 2], groups: hidden);
+        x = depthRelu!.call(Normalise(depthBn, x, hidden));
+        x = nn.functional.conv2d(x, projectConv.weight!.narrow(1, 0, hidden));
+        x = Normalise(projectBn, x, Layer.OutChannels);
+        var y = Layer.Stride == 1 && Layer.InChannels == Layer.OutChannels ? x + input : x;
+        return y.MoveToOuterDisposeScope();
+    }
+
+    private static (Conv2d Conv, BatchNorm2d Bn, nn.Module<Tensor, Tensor>? Relu) Parts(Sequential block)
+    {
+        var children = block.children().ToList();
+        return ((Conv2d)children[0], (BatchNorm2d)children[1], children.Count > 2 ? (nn.Module<Tensor, Tensor>)children[2] : null);
+    }
+
+    /// <summary>The batch norm of the first <paramref name="channels"/> channels: its affine parameters and running statistics
+    /// are leading slices (views), so training-mode passes update the shared statistics in place.</summary>
+    private Tensor Normalise(BatchNorm2d bn, Tensor x, long channels)
+    {
+        bool batchStatistics = training || bn.running_mean is null;
+        if (training && bn.num_batches_tracked is { } tracked)
+        {
+            using var noGrad = torch.no_grad();
+            tracked.add_(1);
+        }
+        return nn.functional.batch_norm(x, bn.running_mean?.narrow(0, 0, channels), bn.running_var?.narrow(0, 0, channels),
+            bn.weight?.narrow(0, 0, channels), bn.bias?.narrow(0, 0, channels), batchStatistics, bn.momentum ?? 0.1, bn.eps);
+    }
+}
+
+/// <summary>
 /// The <c>mobilenet</c> space's single-path supernet (SPOS, Guo et al., ECCV 2020, arXiv 1904.00420): the skeleton of
-/// <see cref="MobileNetNetwork"/> with a <see cref="ChoiceLayer"/> at every searchable layer, so the network of a path
-/// inherits the supernet's stem, head, classifier and the path's candidates. Nothing is shared between candidates.
+/// <see cref="MobileNetNetwork"/> with a <see cref="MobileNetChoice"/> at every searchable layer, so the network of a path
+/// inherits the supernet's stem, head, classifier and the path's candidates. The candidates of a layer are independent
+/// modules (<see cref="ChoiceLayer"/>) or share one block's weights (<see cref="EntangledChoiceLayer"/>).
 /// </summary>
 public sealed class MobileNetSupernet : PathSupernet
 {
     private readonly MobileNetNetwork network;
 
-    public MobileNetSupernet(int inputChannels, int classes, MobileNetNetworkOptions options, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    public MobileNetSupernet(int inputChannels, int classes, MobileNetNetworkOptions options, Device? device = null, ScalarType dtype = ScalarType.Float32,
+        bool entangled = false)
         : base(nameof(MobileNetSupernet))
     {
-        network = new MobileNetNetwork(inputChannels, classes, options, layer => new ChoiceLayer(layer), device, dtype);
+        network = new MobileNetNetwork(inputChannels, classes, options,
+            layer => entangled ? new EntangledChoiceLayer(layer) : new ChoiceLayer(layer), device, dtype);
         RegisterComponents();
-        Choices = [.. network.Layers.Cast<ChoiceLayer>()];
+        Choices = [.. network.Layers.Cast<MobileNetChoice>()];
+        Entangled = entangled;
     }
 
+    /// <summary>Whether each layer's blocks share weights (<see cref="EntangledChoiceLayer"/>).</summary>
+    public bool Entangled { get; }
+
     /// <summary>The choice layers in network order.</summary>
-    public IReadOnlyList<ChoiceLayer> Choices { get; }
+    public IReadOnlyList<MobileNetChoice> Choices { get; }
 
-    public IReadOnlyList<int> ChoiceCounts => [.. Choices.Select(c => c.Candidates.Count)];
-
+    public IReadOnlyList<int> ChoiceCounts => [.. Choices.Select(c => c.Count)];
     /// <summary>The path the next forward passes run.</summary>
     public IReadOnlyList<int> Path => [.. Choices.Select(c => c.Selected)];
 
@@ -346,20 +464,11 @@ public sealed class MobileNetSupernet : PathSupernet
         {
             if (sources[m] is ModuleList<nn.Module<Tensor, Tensor>>)
             {
-                for (int i = 0; i < path.Count; i++) Copy(Choices[i].Candidates[path[i]], target.Layers[i]);
+                for (int i = 0; i < path.Count; i++) Choices[i].CopyCandidateInto(path[i], target.Layers[i]);
                 continue;
             }
-            Copy(sources[m], targets[m]);
+            MobileNetChoice.CopyState(sources[m], targets[m]);
         }
-    }
-
-    private static void Copy(nn.Module source, nn.Module target)
-    {
-        var from = source.state_dict();
-        var to = target.state_dict();
-        if (from.Count != to.Count || from.Keys.Except(to.Keys).Any())
-            throw new ArgumentException($"Cannot copy a {source.GetName()} into a {target.GetName()}: their parameters differ.");
-        foreach (var (name, tensor) in from) to[name].copy_(tensor);
     }
 
     public override Tensor forward(Tensor input) => network.call(input);

@@ -15,7 +15,7 @@ namespace NasSharp.Spaces;
 /// channels: every layer but a stage's first). With L₁ layers where skip fits and L₀ where it does not, 7^L₁ · 6^L₀ genotypes:
 /// 7⁵ · 6⁵ = 130,691,232 for the default 10 layers. Its weight-sharing form is a single-path supernet (<see cref="WeightSharing"/>).
 /// </summary>
-public sealed class MobileNetSpace(MobileNetNetworkOptions? network = null) : SearchSpace<MobileNetGenotype>
+public sealed class MobileNetSpace(MobileNetNetworkOptions? network = null, MobileNetSharing sharing = MobileNetSharing.Independent) : SearchSpace<MobileNetGenotype>
 {
     public const string Name = "mobilenet";
 
@@ -27,6 +27,7 @@ public sealed class MobileNetSpace(MobileNetNetworkOptions? network = null) : Se
         [
             new("width-multiplier", "scales the channels of stem, stages (16, 24, 32, 64, 96, 160) and head, each rounded to a multiple of 8", "1"),
             new("layers", "searchable layers of each of the 6 stages, comma-separated (1..8 each)", "1,2,2,2,2,1"),
+            new("weight-sharing", "the supernet's blocks of one layer: independent (each its own weights) or entangled (slices of one e6k7 block, as Once-for-All)", "independent"),
         ],
         settings =>
         {
@@ -34,20 +35,33 @@ public sealed class MobileNetSpace(MobileNetNetworkOptions? network = null) : Se
             if (!(multiplier > 0 && multiplier <= MobileNetNetworkOptions.MaxWidthMultiplier))
                 throw new SettingException($"--width-multiplier {settings.Text("width-multiplier")}: must be above 0 and at most {MobileNetNetworkOptions.MaxWidthMultiplier.ToString(CultureInfo.InvariantCulture)}.");
             var options = new MobileNetNetworkOptions { WidthMultiplier = multiplier, LayersPerStage = ParseLayers(settings.Text("layers")) };
-            return options.Problem() is { } problem ? throw new SettingException($"--layers {settings.Text("layers")}: {problem}.") : new MobileNetSpace(options);
+            var sharing = MobileNetSharings.Parse(settings.Text("weight-sharing"));
+            return options.Problem() is { } problem ? throw new SettingException($"--layers {settings.Text("layers")}: {problem}.") : new MobileNetSpace(options, sharing);
         },
         MobileNetGenotype.Parse);
 
     /// <summary>The skeleton of this space's networks and supernet.</summary>
     public MobileNetNetworkOptions Network { get; } = Validated(network ?? new MobileNetNetworkOptions());
 
+    /// <summary>How the supernet's blocks of one layer share weights.</summary>
+    public MobileNetSharing Sharing { get; } = Enum.IsDefined(sharing) ? sharing : throw new ArgumentOutOfRangeException(nameof(sharing), sharing, "Unknown weight sharing.");
+
     public override string SpaceName => Name;
 
-    public override IReadOnlyDictionary<string, string> Settings => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>The settings that make this space; weight-sharing only when not the default, so the spaces of earlier runs keep their keys.</summary>
+    public override IReadOnlyDictionary<string, string> Settings
     {
-        ["width-multiplier"] = NasSharp.Settings.Format(Network.WidthMultiplier),
-        ["layers"] = Network.LayersText,
-    };
+        get
+        {
+            var settings = new SortedDictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["width-multiplier"] = NasSharp.Settings.Format(Network.WidthMultiplier),
+                ["layers"] = Network.LayersText,
+            };
+            if (Sharing != MobileNetSharing.Independent) settings["weight-sharing"] = Sharing.Token();
+            return settings;
+        }
+    }
 
     private IReadOnlyList<MobileNetLayerSpec> Layers => Network.Layers();
 
@@ -60,7 +74,8 @@ public sealed class MobileNetSpace(MobileNetNetworkOptions? network = null) : Se
             $"{Network.StageChannels(s)}×{Network.LayersPerStage[s]}{(MobileNetNetworkOptions.StageStrides[s] == 2 ? "/2" : "")}");
         return $"mobilenet: stem {Network.StemChannels}, stages (channels×layers, /2 strided) {string.Join(" ", stages)}, head {Network.HeadChannels}; " +
                $"{layers.Count} searchable layers, each one of {{{MobileNetOperations.KnownTokens}}} (skip at layers " +
-               $"{string.Join(",", layers.Where(l => l.SkipAllowed).Select(l => l.Index + 1))} only); {Count:N0} genotypes";
+               $"{string.Join(",", layers.Where(l => l.SkipAllowed).Select(l => l.Index + 1))} only); {Count:N0} genotypes" +
+               (Sharing == MobileNetSharing.Entangled ? "; supernet blocks of a layer entangled (slices of one e6k7 block)" : "");
     }
 
     /// <summary>Parses and checks that the genotype fits this space's skeleton.</summary>
@@ -170,6 +185,34 @@ public sealed class MobileNetWeightSharing(MobileNetSpace space) : IWeightSharin
             throw new ArgumentException($"Cannot build the mobilenet supernet for inputs [{string.Join(",", sampleShape)}]: {problem}.");
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "Number of classes must be positive.");
         torch.random.manual_seed(seed);
-        return new MobileNetSupernet(sampleShape[0], classes, space.Network, device);
+        return new MobileNetSupernet(sampleShape[0], classes, space.Network, device, entangled: space.Sharing == MobileNetSharing.Entangled);
+    }
+}
+
+/// <summary>How the blocks of one supernet layer hold their weights.</summary>
+public enum MobileNetSharing
+{
+    /// <summary>Each block its own weights (<see cref="ChoiceLayer"/>).</summary>
+    Independent,
+    /// <summary>Every block a slice of the layer's one e6k7 block (<see cref="EntangledChoiceLayer"/>).</summary>
+    Entangled,
+}
+
+public static class MobileNetSharings
+{
+    public static string Token(this MobileNetSharing sharing) => sharing switch
+    {
+        MobileNetSharing.Independent => "independent",
+        MobileNetSharing.Entangled => "entangled",
+        _ => throw new ArgumentOutOfRangeException(nameof(sharing), sharing, "Unknown weight sharing."),
+    };
+
+    /// <summary>Parses "independent" or "entangled"; null is the default, independent.</summary>
+    public static MobileNetSharing Parse(string? token)
+    {
+        if (token is null) return MobileNetSharing.Independent;
+        foreach (var s in Enum.GetValues<MobileNetSharing>())
+            if (s.Token() == token.Trim()) return s;
+        throw new SettingException($"--weight-sharing {token}: expected independent or entangled.");
     }
 }

@@ -11,6 +11,9 @@ namespace NasSharp.Tests.Networks;
 public class MobileNetNetworkTests
 {
     private static readonly MobileNetSpace Small = new(new MobileNetNetworkOptions { WidthMultiplier = 0.5, LayersPerStage = [2, 1, 2, 1, 2, 1] });
+    private static readonly MobileNetSpace SmallEntangled = new(Small.Network, MobileNetSharing.Entangled);
+
+    private static MobileNetSpace SmallWith(string sharing) => sharing == "entangled" ? SmallEntangled : Small;
 
     private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
 
@@ -87,11 +90,15 @@ public class MobileNetNetworkTests
         Assert.Throws<ArgumentException>(() => sharing.PathOf(new MobileNetSpace().Sample(rng)));
     }
 
-    [Fact]
-    public void ASupernetPathComputesItsGenotypesNetworkWithInheritedWeights()
+    [Theory]
+    [InlineData("independent")]
+    [InlineData("entangled")]
+    public void ASupernetPathComputesItsGenotypesNetworkWithInheritedWeights(string weightSharing)
     {
+        // Reference: the stand-alone network of the path's genotype, built by the space, given the path's weights by copy.
         using var scope = NewDisposeScope();
-        var sharing = Small.WeightSharing;
+        var space = SmallWith(weightSharing);
+        var sharing = space.WeightSharing;
         using var supernet = (MobileNetSupernet)sharing.BuildSupernet([3, 16, 16], 10, seed: 3);
         supernet.to(ScalarType.Float64);
         var x = randn(4, 3, 16, 16, dtype: ScalarType.Float64);
@@ -131,9 +138,40 @@ public class MobileNetNetworkTests
         // A random weighting of the logits: a plain sum would send no gradient through a batch norm's batch statistics.
         supernet.call(randn(4, 3, 32, 32)).mul(randn(4, 10)).sum().backward();
         for (int i = 0; i < supernet.Choices.Count; i++)
-            for (int c = 0; c < supernet.Choices[i].Candidates.Count; c++)
-                foreach (var p in supernet.Choices[i].Candidates[c].parameters())
+            for (int c = 0; c < supernet.Choices[i].Count; c++)
+                foreach (var p in ((ChoiceLayer)supernet.Choices[i]).Candidates[c].parameters())
                     Assert.Equal(c == path[i], p.grad is not null && p.grad.abs().sum().item<float>() > 0);
         Assert.Throws<ArgumentException>(() => supernet.SetPath([0, 0]));
+    }
+
+    [Fact]
+    public void AnEntangledBlockTrainsOnlyItsSliceOfTheLayersWeights()
+    {
+        // Reference: the slice rule itself. e3k3 at a layer must move exactly the first 3·C_in hidden channels of the 1×1
+        // convolutions and the centred 3×3 window of the 7×7 depthwise kernel; e6k7 every weight of the layer.
+        using var scope = NewDisposeScope();
+        using var supernet = (MobileNetSupernet)SmallEntangled.WeightSharing.BuildSupernet([3, 32, 32], 10, seed: 5);
+        var layers = SmallEntangled.Network.Layers();
+        var path = layers.Select(l => l.Index % 2 == 0 ? (int)MobileNetOperation.E3K3 : (int)MobileNetOperation.E6K7).ToArray();
+        supernet.SetPath(path);
+        supernet.call(randn(4, 3, 32, 32)).mul(randn(4, 10)).sum().backward();
+        foreach (var choice in supernet.Choices)
+        {
+            bool small = choice.Layer.Index % 2 == 0;
+            long c = choice.Layer.InChannels, used = small ? 3 * c : 6 * c;
+            var grads = choice.named_parameters().Where(p => p.name.EndsWith("conv.weight")).ToDictionary(p => p.name, p => p.parameter.grad!.abs());
+            var expand = grads["expand.conv.weight"];
+            Assert.True(expand.narrow(0, 0, used).sum(dim: [1, 2, 3]).gt(0).all().item<bool>(), $"layer {choice.Layer.Index}: a used expansion channel got no gradient");
+            if (small) Assert.Equal(0.0, expand.narrow(0, used, 6 * c - used).sum().item<float>());
+            var depth = grads["depthwise.conv.weight"];
+            var window = small ? depth.narrow(0, 0, used).narrow(2, 2, 3).narrow(3, 2, 3) : depth;
+            Assert.True(window.sum(dim: [1, 2, 3]).gt(0).all().item<bool>(), $"layer {choice.Layer.Index}: a used depthwise filter got no gradient");
+            var outside = depth.clone();
+            outside.narrow(0, 0, used).narrow(2, small ? 2 : 0, small ? 3 : 7).narrow(3, small ? 2 : 0, small ? 3 : 7).zero_();
+            Assert.Equal(0.0, outside.sum().item<float>());
+            var project = grads["project.conv.weight"];
+            Assert.True(project.narrow(1, 0, used).sum().gt(0).item<bool>());
+            if (small) Assert.Equal(0.0, project.narrow(1, used, 6 * c - used).sum().item<float>());
+        }
     }
 }

@@ -116,6 +116,12 @@ public class MobileNetSpaceTests
             Assert.Throws<SettingException>(() => SpaceRegistry.Default.Create("mobilenet", new Settings([new("layers", "1,2,x,2,2,1")]))).Message);
         Assert.Contains("each stage has 1..8 layers, got 1,2,0,2,2,1",
             Assert.Throws<SettingException>(() => SpaceRegistry.Default.Create("mobilenet", new Settings([new("layers", "1,2,0,2,2,1")]))).Message);
+        var entangled = SpaceRegistry.Default.Create("mobilenet", new Settings([new("weight-sharing", "entangled")]));
+        Assert.Equal(MobileNetSharing.Entangled, ((MobileNetSpace)SpaceRegistry.Default.Recreate("mobilenet", entangled.Settings)).Sharing);
+        Assert.False(new MobileNetSpace().Settings.ContainsKey("weight-sharing"));
+        Assert.IsType<EntangledChoiceLayer>(((MobileNetSupernet)entangled.WeightSharing!.BuildSupernet([3, 8, 8], 10, seed: 1)).Choices[0]);
+        Assert.Contains("--weight-sharing shared: expected independent or entangled",
+            Assert.Throws<SettingException>(() => SpaceRegistry.Default.Create("mobilenet", new Settings([new("weight-sharing", "shared")]))).Message);
         Assert.Contains("--width-multiplier 0: must be above 0",
             Assert.Throws<SettingException>(() => SpaceRegistry.Default.Create("mobilenet", new Settings([new("width-multiplier", "0")]))).Message);
     }

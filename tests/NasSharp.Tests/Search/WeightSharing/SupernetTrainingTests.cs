@@ -62,8 +62,10 @@ public class SupernetTrainingTests
         Assert.True((centre.mm(centre.t()) - 2 * eye(2, dtype: ScalarType.Float64)).abs().max().item<double>() < 1e-5);
         Assert.Equal(centre.abs().sum().item<double>(), stem.to(ScalarType.Float64).abs().sum().item<double>(), 5);
     }
-    [Fact]
-    public void ASupernetTrainedOnOnePathTakesTheStepsOfThatPathsNetworkAlone()
+    [Theory]
+    [InlineData(MobileNetSharing.Independent)]
+    [InlineData(MobileNetSharing.Entangled)]
+    public void ASupernetTrainedOnOnePathTakesTheStepsOfThatPathsNetworkAlone(MobileNetSharing sharing)
     {
         // Reference: Trainer.Fit on the stand-alone network of the path, started from the weights the path inherits. Choice
         // counts of 1 make every SPOS draw candidate 0 at every layer (e3k3), so both runs must take the same SGD steps: the
@@ -71,7 +73,7 @@ public class SupernetTrainingTests
         // path, have no gradient and are not stepped).
         using var scope = NewDisposeScope();
         var skeleton = new MobileNetNetworkOptions { WidthMultiplier = 0.5, LayersPerStage = [1, 1, 1, 1, 1, 1] };
-        using var supernet = (MobileNetSupernet)new MobileNetSpace(skeleton).WeightSharing.BuildSupernet([3, 8, 8], 4, seed: 2);
+        using var supernet = (MobileNetSupernet)new MobileNetSpace(skeleton, sharing).WeightSharing.BuildSupernet([3, 8, 8], 4, seed: 2);
         var genotype = new MobileNetGenotype(Enumerable.Repeat(MobileNetOperation.E3K3, 6));
         var path = new int[6];
         using var alone = new MobileNetNetwork(genotype, 3, 4, skeleton);
