@@ -366,7 +366,9 @@ public sealed class EntangledChoiceLayer : MobileNetChoice
         var (projectConv, projectBn, _) = Parts(project);
         var x = Normalise(expandBn, nn.functional.conv2d(input, expandConv.weight!.narrow(0, 0, hidden)), hidden);
         x = expandRelu!.call(x);
-        var kernel = depthConv.weight!.narrow(0, 0, hidden).narrow(2, offset, k).narrow(3, offset, k);
+        // Contiguous: libtorch's depthwise convolution takes a slow path for a strided kernel (a probe: 23× slower, the same
+        // outputs and gradients to the bit).
+        var kernel = depthConv.weight!.narrow(0, 0, hidden).narrow(2, offset, k).narrow(3, offset, k).contiguous();
         x = nn.functional.conv2d(x, kernel, strides: [Layer.Stride, Layer.Stride], padding: [k / 2, k / 2], groups: hidden);
         x = depthRelu!.call(Normalise(depthBn, x, hidden));
         x = nn.functional.conv2d(x, projectConv.weight!.narrow(1, 0, hidden));
