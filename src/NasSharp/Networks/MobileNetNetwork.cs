@@ -332,6 +332,8 @@ public sealed class EntangledChoiceLayer : MobileNetChoice
     private readonly Sequential expand;
     private readonly Sequential depthwise;
     private readonly Sequential project;
+    // The three stages' modules, taken once (a plain record, so RegisterComponents does not register them a second time).
+    private readonly Parts parts;
 
     public EntangledChoiceLayer(MobileNetLayerSpec layer) : base(nameof(EntangledChoiceLayer), layer)
     {
@@ -343,6 +345,7 @@ public sealed class EntangledChoiceLayer : MobileNetChoice
             ("bn", nn.BatchNorm2d(hidden)), ("relu", nn.ReLU()));
         project = nn.Sequential(("conv", nn.Conv2d(hidden, layer.OutChannels, 1, bias: false)), ("bn", nn.BatchNorm2d(layer.OutChannels)));
         RegisterComponents();
+        parts = new Parts(expand, depthwise, project);
     }
 
     private static int MaxExpansion => MobileNetOperations.Blocks.Max(o => o.Expansion());
@@ -361,26 +364,28 @@ public sealed class EntangledChoiceLayer : MobileNetChoice
         using var scope = torch.NewDisposeScope();
         long hidden = Layer.InChannels * op.Expansion();
         int k = op.Kernel(), offset = (MaxKernel - k) / 2;
-        var (expandConv, expandBn, expandRelu) = Parts(expand);
-        var (depthConv, depthBn, depthRelu) = Parts(depthwise);
-        var (projectConv, projectBn, _) = Parts(project);
-        var x = Normalise(expandBn, nn.functional.conv2d(input, expandConv.weight!.narrow(0, 0, hidden)), hidden);
-        x = expandRelu!.call(x);
+        var x = Normalise(parts.ExpandBn, nn.functional.conv2d(input, parts.ExpandConv.weight!.narrow(0, 0, hidden)), hidden);
+        x = parts.ExpandRelu.call(x);
         // Contiguous: libtorch's depthwise convolution takes a slow path for a strided kernel (a probe: 23× slower, the same
         // outputs and gradients to the bit).
-        var kernel = depthConv.weight!.narrow(0, 0, hidden).narrow(2, offset, k).narrow(3, offset, k).contiguous();
+        var kernel = parts.DepthConv.weight!.narrow(0, 0, hidden).narrow(2, offset, k).narrow(3, offset, k).contiguous();
         x = nn.functional.conv2d(x, kernel, strides: [Layer.Stride, Layer.Stride], padding: [k / 2, k / 2], groups: hidden);
-        x = depthRelu!.call(Normalise(depthBn, x, hidden));
-        x = nn.functional.conv2d(x, projectConv.weight!.narrow(1, 0, hidden));
-        x = Normalise(projectBn, x, Layer.OutChannels);
-        var y = Layer.Stride == 1 && Layer.InChannels == Layer.OutChannels ? x + input : x;
+        x = parts.DepthRelu.call(Normalise(parts.DepthBn, x, hidden));
+        x = nn.functional.conv2d(x, parts.ProjectConv.weight!.narrow(1, 0, hidden));
+        x = Normalise(parts.ProjectBn, x, Layer.OutChannels);
+        // The input is added where the identity fits, as in InvertedResidual.
+        var y = Layer.SkipAllowed ? x + input : x;
         return y.MoveToOuterDisposeScope();
     }
 
-    private static (Conv2d Conv, BatchNorm2d Bn, nn.Module<Tensor, Tensor>? Relu) Parts(Sequential block)
+    private sealed record Parts(Conv2d ExpandConv, BatchNorm2d ExpandBn, ReLU ExpandRelu, Conv2d DepthConv, BatchNorm2d DepthBn, ReLU DepthRelu,
+        Conv2d ProjectConv, BatchNorm2d ProjectBn)
     {
-        var children = block.children().ToList();
-        return ((Conv2d)children[0], (BatchNorm2d)children[1], children.Count > 2 ? (nn.Module<Tensor, Tensor>)children[2] : null);
+        public Parts(Sequential expand, Sequential depthwise, Sequential project)
+            : this(Child<Conv2d>(expand, 0), Child<BatchNorm2d>(expand, 1), Child<ReLU>(expand, 2), Child<Conv2d>(depthwise, 0),
+                Child<BatchNorm2d>(depthwise, 1), Child<ReLU>(depthwise, 2), Child<Conv2d>(project, 0), Child<BatchNorm2d>(project, 1)) { }
+
+        private static T Child<T>(Sequential block, int index) where T : nn.Module => (T)block.children().ElementAt(index);
     }
 
     /// <summary>The batch norm of the first <paramref name="channels"/> channels: its affine parameters and running statistics
@@ -416,16 +421,13 @@ public sealed class MobileNetSupernet : PathSupernet
             layer => entangled ? new EntangledChoiceLayer(layer) : new ChoiceLayer(layer), device, dtype);
         RegisterComponents();
         Choices = [.. network.Layers.Cast<MobileNetChoice>()];
-        Entangled = entangled;
     }
-
-    /// <summary>Whether each layer's blocks share weights (<see cref="EntangledChoiceLayer"/>).</summary>
-    public bool Entangled { get; }
 
     /// <summary>The choice layers in network order.</summary>
     public IReadOnlyList<MobileNetChoice> Choices { get; }
 
     public IReadOnlyList<int> ChoiceCounts => [.. Choices.Select(c => c.Count)];
+
     /// <summary>The path the next forward passes run.</summary>
     public IReadOnlyList<int> Path => [.. Choices.Select(c => c.Selected)];
 
