@@ -293,6 +293,18 @@ public class CliTests
     }
 
     [Fact]
+    public void NasiOperationsMeasuresASupernetInTheNtkParameterisationOnACellSpace()
+    {
+        // The NTK parameterisation is the supernet's, as in --strategy nasi, so cell spaces whose discrete networks are
+        // standard only accept it here.
+        using var cli = new CliHarness();
+        var j = cli.Json("bench", "nasi-operations", "--space", "nb201", "--seeds", "1", "--batch", "4", "--channels", "4", "--cells", "1",
+            "--data", "gaussian", "--labels", "random", "--parameterization", "ntk");
+        Assert.Equal("ntk", j.GetProperty("parameterization").GetString());
+        Assert.True(double.IsFinite(j.GetProperty("supernets")[0].GetProperty("uniform_trace_norm").GetDouble()));
+    }
+
+    [Fact]
     public void TheEigenStrategyOnACellSpaceSaysWhichParameterisationToUse()
     {
         // Without --parameterization it scores nb201 in the standard one (EigenSearchTests); an explicit ntk is refused.

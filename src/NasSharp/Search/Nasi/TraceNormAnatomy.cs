@@ -58,8 +58,8 @@ public sealed class TraceNormAnatomy(ISearchSpace space, ExperimentData data, Tr
     {
         settings.Validate();
         if (space.Relaxation is null) throw new SettingException($"--space {space.SpaceName}: it has no relaxed supernet, so NASI cannot search it.");
-        if (settings.Parameterization == Parameterization.Ntk && !space.Parameterizations.Contains(Parameterization.Ntk))
-            throw new SettingException($"--parameterization ntk: {space.SpaceName} networks have the standard parameterisation only.");
+        // The NTK parameterisation here is the supernet's (RelaxedSupernet.UseNtkParameterization redraws any Conv2d and
+        // Linear layer), as in the nasi strategy, not the discrete networks' (ISearchSpace.Parameterizations).
     }
 
     public TraceNormAnatomyOutput Run(ExperimentContext context)

@@ -76,4 +76,21 @@ public class TraceNormAnatomyTests
             Assert.Equal(logits.pow(2).mean().item<double>(), effect.VertexLogitMeanSquare, 1e-12);
         }
     }
+
+    [Fact]
+    public void InTheNtkParameterisationEveryTraceNormWeightsEachGradientByItsFactor()
+    {
+        // Reference: TraceNorm.Approximation with the supernet's factors σ_w²/fan_in (NtkReparameterization), which the
+        // nasi strategy maximises; without them T would be the standard parameterisation's.
+        using var scope = NewDisposeScope();
+        var (supernet, x, y) = Fixture(43);
+        using var _ = supernet;
+        supernet.UseNtkParameterization();
+        var anatomy = TraceNormAnatomy.Measure(supernet, x, y);
+        supernet.SetMixingWeights([full(6, 5, 0.2, dtype: ScalarType.Float64)]);
+        double weighted = TraceNorm.Approximation(supernet, x, y, createGraph: false, supernet.GradientFactors).item<double>();
+        double unweighted = TraceNorm.Approximation(supernet, x, y, createGraph: false).item<double>();
+        Assert.Equal(weighted, anatomy.UniformTraceNorm, 1e-12 * weighted);
+        Assert.True(Math.Abs(unweighted - weighted) > 0.1 * weighted, $"the factors should matter: {unweighted} against {weighted}");
+    }
 }
