@@ -120,10 +120,11 @@ public static class BenchExperiments
         var methods = new Option<string>("--methods") { Description = $"Comma-separated: {string.Join(", ", ComparisonExperiment.Methods)}.", DefaultValueFactory = _ => string.Join(",", ComparisonExperiment.Methods) };
         var candidates = new Option<int>("--candidates") { Description = "Cells sampled by the eigen and NASWOT baselines.", DefaultValueFactory = _ => 100 };
         var rsImages = new Option<int>("--rs-train-images") { Description = "Random search: training images per sampled cell (one epoch).", DefaultValueFactory = _ => 2000 };
+        var proxySeeds = new Option<int?>("--proxy-seeds") { Description = "naswot, az-nas, ensemble, ensemble-full: evaluations averaged per cell, each on its own batch and initialisation (default 1)." };
         var spaceOptions = new SpaceCliOptions(cmd, registries.Spaces, Nb201Space.Name);
         var nasi = new SettingOptions(cmd, StrategyRegistry.Nasi.Settings.Where(x => x.Name is "steps" or "batch" or "tau" or "gumbel" or "parameterization" or "alpha-gradient" or "fd-step"));
         var dataOptions = new DataOptions(cmd, "cifar10", batches: false);
-        foreach (var o in new Option[] { seeds, methods, candidates, rsImages }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seeds, methods, candidates, rsImages, proxySeeds }.Concat(ExperimentCli.NewClusterOptions())) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var chosen = pr.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -136,6 +137,7 @@ public static class BenchExperiments
                 Candidates = pr.GetValue(candidates),
                 ScoreBatch = nasiOptions.BatchSize,
                 RandomTrainImages = pr.GetValue(rsImages),
+                ProxySeeds = pr.GetValue(proxySeeds) is { } k ? (k >= 1 ? k : throw new UsageException("--proxy-seeds must be at least 1.")) : null,
             };
             var space = spaceOptions.Resolve(pr);
             var table = Tables.Require(space, pr, "the comparison looks the found architectures up in a table");

@@ -19,6 +19,10 @@ public sealed record ComparisonSettings
     public int Candidates { get; init; } = 100;
     /// <summary>Inputs of the baselines' scores (the NTK Gram's N; NASWOT's batch).</summary>
     public int ScoreBatch { get; init; } = 64;
+    /// <summary>The proxy baselines' evaluations averaged per cell (<see cref="ProxySearchOptions.Seeds"/>); null is one, and
+    /// leaves the configuration of earlier runs unchanged.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? ProxySeeds { get; init; }
     /// <summary>Random search: images trained per sampled cell, held-out images it ranks on, and its training.</summary>
     public int RandomTrainImages { get; init; } = 2000;
     public int RandomValidationImages { get; init; } = 1000;
@@ -101,7 +105,7 @@ public sealed class ComparisonExperiment : IExperiment<ComparisonOutput>
 
     /// <summary>The proxy strategy: the best of the sampled cells by a proxy or an aggregate over them, nothing trained.</summary>
     private static ProxySearch Proxy(ComparisonSettings settings, string proxy) =>
-        new(new ProxySearchOptions { Proxy = proxy, Candidates = settings.Candidates, TopK = 0, Batch = settings.ScoreBatch });
+        new(new ProxySearchOptions { Proxy = proxy, Candidates = settings.Candidates, TopK = 0, Batch = settings.ScoreBatch, Seeds = settings.ProxySeeds ?? 1 });
 
     /// <summary>NASI's options for a seed: its Gumbel draws and batches from the stream "nasi" of the seed, as stored comparisons drew them.</summary>
     private static NasiOptions Nasi(ComparisonSettings settings, int seed) => settings.Nasi with { SampleSeed = NasSharp.Seeds.Derive(seed, "nasi") };

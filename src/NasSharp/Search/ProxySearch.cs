@@ -18,6 +18,9 @@ public sealed record ProxySearchOptions
     public int TopK { get; init; }
     /// <summary>Samples of the one batch every candidate is scored on.</summary>
     public int Batch { get; init; } = 64;
+    /// <summary>Evaluations averaged per candidate, each on its own batch and initialisation (the first is the search's one
+    /// batch and the genotype's one initialisation, so 1 is the single evaluation).</summary>
+    public int Seeds { get; init; } = 1;
     /// <summary>Candidates are scored and trained in this parameterisation.</summary>
     public NetworkOptions Network { get; init; } = new();
     public TrainingOptions Training { get; init; } = new() { Epochs = 2 };
@@ -28,6 +31,7 @@ public sealed record ProxySearchOptions
         if (Candidates < 1) throw new SettingException($"--candidates {Candidates}: need at least one candidate.");
         if (TopK < 0 || TopK > Candidates) throw new SettingException($"--top-k {TopK}: must be in 0..{Candidates} (the number of candidates).");
         if (Batch < 2) throw new SettingException($"--batch {Batch}: the batch needs at least 2 samples.");
+        if (Seeds < 1) throw new SettingException($"--proxy-seeds {Seeds}: need at least one evaluation per candidate.");
         Training.Validate();
     }
 }
@@ -71,7 +75,12 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         return new Scorer(this, context);
     }
 
-    /// <summary>Every candidate on the search's one batch, each network's weights from the stream "proxy-init" of its genotype.</summary>
+    /// <summary>
+    /// Every candidate on the search's batch, each network's weights from the stream "proxy-init" of its genotype; with
+    /// <see cref="ProxySearchOptions.Seeds"/> &gt; 1, also on further batches and initialisations (stream index i), the scores
+    /// averaged: a proxy measured on one batch of one random network is itself random, and the top of a ranking is where its
+    /// noise decides the pick.
+    /// </summary>
     private sealed class Scorer : ICandidateScorer
     {
         private readonly ProxySearchOptions options;
@@ -80,39 +89,62 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         private readonly ProxyEvaluator evaluator;
         private readonly IReadOnlyList<int> sampleShape;
         private readonly int classes;
-        private readonly Tensor x;
-        private readonly Tensor y;
+        private readonly (Tensor X, Tensor Y)[] batches;
 
         public Scorer(ProxySearch strategy, SearchContext context)
         {
             (options, this.context) = (strategy.Options, context);
             aggregate = ProxyAggregates.Find(options.Proxy);
             evaluator = new ProxyEvaluator(aggregate is null ? [ProxyRegistry.Get(options.Proxy)] : aggregate.Components.Select(ProxyRegistry.Get));
-            var batch = context.Data.Batches().Fixed(options.Batch, Seeds.Derive(context.Seed, "proxy-batch"));
-            (sampleShape, classes) = (batch.SampleShape, batch.NumClasses);
-            using var scope = NewDisposeScope();
-            var (inputs, labels) = batch.ToTensors(context.Device);
-            (x, y) = (inputs.to(options.Network.DType).DetachFromDisposeScope(), labels.DetachFromDisposeScope());
+            var source = context.Data.Batches();
+            var fixedBatches = Enumerable.Range(0, options.Seeds)
+                .Select(i => source.Fixed(options.Batch, i == 0 ? Seeds.Derive(context.Seed, "proxy-batch") : Seeds.Derive(context.Seed, "proxy-batch", i)))
+                .ToArray();
+            (sampleShape, classes) = (fixedBatches[0].SampleShape, fixedBatches[0].NumClasses);
+            batches = [.. fixedBatches.Select(batch =>
+            {
+                using var scope = NewDisposeScope();
+                var (inputs, labels) = batch.ToTensors(context.Device);
+                return (inputs.to(options.Network.DType).DetachFromDisposeScope(), labels.DetachFromDisposeScope());
+            })];
         }
 
         public ScoredCandidate Score(int index, IGenotype g)
         {
-            long seed = Seeds.Derive(context.Seed, "proxy-init", g.Canonical);
-            using var scope = NewDisposeScope();
-            var evaluation = evaluator.Evaluate(s => context.Space.BuildNetwork(g, sampleShape, classes, options.Network, s, context.Device),
-                x, y, classes, seed);
+            var evaluations = new ProxyEvaluation[batches.Length];
+            for (int i = 0; i < batches.Length; i++)
+            {
+                long seed = i == 0 ? Seeds.Derive(context.Seed, "proxy-init", g.Canonical) : Seeds.Derive(context.Seed, "proxy-init", g.Canonical, i);
+                using var scope = NewDisposeScope();
+                evaluations[i] = evaluator.Evaluate(s => context.Space.BuildNetwork(g, sampleShape, classes, options.Network, s, context.Device),
+                    batches[i].X, batches[i].Y, classes, seed);
+            }
+            double seconds = evaluations.Sum(e => e.TotalSeconds);
             if (aggregate is not null)
-                // The aggregate exists only over the whole set: each candidate keeps its component scores (NaN where not finite).
+                // The aggregate exists only over the whole set: each candidate keeps its component scores (their means; NaN
+                // where an evaluation is not finite).
                 return new ScoredCandidate(index, g.Canonical, double.NaN, $"{aggregate.Name} ranks a candidate against all the others; its components are its measures",
-                    evaluation.Results.ToDictionary(r => r.Name, r => r.Score.IsFinite ? r.Score.Value : double.NaN), evaluation.TotalSeconds);
-            var result = evaluation.Results[0];
-            return new ScoredCandidate(index, g.Canonical, result.Score.Value, result.Score.Reason, new Dictionary<string, double>(), evaluation.TotalSeconds);
+                    evaluations[0].Results.ToDictionary(r => r.Name, r => evaluations.All(e => e[r.Name].IsFinite) ? evaluations.Average(e => e[r.Name].Value) : double.NaN),
+                    seconds);
+            // The mean over the evaluations; not finite when any one is not, with that one's value and reason.
+            string proxy = evaluations[0].Results[0].Name;
+            int bad = Array.FindIndex(evaluations, e => !e[proxy].IsFinite);
+            if (bad >= 0)
+            {
+                var score = evaluations[bad][proxy];
+                return new ScoredCandidate(index, g.Canonical, score.Value, batches.Length == 1 ? score.Reason : $"evaluation {bad + 1} of {batches.Length}: {score.Reason}",
+                    new Dictionary<string, double>(), seconds);
+            }
+            return new ScoredCandidate(index, g.Canonical, evaluations.Average(e => e[proxy].Value), null, new Dictionary<string, double>(), seconds);
         }
 
         public void Dispose()
         {
-            x.Dispose();
-            y.Dispose();
+            foreach (var (x, y) in batches)
+            {
+                x.Dispose();
+                y.Dispose();
+            }
         }
     }
 }

@@ -74,6 +74,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             new("candidates", "number of sampled candidates K", "100"),
             new("top-k", "how many of the best-scored candidates to train (0: keep the best score)", "0"),
             new("batch", "samples of the batch every candidate is scored on", "64"),
+            new("proxy-seeds", "evaluations averaged per candidate, each on its own batch and initialisation", "1"),
             .. TrainingSettings.Specs(2),
         ],
         settings =>
@@ -84,6 +85,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
                 Candidates = settings.Int("candidates", 100),
                 TopK = settings.Int("top-k", 0),
                 Batch = settings.Int("batch", 64),
+                Seeds = settings.Int("proxy-seeds", 1),
                 Training = TrainingSettings.Read(settings, 2),
             };
             try { options.Validate(); }

@@ -1,7 +1,10 @@
 using NasSharp.Data;
+using NasSharp.Networks;
+using NasSharp.Proxies;
 using NasSharp.Search;
 using NasSharp.Spaces;
 using Xunit;
+using static TorchSharp.torch;
 
 namespace NasSharp.Tests.Search;
 
@@ -36,5 +39,40 @@ public class ProxySearchTests
         }
         Assert.Equal(outcome.Ranked.Max(c => c.Score), outcome.Ranked[0].Score);
         Assert.Equal(outcome.Ranked[0].Arch, outcome.Arch);
+    }
+
+    [Fact]
+    public void ProxySeedsAverageTheScoreOverEvaluationsOnTheirOwnBatchesAndInitialisations()
+    {
+        // References: evaluation 1 is the single-evaluation search's score (its batch and initialisation); evaluation 2 is
+        // naswot scored by hand on the batch of stream ("proxy-batch", 1) and the network of stream ("proxy-init", arch, 1).
+        var space = SpaceRegistry.Default.Create("nb201", new Settings([new("cells", "1"), new("channels", "4")]));
+        var data = new ExperimentData(new DataSpec { Dataset = "cifar10", TrainSize = "2000" }, DataDirectory.Resolve(null).Path, seed: 1);
+        SearchOutcome Search(int seeds) => StrategyRegistry.Default.Create("proxy",
+            new Settings([new("proxy", "naswot"), new("candidates", "4"), new("batch", "8"), new("proxy-seeds", seeds.ToString())]))
+            .Run(new SearchContext(space, data, Seed: 3));
+        var one = Search(1).Ranked.ToDictionary(c => c.Arch, c => c.Score);
+        var two = Search(2);
+
+        var batch = data.Batches().Fixed(8, NasSharp.Seeds.Derive(3, "proxy-batch", 1));
+        using var scope = NewDisposeScope();
+        var (x, y) = batch.ToTensors(CPU);
+        var evaluator = new ProxyEvaluator([ProxyRegistry.Get("naswot")]);
+        Assert.Equal(4, two.Ranked.Count);
+        foreach (var c in two.Ranked)
+        {
+            var genotype = space.Parse(c.Arch);
+            long seed = NasSharp.Seeds.Derive(3, "proxy-init", c.Arch, 1);
+            double second = evaluator.Evaluate(s => space.BuildNetwork(genotype, batch.SampleShape, batch.NumClasses, new NetworkOptions(), s, CPU), x, y, batch.NumClasses, seed)["naswot"].Value;
+            Assert.NotEqual(one[c.Arch], second, 9); // another batch and initialisation
+            Assert.Equal((one[c.Arch] + second) / 2, c.Score, 12);
+        }
+    }
+
+    [Fact]
+    public void ProxySeedsBelowOneAreRefusedWithTheSetting()
+    {
+        var e = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("proxy", new Settings([new("proxy-seeds", "0")])));
+        Assert.Equal("--proxy-seeds 0: need at least one evaluation per candidate.", e.Message);
     }
 }
