@@ -137,7 +137,7 @@ public static class BenchExperiments
                 Candidates = pr.GetValue(candidates),
                 ScoreBatch = nasiOptions.BatchSize,
                 RandomTrainImages = pr.GetValue(rsImages),
-                ProxySeeds = pr.GetValue(proxySeeds) is { } k ? (k >= 1 ? k : throw new UsageException("--proxy-seeds must be at least 1.")) : null,
+                ProxySeeds = pr.GetValue(proxySeeds), // checked with the proxy methods' other options (ProxySearchOptions.Validate)
             };
             var space = spaceOptions.Resolve(pr);
             var table = Tables.Require(space, pr, "the comparison looks the found architectures up in a table");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NasSharp.Data;
 using NasSharp.Networks;
 using NasSharp.Proxies;
 using NasSharp.Spaces;
@@ -68,6 +69,8 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         };
     }
 
+    public override void Validate(ISearchSpace space, ExperimentData data) => Options.Validate();
+
     public ICandidateScorer CandidateScorer(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -98,7 +101,7 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
             evaluator = new ProxyEvaluator(aggregate is null ? [ProxyRegistry.Get(options.Proxy)] : aggregate.Components.Select(ProxyRegistry.Get));
             var source = context.Data.Batches();
             var fixedBatches = Enumerable.Range(0, options.Seeds)
-                .Select(i => source.Fixed(options.Batch, i == 0 ? Seeds.Derive(context.Seed, "proxy-batch") : Seeds.Derive(context.Seed, "proxy-batch", i)))
+                .Select(i => source.Fixed(options.Batch, Stream(context.Seed, i, "proxy-batch")))
                 .ToArray();
             (sampleShape, classes) = (fixedBatches[0].SampleShape, fixedBatches[0].NumClasses);
             batches = [.. fixedBatches.Select(batch =>
@@ -114,7 +117,7 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
             var evaluations = new ProxyEvaluation[batches.Length];
             for (int i = 0; i < batches.Length; i++)
             {
-                long seed = i == 0 ? Seeds.Derive(context.Seed, "proxy-init", g.Canonical) : Seeds.Derive(context.Seed, "proxy-init", g.Canonical, i);
+                long seed = Stream(context.Seed, i, "proxy-init", g.Canonical);
                 using var scope = NewDisposeScope();
                 evaluations[i] = evaluator.Evaluate(s => context.Space.BuildNetwork(g, sampleShape, classes, options.Network, s, context.Device),
                     batches[i].X, batches[i].Y, classes, seed);
@@ -137,6 +140,10 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
             }
             return new ScoredCandidate(index, g.Canonical, evaluations.Average(e => e[proxy].Value), null, new Dictionary<string, double>(), seconds);
         }
+
+        /// <summary>Evaluation i's seed on <paramref name="path"/>: the single evaluation's stream for i = 0, so one evaluation
+        /// draws what it always drew, and the path extended by i after it.</summary>
+        private static long Stream(long seed, int i, params object[] path) => i == 0 ? Seeds.Derive(seed, path) : Seeds.Derive(seed, [.. path, i]);
 
         public void Dispose()
         {

@@ -281,6 +281,7 @@ public class CliTests
     [InlineData("search --dtype float46", "error: --dtype float46: use float32, float64 (did you mean float64?).")]
     [InlineData("nb201 query --index 20000", "error: --index 20000: index 20000 is not in the NAS-Bench-201 table ")]
     [InlineData("runs list --limit 0", "error: --limit 0: must be at least 1.")]
+    [InlineData("bench search --methods ensemble --seeds 1 --proxy-seeds 0", "error: --proxy-seeds 0: need at least one evaluation per candidate.")]
     [InlineData("runs list --kind foo", "error: --kind foo: no such kind of run; the kinds are search, correlate, truth, bench_search, bench_train, train, ntk, theory, agreement, kernel_bench, isometry, planted, spectral_error, activation_search, gradient_bench, fairness, trace_norm_anatomy.")]
     [InlineData("runs list --kind serach --json", "error: --kind serach: no such kind of run; the kinds are search, correlate, truth, bench_search, bench_train, train, ntk, theory, agreement, kernel_bench, isometry, planted, spectral_error, activation_search, gradient_bench, fairness, trace_norm_anatomy (did you mean search?).")]
     [InlineData("doctor --device gpu --json", "error: --device gpu: not a torch device (use cpu, cuda or cuda:N).")]
