@@ -28,13 +28,14 @@ public static class DoctorCommand
     }
 
     public sealed record DoctorReport(
-        string Dotnet, string Os, int Cores, string TorchSharp, string Libtorch, int TorchThreads, bool CudaAvailable,
+        string Dotnet, string Os, int Cores, string CpuKernels, string TorchSharp, string Libtorch, int TorchThreads, bool CudaAvailable,
         string? DataDirectory, string DataDirectorySource, string Store, double TorchCheck, string OneDnnConvolutions,
         IReadOnlyList<DoctorDataset> Datasets)
     {
         public IEnumerable<(string, string)> Rows() =>
         [
-            (".NET", Dotnet), ("OS", Os), ("cores", Cores.ToString()), ("TorchSharp", TorchSharp), ("libtorch", Libtorch),
+            (".NET", Dotnet), ("OS", Os), ("cores", Cores.ToString()), ("CPU kernels (a run resumes only on these)", CpuKernels),
+            ("TorchSharp", TorchSharp), ("libtorch", Libtorch),
             ("torch threads", TorchThreads.ToString()), ("CUDA available", CudaAvailable ? "yes" : "no"),
             ("oneDNN convolutions", OneDnnConvolutions),
             ("torch check (sum of 1..4)", TorchCheck.ToString(System.Globalization.CultureInfo.InvariantCulture)),
@@ -69,6 +70,7 @@ public static class DoctorCommand
             RuntimeInformation.FrameworkDescription,
             RuntimeInformation.OSDescription,
             Environment.ProcessorCount,
+            NasSharp.Networks.CpuKernels.Describe(),
             typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown",
             LibtorchVersion(),
             torch.get_num_threads(),

@@ -51,6 +51,7 @@ public sealed class ExperimentRun : IDisposable
             {
                 RequireSameBuild(unfinished, store.FilePath);
                 RequireSameThreads(unfinished, store.FilePath);
+                RequireSameCpuKernels(unfinished, store.FilePath);
             }
             var run = resumable ? store.GetOrStartRun(spec) : store.StartRun(spec);
             // A "running" run may be a crashed one (resume it) or a live one in another process (leave it alone, and do
@@ -117,6 +118,23 @@ public sealed class ExperimentRun : IDisposable
     private const string ThreadsVersion = "torch_threads";
 
     /// <summary>
+    /// Refuses to resume <paramref name="run"/> on kernels of another instruction set than it was started on (another kind
+    /// of CPU, or a cap such as <c>DNNL_MAX_CPU_ISA</c>): they round differently, and one run must not mix their results.
+    /// Runs stored without the description pass.
+    /// </summary>
+    private static void RequireSameCpuKernels(RunInfo run, string storePath)
+    {
+        if (!run.Versions.TryGetValue(CpuKernelsVersion, out var stored)) return;
+        var now = Networks.CpuKernels.Describe();
+        if (stored != now)
+            throw new StoreException($"Run {run.Id} in '{storePath}' was started on {stored} CPU kernels and this process runs {now}; " +
+                "they round differently, so their results are not mixed in one run. Resume it on a machine of the first kind " +
+                "(with the same instruction-set variables), or use another --store.");
+    }
+
+    private const string CpuKernelsVersion = "cpu_kernels";
+
+    /// <summary>
     /// Refuses to resume <paramref name="run"/> with another build of NasSharp than it was started with: a change of code
     /// can change an item's result, and a resumed run must give what an uninterrupted one gives. Runs stored without a
     /// build pass.
@@ -144,6 +162,7 @@ public sealed class ExperimentRun : IDisposable
         ["torchsharp"] = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3) ?? "unknown",
         ["dotnet"] = Environment.Version.ToString(),
         [ThreadsVersion] = TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        [CpuKernelsVersion] = Networks.CpuKernels.Describe(),
         [BuildVersion] = Build,
     };
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using NasSharp.Experiments;
+using NasSharp.Networks;
 using NasSharp.Store;
 using Xunit;
 
@@ -160,5 +161,39 @@ public class RunStateTests
         using (var store = ResultsStore.Open(cli.StorePath))
             store.GetOrStartRun(new RunSpec(kind, "nas test", new { a = 2 }, 1, ExperimentRun.Versions(), RunSpec.DeriveKey(kind, new { a = 2 }, 1)));
         using (var first = ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 2 }, 1, "nas test")) Assert.True(first.Resumed);
+    }
+
+    [Fact]
+    public void ARunResumesOnlyOnTheCpuKernelsItStartedOn()
+    {
+        using var cli = new CliHarness();
+        var config = new { a = 1 };
+        string kind = ExperimentRun.KindName(ExperimentKind.Search);
+        Assert.Equal(CpuKernels.Describe(), ExperimentRun.Versions()["cpu_kernels"]);
+        var versions = new Dictionary<string, string>(ExperimentRun.Versions()) { ["cpu_kernels"] = "x64 sse9" };
+        long id;
+        using (var store = ResultsStore.Open(cli.StorePath))
+            id = store.GetOrStartRun(new RunSpec(kind, "nas test", config, 1, versions, RunSpec.DeriveKey(kind, config, 1))).Id;
+        var e = Assert.Throws<StoreException>(() => ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, config, 1, "nas test"));
+        Assert.Equal($"Run {id} in '{cli.StorePath}' was started on x64 sse9 CPU kernels and this process runs {CpuKernels.Describe()}; " +
+            "they round differently, so their results are not mixed in one run. Resume it on a machine of the first kind " +
+            "(with the same instruction-set variables), or use another --store.", e.Message);
+
+        // A run stored before runs recorded their kernels resumes.
+        versions.Remove("cpu_kernels");
+        using (var store = ResultsStore.Open(cli.StorePath))
+            store.GetOrStartRun(new RunSpec(kind, "nas test", new { a = 2 }, 1, versions, RunSpec.DeriveKey(kind, new { a = 2 }, 1)));
+        using (var first = ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 2 }, 1, "nas test")) Assert.True(first.Resumed);
+    }
+
+    [Fact]
+    public void TheCpuKernelsNameTheInstructionSetVariablesThatCapThem()
+    {
+        string bare = CpuKernels.Describe(_ => null);
+        Assert.DoesNotContain("(", bare);
+        Assert.Equal($"{bare} (DNNL_MAX_CPU_ISA=AVX2)", CpuKernels.Describe(v => v == "DNNL_MAX_CPU_ISA" ? "AVX2" : null));
+        Assert.Equal($"{bare} (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2)",
+            CpuKernels.Describe(v => v switch { "ATEN_CPU_CAPABILITY" => "avx2", "ONEDNN_MAX_CPU_ISA" => "AVX2", _ => null }));
+        Assert.Equal(bare, CpuKernels.Describe(v => v == "ATEN_CPU_CAPABILITY" ? "" : null));
     }
 }
