@@ -46,13 +46,10 @@ public sealed class ExperimentRun : IDisposable
         try
         {
             string kindName = KindName(kind);
-            var spec = new RunSpec(kindName, command, config, seed, Versions(), resumable ? RunSpec.DeriveKey(kindName, config, seed) : null);
+            var versions = Versions();
+            var spec = new RunSpec(kindName, command, config, seed, versions, resumable ? RunSpec.DeriveKey(kindName, config, seed) : null);
             if (spec.Key is { } key && store.FindResumable(key) is { } unfinished)
-            {
-                RequireSameBuild(unfinished, store.FilePath);
-                RequireSameThreads(unfinished, store.FilePath);
-                RequireSameCpuKernels(unfinished, store.FilePath);
-            }
+                RequireSameVersions(unfinished, versions, store.FilePath);
             var run = resumable ? store.GetOrStartRun(spec) : store.StartRun(spec);
             // A "running" run may be a crashed one (resume it) or a live one in another process (leave it alone, and do
             // not mark it failed on the way out: that would stop the other process's writes).
@@ -102,50 +99,35 @@ public sealed class ExperimentRun : IDisposable
     }
 
     /// <summary>
-    /// Refuses to resume <paramref name="run"/> under another libtorch thread count than it was started with: results of
-    /// different counts differ in their last digits, and one run must not mix them. Runs stored without the count pass.
+    /// The versions a resume must share with the run it resumes, in the order they are checked, each with the refusal
+    /// that follows "Run N in 'store' " (given the stored value and this process's). A resumed run must give what an
+    /// uninterrupted one gives: another build can change an item's result, and results of another libtorch thread count
+    /// or of CPU kernels of another instruction set (another kind of CPU, or a cap such as <c>DNNL_MAX_CPU_ISA</c>) differ
+    /// in their last digits, so one run must not mix them.
     /// </summary>
-    private static void RequireSameThreads(RunInfo run, string storePath)
+    private static readonly (string Key, Func<string, string, string> Refusal)[] ResumeRequires =
+    [
+        (BuildVersion, (stored, now) => $"was started by NasSharp {stored} and this is {now}; a run does not " +
+            "mix results of two builds. Finish it with the build that started it, or use another --store to start afresh."),
+        (ThreadsVersion, (stored, now) => $"was started with {stored} libtorch thread{(stored == "1" ? "" : "s")} and this command " +
+            $"uses {now}; results of different thread counts differ in their last digits, so they are not mixed in one run. " +
+            $"Rerun with --threads {stored} to resume it, or use another --store."),
+        (CpuKernelsVersion, (stored, now) => $"was started on {stored} CPU kernels and this process runs {now}; " +
+            "they round differently, so their results are not mixed in one run. Resume it on a machine of the first kind " +
+            "(with the same instruction-set variables), or use another --store."),
+    ];
+
+    /// <summary>Refuses to resume <paramref name="run"/> under versions other than it was started with (<see cref="ResumeRequires"/>); a
+    /// version the run was stored without passes.</summary>
+    private static void RequireSameVersions(RunInfo run, IReadOnlyDictionary<string, string> now, string storePath)
     {
-        if (!run.Versions.TryGetValue(ThreadsVersion, out var stored)) return;
-        var now = TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (stored != now)
-            throw new StoreException($"Run {run.Id} in '{storePath}' was started with {stored} libtorch thread{(stored == "1" ? "" : "s")} and this command " +
-                $"uses {now}; results of different thread counts differ in their last digits, so they are not mixed in one run. " +
-                $"Rerun with --threads {stored} to resume it, or use another --store.");
+        foreach (var (key, refusal) in ResumeRequires)
+            if (run.Versions.TryGetValue(key, out var stored) && stored != now[key])
+                throw new StoreException($"Run {run.Id} in '{storePath}' {refusal(stored, now[key])}");
     }
 
     private const string ThreadsVersion = "torch_threads";
-
-    /// <summary>
-    /// Refuses to resume <paramref name="run"/> on kernels of another instruction set than it was started on (another kind
-    /// of CPU, or a cap such as <c>DNNL_MAX_CPU_ISA</c>): they round differently, and one run must not mix their results.
-    /// Runs stored without the description pass.
-    /// </summary>
-    private static void RequireSameCpuKernels(RunInfo run, string storePath)
-    {
-        if (!run.Versions.TryGetValue(CpuKernelsVersion, out var stored)) return;
-        var now = Networks.CpuKernels.Describe();
-        if (stored != now)
-            throw new StoreException($"Run {run.Id} in '{storePath}' was started on {stored} CPU kernels and this process runs {now}; " +
-                "they round differently, so their results are not mixed in one run. Resume it on a machine of the first kind " +
-                "(with the same instruction-set variables), or use another --store.");
-    }
-
     private const string CpuKernelsVersion = "cpu_kernels";
-
-    /// <summary>
-    /// Refuses to resume <paramref name="run"/> with another build of NasSharp than it was started with: a change of code
-    /// can change an item's result, and a resumed run must give what an uninterrupted one gives. Runs stored without a
-    /// build pass.
-    /// </summary>
-    private static void RequireSameBuild(RunInfo run, string storePath)
-    {
-        if (!run.Versions.TryGetValue(BuildVersion, out var stored) || stored == Build) return;
-        throw new StoreException($"Run {run.Id} in '{storePath}' was started by NasSharp {stored} and this is {Build}; a run does not " +
-            "mix results of two builds. Finish it with the build that started it, or use another --store to start afresh.");
-    }
-
     private const string BuildVersion = "nassharp_build";
 
     /// <summary>This build: the assembly's informational version (release and source revision when built from git).</summary>

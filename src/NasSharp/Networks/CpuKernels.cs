@@ -10,7 +10,7 @@ namespace NasSharp.Networks;
 /// <remarks>
 /// Kernels of different widths accumulate in different orders, so a float32 training on an AVX-512 host and on an
 /// AVX2-only host (or one capped with <c>DNNL_MAX_CPU_ISA=AVX2</c>) part in the last digits after a few steps, and
-/// after epochs by whole points of accuracy (docs/experiments/platform-notes.md). A stored run records this
+/// after epochs in the accuracy (0.4 points for a DARTS network after 3 epochs, docs/experiments/platform-notes.md). A stored run records this
 /// description and resumes only under the same one. The width is read from .NET's view of the CPU (the same
 /// CPUID bits libtorch's dispatch reads), not from libtorch, which does not export its choice.
 /// </remarks>
