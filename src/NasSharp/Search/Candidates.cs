@@ -16,6 +16,47 @@ public static class Candidates
     public static IReadOnlyList<IGenotype> Sample(ISearchSpace space, int count, long seed) =>
         space.SampleDistinct(count, Seeds.Rng(seed, "candidates"));
 
+    /// <summary>
+    /// The architectures of a candidates file: one genotype per line, surrounding whitespace trimmed, blank lines and lines
+    /// starting with <c>#</c> skipped. A missing or unreadable file is a <see cref="SettingException"/>.
+    /// </summary>
+    public static IReadOnlyList<string> ReadFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string[] lines;
+        try { lines = File.ReadAllLines(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SettingException($"--archs {path}: cannot read it: {e.Message}");
+        }
+        return [.. lines.Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))];
+    }
+
+    /// <summary>
+    /// The given candidates parsed in <paramref name="space"/> (null when none are given); a genotype that does not parse,
+    /// or one given twice, is a <see cref="SettingException"/> naming it.
+    /// </summary>
+    public static IReadOnlyList<IGenotype>? Given(ISearchSpace space, IReadOnlyList<string>? architectures)
+    {
+        if (architectures is null) return null;
+        var genotypes = new List<IGenotype>(architectures.Count);
+        var seen = new Dictionary<string, int>();
+        foreach (var (text, line) in architectures.Select((a, i) => (a, i + 1)))
+        {
+            IGenotype g;
+            try { g = space.Parse(text); }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                throw new SettingException($"--archs: architecture {line}: {e.Message}");
+            }
+            if (seen.TryGetValue(g.Canonical, out int first))
+                throw new SettingException($"--archs: architecture {line} is architecture {first} again ({g.Canonical}).");
+            seen[g.Canonical] = line;
+            genotypes.Add(g);
+        }
+        return genotypes;
+    }
+
     /// <summary>Finite scores descending (ties by candidate index), then every non-finite one.</summary>
     public static IReadOnlyList<ScoredCandidate> Rank(IEnumerable<ScoredCandidate> scores) =>
         [.. scores.OrderBy(s => s.IsFinite ? 0 : 1)

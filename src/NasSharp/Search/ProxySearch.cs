@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using NasSharp.Data;
 using NasSharp.Networks;
 using NasSharp.Proxies;
@@ -15,6 +16,15 @@ public sealed record ProxySearchOptions
     public string Proxy { get; init; } = "naswot";
     /// <summary>K sampled candidates (NASWOT's search samples 100 or 1000).</summary>
     public int Candidates { get; init; } = 100;
+    /// <summary>The candidates themselves (genotypes in the space's notation), scored instead of <see cref="Candidates"/>
+    /// sampled ones: a shortlist of the user's, or architectures whose trained accuracies are known. Absent from the run's
+    /// configuration when not given, so the configurations (and run keys) of sampled searches are unchanged.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Architectures { get; init; }
+
+    /// <summary>How many candidates the search scores.</summary>
+    [JsonIgnore]
+    public int CandidateCount => Architectures?.Count ?? Candidates;
     /// <summary>The best-ranked candidates trained before choosing on validation accuracy; 0 keeps the best score.</summary>
     public int TopK { get; init; }
     /// <summary>Samples of the one batch every candidate is scored on.</summary>
@@ -30,7 +40,8 @@ public sealed record ProxySearchOptions
     {
         if (ProxyAggregates.Find(Proxy) is null) ProxyRegistry.Get(Proxy);
         if (Candidates < 1) throw new SettingException($"--candidates {Candidates}: need at least one candidate.");
-        if (TopK < 0 || TopK > Candidates) throw new SettingException($"--top-k {TopK}: must be in 0..{Candidates} (the number of candidates).");
+        if (Architectures is { Count: 0 }) throw new SettingException("--archs: the list has no architecture.");
+        if (TopK < 0 || TopK > CandidateCount) throw new SettingException($"--top-k {TopK}: must be in 0..{CandidateCount} (the number of candidates).");
         if (Batch < 2) throw new SettingException($"--batch {Batch}: the batch needs at least 2 samples.");
         if (Seeds < 1) throw new SettingException($"--proxy-seeds {Seeds}: need at least one evaluation per candidate.");
         Training.Validate();
@@ -39,8 +50,9 @@ public sealed record ProxySearchOptions
 
 /// <summary>
 /// Best of K sampled candidates by a zero-cost proxy at initialisation (e.g. NASWOT, Mellor et al., ICML 2021, arXiv
-/// 2006.04647, which searches NAS-Bench-201 this way): every candidate is scored on the same batch, each network's weights
-/// seeded by the stream "proxy-init" of its genotype; optionally the top-k are trained and the best on validation kept.
+/// 2006.04647, which searches NAS-Bench-201 this way), or of given ones: every candidate is scored on the same batch, each
+/// network's weights seeded by the stream "proxy-init" of its genotype (so a genotype scores the same whether sampled or
+/// given); optionally the top-k are trained and the best on validation kept.
 /// With an aggregate (<see cref="ProxyAggregates"/>, e.g. AZ-NAS's) each candidate's journal entry keeps its component
 /// scores as measures, and the ranking is the aggregate over all K candidates.
 /// </summary>
@@ -54,7 +66,7 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         Options.Validate();
         var clock = Stopwatch.StartNew();
         var aggregate = ProxyAggregates.Find(Options.Proxy);
-        var candidates = Candidates.Sample(context.Space, Options.Candidates, context.Seed);
+        var candidates = Candidates.Given(context.Space, Options.Architectures) ?? Candidates.Sample(context.Space, Options.Candidates, context.Seed);
         using var scorer = new Scorer(this, context);
         var (ranked, scoring) = Candidates.Score(context, candidates, scorer.Score);
         if (aggregate is not null)
@@ -69,7 +81,11 @@ public sealed class ProxySearch(ProxySearchOptions options) : SearchStrategy<Pro
         };
     }
 
-    public override void Validate(ISearchSpace space, ExperimentData data) => Options.Validate();
+    public override void Validate(ISearchSpace space, ExperimentData data)
+    {
+        Options.Validate();
+        Candidates.Given(space, Options.Architectures);
+    }
 
     public ICandidateScorer CandidateScorer(SearchContext context)
     {

@@ -72,6 +72,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
         [
             new("proxy", $"the proxy: {string.Join(", ", ProxyRegistry.Names)}; or an aggregate ranking the candidates against each other: {string.Join(", ", ProxyAggregates.Names)}", "naswot"),
             new("candidates", "number of sampled candidates K", "100"),
+            new("archs", "a file of the candidates to score instead of sampled ones: one genotype per line (blank lines and lines starting with # skipped)"),
             new("top-k", "how many of the best-scored candidates to train (0: keep the best score)", "0"),
             new("batch", "samples of the batch every candidate is scored on", "64"),
             new("proxy-seeds", "evaluations averaged per candidate, each on its own batch and initialisation", "1"),
@@ -83,6 +84,10 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             {
                 Proxy = settings.Text("proxy") ?? "naswot",
                 Candidates = settings.Int("candidates", 100),
+                Architectures = settings.Text("archs") is { } file
+                    ? settings.IsGiven("candidates") ? throw new SettingException("--archs and --candidates: give one (the file's architectures, or K sampled ones).")
+                    : Candidates.ReadFile(file)
+                    : null,
                 TopK = settings.Int("top-k", 0),
                 Batch = settings.Int("batch", 64),
                 Seeds = settings.Int("proxy-seeds", 1),

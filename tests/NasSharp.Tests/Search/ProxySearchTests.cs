@@ -75,4 +75,57 @@ public class ProxySearchTests
         var e = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("proxy", new Settings([new("proxy-seeds", "0")])));
         Assert.Equal("--proxy-seeds 0: need at least one evaluation per candidate.", e.Message);
     }
+
+    [Fact]
+    public void GivenArchitecturesAreTheCandidatesAndScoreAsTheySampled()
+    {
+        // Reference: the sampled search's scores of the same genotypes (a genotype's network and batch do not depend on how
+        // it became a candidate). The file lists two of them in reverse order, one indented, with a comment and a blank line.
+        var space = SpaceRegistry.Default.Create("nb201", new Settings([new("cells", "1"), new("channels", "4")]));
+        var data = new ExperimentData(new DataSpec { Dataset = "cifar10", TrainSize = "2000" }, DataDirectory.Resolve(null).Path, seed: 1);
+        var sampled = StrategyRegistry.Default.Create("proxy", new Settings([new("proxy", "naswot"), new("candidates", "4"), new("batch", "8")]))
+            .Run(new SearchContext(space, data, Seed: 3)).Ranked.ToDictionary(c => c.Arch, c => c.Score);
+        var chosen = sampled.Keys.Order(StringComparer.Ordinal).Take(2).ToArray();
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(file, ["# a shortlist", $"  {chosen[1]}", "", chosen[0]]);
+            var given = StrategyRegistry.Default.Create("proxy", new Settings([new("proxy", "naswot"), new("archs", file), new("batch", "8")]))
+                .Run(new SearchContext(space, data, Seed: 3));
+            Assert.Equal(chosen.Order(StringComparer.Ordinal), given.Ranked.Select(c => c.Arch).Order(StringComparer.Ordinal));
+            foreach (var c in given.Ranked) Assert.Equal(sampled[c.Arch], c.Score);
+            Assert.Equal(given.Ranked[0].Arch, given.Arch);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Theory]
+    [InlineData("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|\n|banana~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "--archs: architecture 2: Malformed nb201 architecture")]
+    [InlineData("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|\n|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|",
+        "--archs: architecture 2 is architecture 1 again")]
+    [InlineData("# nothing but a comment", "--archs: the list has no architecture.")]
+    public void AMalformedOrRepeatedOrEmptyListIsRefusedNamingTheArchitecture(string lines, string expected)
+    {
+        var space = SpaceRegistry.Default.Create("nb201", new Settings([new("cells", "1"), new("channels", "4")]));
+        var data = new ExperimentData(new DataSpec { Dataset = "cifar10", TrainSize = "2000" }, DataDirectory.Resolve(null).Path, seed: 1);
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, lines);
+            var e = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("proxy", new Settings([new("archs", file)])).Validate(space, data));
+            Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void ArchsWithCandidatesOrAMissingFileIsRefused()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"nassharp-no-such-{Guid.NewGuid():N}.txt");
+        var both = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("proxy", new Settings([new("archs", missing), new("candidates", "5")])));
+        Assert.Equal("--archs and --candidates: give one (the file's architectures, or K sampled ones).", both.Message);
+        var none = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("proxy", new Settings([new("archs", missing)])));
+        Assert.StartsWith($"--archs {missing}: cannot read it: ", none.Message, StringComparison.Ordinal);
+    }
 }
