@@ -108,6 +108,13 @@ public static class EigenScores
 public sealed record EigenSearchOptions
 {
     public int Candidates { get; init; } = 20;
+    /// <summary>The candidates themselves (genotypes in the space's notation), scored instead of <see cref="Candidates"/>
+    /// sampled ones; absent from the run's configuration when not given.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Architectures { get; init; }
+    /// <summary>How many candidates the search scores.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int CandidateCount => Architectures?.Count ?? Candidates;
     public int TopK { get; init; } = 2;
     /// <summary>Number of inputs N of the Gram matrix; null: the space's default (<see cref="NtkBatchOn"/>).</summary>
     public int? NtkBatch { get; init; }
@@ -140,7 +147,8 @@ public sealed record EigenSearchOptions
     public void Validate()
     {
         if (Candidates < 1) throw new SettingException($"--candidates {Candidates}: need at least one candidate.");
-        if (TopK < 0 || TopK > Candidates) throw new SettingException($"--top-k {TopK}: must be in 0..{Candidates} (the number of candidates).");
+        if (Architectures is { Count: 0 }) throw new SettingException("--archs: the list has no architecture.");
+        if (TopK < 0 || TopK > CandidateCount) throw new SettingException($"--top-k {TopK}: must be in 0..{CandidateCount} (the number of candidates).");
         if (NtkBatch is < 2) throw new SettingException($"--ntk-batch {NtkBatch}: the NTK batch needs at least 2 inputs.");
         if (NtkSeeds < 1) throw new SettingException($"--ntk-seeds {NtkSeeds}: need at least one NTK seed.");
         if (!Enum.IsDefined(Score)) throw new ArgumentOutOfRangeException(nameof(Score), Score, "Unknown score.");
@@ -230,6 +238,7 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
         ArgumentNullException.ThrowIfNull(space);
         ArgumentNullException.ThrowIfNull(data);
         Options.Validate();
+        Search.Candidates.Given(space, Options.Architectures);
         if (Options.Score.IsTheoretical() && space is not IAnalyticNtkSpace)
             throw new SettingException($"--score {Options.Score.Name()}: it needs the infinite-width kernel of the genotype, which the {space.SpaceName} space does not have (the mlp space does).");
         var scoring = Options.ScoringNetworkOn(space);
@@ -256,7 +265,7 @@ public sealed class EigenSearch(EigenSearchOptions options) : SearchStrategy<Eig
         ArgumentNullException.ThrowIfNull(context);
         Validate(context.Space, context.Data);
         var clock = Stopwatch.StartNew();
-        var candidates = Search.Candidates.Sample(context.Space, Options.Candidates, context.Seed);
+        var candidates = Search.Candidates.Given(context.Space, Options.Architectures) ?? Search.Candidates.Sample(context.Space, Options.Candidates, context.Seed);
         using var scorer = CandidateScorer(context);
         var (ranked, scoring) = Search.Candidates.Score(context, candidates, scorer.Score);
         var (trained, best, training) = Search.Candidates.TrainTop(context, candidates, ranked, Options.TopK, Options.TrainingNetwork, Options.Training);

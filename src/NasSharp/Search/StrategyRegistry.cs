@@ -36,10 +36,21 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
     /// <summary>Every strategy's settings, one per name (see <see cref="Spaces.SpaceRegistry.MergeSettings"/>).</summary>
     public IReadOnlyList<SettingSpec> AllSettings() => Spaces.SpaceRegistry.MergeSettings(definitions.Select(d => (d.Name, d.Settings)));
 
+    /// <summary>The setting of a strategy that scores candidates: the user's own instead of sampled ones.</summary>
+    private static SettingSpec ArchsSetting { get; } =
+        new("archs", "a file of the candidates to score instead of sampled ones: one genotype per line (blank lines and lines starting with # skipped)");
+
+    /// <summary>The architectures of <c>--archs</c>, or null; with <c>--candidates</c> too, an error.</summary>
+    private static IReadOnlyList<string>? ArchitecturesOf(Settings settings) =>
+        settings.Text("archs") is not { } file ? null
+        : settings.IsGiven("candidates") ? throw new SettingException("--archs and --candidates: give one (the file's architectures, or K sampled ones).")
+        : Search.Candidates.ReadFile(file);
+
     public static StrategyDefinition Eigen { get; } = new(EigenSearch.StrategyName,
         "rank K sampled candidates by λ_min of the NTK at initialisation (Zhu et al., NeurIPS 2022), train the top-k",
         [
             new("candidates", "number of sampled candidates K", "20"),
+            ArchsSetting,
             new("top-k", "how many of the best-scored candidates to train", "2"),
             new("ntk-batch", $"inputs N of the NTK Gram matrix ({EigenRankings.Nb201NtkBatch} on nb201, where a larger N ranks better: about 6 GB resident)", $"{EigenSearchOptions.DefaultNtkBatch}"),
             new("ntk-seeds", "initialisations averaged per candidate", "1"),
@@ -53,6 +64,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             var options = new EigenSearchOptions
             {
                 Candidates = settings.Int("candidates", 20),
+                Architectures = ArchitecturesOf(settings),
                 TopK = settings.Int("top-k", 2),
                 NtkBatch = settings.IsGiven("ntk-batch") ? settings.Int("ntk-batch", EigenSearchOptions.DefaultNtkBatch) : null,
                 NtkSeeds = settings.Int("ntk-seeds", 1),
@@ -72,7 +84,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
         [
             new("proxy", $"the proxy: {string.Join(", ", ProxyRegistry.Names)}; or an aggregate ranking the candidates against each other: {string.Join(", ", ProxyAggregates.Names)}", "naswot"),
             new("candidates", "number of sampled candidates K", "100"),
-            new("archs", "a file of the candidates to score instead of sampled ones: one genotype per line (blank lines and lines starting with # skipped)"),
+            ArchsSetting,
             new("top-k", "how many of the best-scored candidates to train (0: keep the best score)", "0"),
             new("batch", "samples of the batch every candidate is scored on", "64"),
             new("proxy-seeds", "evaluations averaged per candidate, each on its own batch and initialisation", "1"),
@@ -84,10 +96,7 @@ public sealed class StrategyRegistry(IEnumerable<StrategyDefinition> definitions
             {
                 Proxy = settings.Text("proxy") ?? "naswot",
                 Candidates = settings.Int("candidates", 100),
-                Architectures = settings.Text("archs") is { } file
-                    ? settings.IsGiven("candidates") ? throw new SettingException("--archs and --candidates: give one (the file's architectures, or K sampled ones).")
-                    : Candidates.ReadFile(file)
-                    : null,
+                Architectures = ArchitecturesOf(settings),
                 TopK = settings.Int("top-k", 0),
                 Batch = settings.Int("batch", 64),
                 Seeds = settings.Int("proxy-seeds", 1),

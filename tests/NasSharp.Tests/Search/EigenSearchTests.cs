@@ -236,4 +236,24 @@ public class EigenSearchTests
         var e = Assert.Throws<SettingException>(options.Validate);
         Assert.Contains("ntk", e.Message);
     }
+
+    [Fact]
+    public void GivenArchitecturesAreTheCandidatesAndScoreAsTheySampled()
+    {
+        // Reference: the sampled search's λ_min of the same genotypes (a candidate's network seed comes from its genotype).
+        var sampled = Run(seed: 2).Ranked.ToDictionary(c => c.Arch, c => c.Score);
+        var chosen = sampled.Keys.Order(StringComparer.Ordinal).Take(3).ToArray();
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(file, [.. chosen.Reverse()]);
+            var given = StrategyRegistry.Default.Create("eigen", new Settings([new("archs", file), new("top-k", "0"), new("ntk-batch", "12")]))
+                .Run(new SearchContext(Space, Data(), 2) { Journal = new MemoryJournal() });
+            Assert.Equal(chosen, given.Ranked.Select(c => c.Arch).Order(StringComparer.Ordinal));
+            foreach (var c in given.Ranked) Assert.Equal(sampled[c.Arch], c.Score);
+            var tooMany = Assert.Throws<SettingException>(() => StrategyRegistry.Default.Create("eigen", new Settings([new("archs", file), new("top-k", "4")])));
+            Assert.Equal("--top-k 4: must be in 0..3 (the number of candidates).", tooMany.Message);
+        }
+        finally { File.Delete(file); }
+    }
 }
