@@ -147,43 +147,48 @@ public class RunStateTests
     public void ARunResumesOnlyWithTheBuildThatStartedIt()
     {
         using var cli = new CliHarness();
-        var config = new { a = 1 };
-        string kind = ExperimentRun.KindName(ExperimentKind.Search);
         var versions = new Dictionary<string, string>(ExperimentRun.Versions()) { ["nassharp_build"] = "0.0.9+0123abc" };
-        long id;
-        using (var store = ResultsStore.Open(cli.StorePath))
-            id = store.GetOrStartRun(new RunSpec(kind, "nas test", config, 1, versions, RunSpec.DeriveKey(kind, config, 1))).Id;
-        var e = Assert.Throws<StoreException>(() => ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, config, 1, "nas test"));
+        long id = StoreUnfinishedRun(cli, new { a = 1 }, versions);
+        var e = Assert.Throws<StoreException>(() => ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 1 }, 1, "nas test"));
         Assert.Equal($"Run {id} in '{cli.StorePath}' was started by NasSharp 0.0.9+0123abc and this is {ExperimentRun.Build}; a run does not " +
             "mix results of two builds. Finish it with the build that started it, or use another --store to start afresh.", e.Message);
 
         // The same build resumes it.
-        using (var store = ResultsStore.Open(cli.StorePath))
-            store.GetOrStartRun(new RunSpec(kind, "nas test", new { a = 2 }, 1, ExperimentRun.Versions(), RunSpec.DeriveKey(kind, new { a = 2 }, 1)));
-        using (var first = ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 2 }, 1, "nas test")) Assert.True(first.Resumed);
+        AssertResumes(cli, new { a = 2 }, ExperimentRun.Versions());
+    }
+
+    /// <summary>Stores an unfinished search run of <paramref name="config"/> (seed 1) as if started under <paramref name="versions"/>.</summary>
+    private static long StoreUnfinishedRun(CliHarness cli, object config, IReadOnlyDictionary<string, string> versions)
+    {
+        string kind = ExperimentRun.KindName(ExperimentKind.Search);
+        using var store = ResultsStore.Open(cli.StorePath);
+        return store.GetOrStartRun(new RunSpec(kind, "nas test", config, 1, versions, RunSpec.DeriveKey(kind, config, 1))).Id;
+    }
+
+    /// <summary>A run of <paramref name="config"/> stored under <paramref name="versions"/> is resumed by this process.</summary>
+    private static void AssertResumes(CliHarness cli, object config, IReadOnlyDictionary<string, string> versions)
+    {
+        long id = StoreUnfinishedRun(cli, config, versions);
+        using var resumed = ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, config, 1, "nas test");
+        Assert.True(resumed.Resumed);
+        Assert.Equal(id, resumed.RunId);
     }
 
     [Fact]
     public void ARunResumesOnlyOnTheCpuKernelsItStartedOn()
     {
         using var cli = new CliHarness();
-        var config = new { a = 1 };
-        string kind = ExperimentRun.KindName(ExperimentKind.Search);
         Assert.Equal(CpuKernels.Describe(), ExperimentRun.Versions()["cpu_kernels"]);
         var versions = new Dictionary<string, string>(ExperimentRun.Versions()) { ["cpu_kernels"] = "x64 sse9" };
-        long id;
-        using (var store = ResultsStore.Open(cli.StorePath))
-            id = store.GetOrStartRun(new RunSpec(kind, "nas test", config, 1, versions, RunSpec.DeriveKey(kind, config, 1))).Id;
-        var e = Assert.Throws<StoreException>(() => ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, config, 1, "nas test"));
+        long id = StoreUnfinishedRun(cli, new { a = 1 }, versions);
+        var e = Assert.Throws<StoreException>(() => ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 1 }, 1, "nas test"));
         Assert.Equal($"Run {id} in '{cli.StorePath}' was started on x64 sse9 CPU kernels and this process runs {CpuKernels.Describe()}; " +
             "they round differently, so their results are not mixed in one run. Resume it on a machine of the first kind " +
             "(with the same instruction-set variables), or use another --store.", e.Message);
 
         // A run stored before runs recorded their kernels resumes.
         versions.Remove("cpu_kernels");
-        using (var store = ResultsStore.Open(cli.StorePath))
-            store.GetOrStartRun(new RunSpec(kind, "nas test", new { a = 2 }, 1, versions, RunSpec.DeriveKey(kind, new { a = 2 }, 1)));
-        using (var first = ExperimentRun.Start(cli.StorePath, ExperimentKind.Search, new { a = 2 }, 1, "nas test")) Assert.True(first.Resumed);
+        AssertResumes(cli, new { a = 2 }, versions);
     }
 
     [Fact]
